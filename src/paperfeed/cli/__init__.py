@@ -1,0 +1,39 @@
+"""The ``paperfeed`` command line."""
+
+from __future__ import annotations
+
+import click
+from pydantic import ValidationError
+
+from paperfeed.cli.context import AppContext
+from paperfeed.cli.ingest import ingest
+from paperfeed.cli.inspect import show, stats
+from paperfeed.settings import Settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--database",
+    "database_url",
+    envvar="PAPERFEED_DATABASE_URL",
+    help="SQLAlchemy URL of the store (default: SQLite in PAPERFEED_HOME).",
+)
+@click.version_option(package_name="paperfeed")
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None) -> None:
+    """paperfeed: a self-hosted research-paper discovery service."""
+    try:
+        settings = Settings(database_url=database_url) if database_url else Settings()
+    except ValidationError as exc:
+        raise click.ClickException(f"bad configuration: {exc}") from None
+    ctx.obj = AppContext(settings)
+
+
+cli.add_command(ingest)
+cli.add_command(stats)
+cli.add_command(show)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    cli(prog_name="paperfeed")

@@ -1,0 +1,43 @@
+"""What every command shares: settings, the store, the HTTP client, console output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import click
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from paperfeed.settings import Settings
+from paperfeed.sources.http import PoliteClient
+from paperfeed.store.database import open_store
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    console: Console = field(default_factory=lambda: Console(stderr=True))
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The store, migrated to the current schema on first use."""
+        try:
+            return open_store(self.settings.database)
+        except OperationalError as exc:
+            raise click.ClickException(
+                f"cannot open the store {self.settings.database!r}: {exc.orig}. "
+                "Check PAPERFEED_DATABASE_URL."
+            ) from None
+
+    def http(self) -> PoliteClient:
+        """A client that keeps arXiv's pace (``request_delay`` seconds between requests)."""
+        return PoliteClient(
+            delay=self.settings.request_delay,
+            user_agent=self.settings.user_agent,
+            timeout=self.settings.http_timeout,
+        )
+
+
+pass_app = click.make_pass_decorator(AppContext)

@@ -1,0 +1,164 @@
+"""``paperfeed ingest``: one subcommand per source."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+from paperfeed.sources.arxiv_api import ArxivApiSource
+from paperfeed.sources.hf_daily import HfDailySource
+from paperfeed.sources.oai_pmh import OaiPmhSource
+from paperfeed.sources.rss import RssSource
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from paperfeed.cli.context import AppContext, pass_app
+from paperfeed.ingest.pipeline import Report
+from paperfeed.ingest.pipeline import ingest as run_ingest
+from paperfeed.sources.base import Source, SourceError
+from paperfeed.sources.jsonl import jsonl_source
+from paperfeed.sources.kaggle import kaggle_source
+from paperfeed.store.runs import RunInProgress
+
+FILES = click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@click.group()
+def ingest() -> None:
+    """Import papers into the store. Re-running an import changes nothing; an interrupted
+    import resumes where it stopped when the same command is run again."""
+
+
+@ingest.command("jsonl")
+@FILES
+@pass_app
+def ingest_jsonl(app: AppContext, files: tuple[Path, ...]) -> None:
+    """JSON-lines FILES in paperfeed's schema (gzip-compressed or not)."""
+    run(app, jsonl_source(files))
+
+
+@ingest.command("kaggle")
+@FILES
+@pass_app
+def ingest_kaggle(app: AppContext, files: tuple[Path, ...]) -> None:
+    """The Kaggle arXiv metadata snapshot (arxiv-metadata-oai-snapshot.json), streamed."""
+    run(app, kaggle_source(files))
+
+
+@ingest.command("oai")
+@click.option("--set", "set_spec", help="OAI set, e.g. cs, math, physics:hep-th.")
+@click.option("--from", "from_date", type=DAY, help="Harvest records changed on or after.")
+@click.option("--until", "until_date", type=DAY, help="Harvest records changed on or before.")
+@pass_app
+def ingest_oai(
+    app: AppContext, set_spec: str | None, from_date: datetime | None, until_date: datetime | None
+) -> None:
+    """Harvest arXiv's OAI-PMH endpoint (metadataPrefix=arXiv), 3 s between requests."""
+    source = OaiPmhSource(
+        app.http(),
+        app.settings.arxiv_oai_url,
+        set_spec=set_spec,
+        from_date=_day(from_date),
+        until_date=_day(until_date),
+    )
+    run(app, source)
+
+
+@ingest.command("arxiv-api")
+@click.option("--ids", multiple=True, help="arXiv ids (repeat or comma-separate).")
+@click.option("--query", help='An arXiv API search_query, e.g. "cat:cs.CL AND ti:retrieval".')
+@click.option("--max-results", type=click.IntRange(1), help="Stop after this many results.")
+@pass_app
+def ingest_arxiv_api(
+    app: AppContext, ids: tuple[str, ...], query: str | None, max_results: int | None
+) -> None:
+    """Papers from the arXiv API, by id list or by search query."""
+    id_list = [i.strip() for value in ids for i in value.split(",") if i.strip()]
+    if bool(id_list) == bool(query):
+        raise click.UsageError("give either --ids or --query")
+    source = ArxivApiSource(
+        app.http(),
+        app.settings.arxiv_api_url,
+        ids=id_list or None,
+        query=query,
+        max_results=max_results,
+    )
+    run(app, source)
+
+
+@ingest.command("rss")
+@click.argument("categories", nargs=-1, required=True)
+@pass_app
+def ingest_rss(app: AppContext, categories: tuple[str, ...]) -> None:
+    """Today's announcements of CATEGORIES (e.g. cs math.CO) from arXiv's RSS feed."""
+    report = run(app, RssSource(app.http(), app.settings.arxiv_rss_url, list(categories)))
+    if report.total == 0:
+        click.echo(f"No announcements today for {' '.join(categories)} (weekend or holiday).")
+
+
+@ingest.command("hf-daily")
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--date", "day", type=DAY, help="Fetch this day's list from Hugging Face.")
+@pass_app
+def ingest_hf_daily(app: AppContext, file: Path | None, day: datetime | None) -> None:
+    """Hugging Face daily papers (upvotes, organisations, code): a saved FILE or --date."""
+    if bool(file) == bool(day):
+        raise click.UsageError("give either FILE or --date")
+    if file:
+        source = HfDailySource.from_file(file)
+    else:
+        source = HfDailySource.from_api(app.http(), app.settings.hf_daily_papers_url, day.date())
+    run(app, source)
+
+
+def run(app: AppContext, source: Source) -> Report:
+    """Import with a progress bar, print the closing report; errors become one clear line."""
+    columns = (
+        TextColumn(f"{source.name}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+    )
+    try:
+        with Progress(*columns, console=app.console, transient=True) as bar:
+            task = bar.add_task(source.name, total=None)
+            report = run_ingest(
+                app.engine,
+                source,
+                batch_size=app.settings.batch_size,
+                on_progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except (SourceError, RunInProgress) as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        app.console.print(
+            "Interrupted: committed batches are kept; run the same command to resume."
+        )
+        raise SystemExit(130) from None
+    print_report(report)
+    return report
+
+
+def print_report(report: Report) -> None:
+    """The closing summary: counts, speed, and the first rejections with their reasons."""
+    rate = report.total / report.seconds if report.seconds else 0
+    resumed = f" (resumed run #{report.run_id})" if report.resumed else ""
+    click.echo(
+        f"{report.total:,} records in {report.seconds:.1f} s ({rate:,.0f}/s){resumed}: "
+        f"{report.new:,} new, {report.updated:,} updated, {report.unchanged:,} unchanged, "
+        f"{report.rejected:,} rejected"
+        + (f", {report.withdrawn:,} withdrawn" if report.withdrawn else "")
+    )
+    for location, reason in report.rejections:
+        click.echo(f"  rejected {location}: {reason}")
+    if report.rejected > len(report.rejections):
+        click.echo(f"  ... and {report.rejected - len(report.rejections):,} more rejections")
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value else None

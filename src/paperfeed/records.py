@@ -1,0 +1,154 @@
+"""The normalised paper record every source yields, and its validation."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
+
+MAX_TITLE = 1_000
+MAX_ABSTRACT = 20_000
+MAX_AUTHORS = 5_000
+MAX_FIELD = 500  # DOIs, licences, sources: the store's column width
+# author names are unique-indexed: 800 characters stay under PostgreSQL's btree row limit
+MAX_AUTHOR_NAME = 800
+_WS = re.compile(r"\s+")
+_CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)?(?:\.[A-Za-z-]+)?$")
+_CODE_URL = re.compile(
+    r"https?://(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org|codeberg\.org|huggingface\.co)"
+    r"/[\w.-]+(?:/[\w.-]+)?",
+    re.IGNORECASE,
+)
+
+
+class RecordError(ValueError):
+    """A single record is malformed: it is rejected with this reason and the run goes on."""
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    """An organisation that claims papers, as on Hugging Face (handle + display name)."""
+
+    handle: str
+    name: str
+
+
+@dataclass(slots=True)
+class PaperRecord:
+    """One paper as a source reports it; ``None`` means "this source does not say"."""
+
+    arxiv_id: str
+    title: str
+    abstract: str
+    source: str
+    authors: list[str] | None = None
+    categories: list[str] = field(default_factory=list)
+    primary_category: str | None = None
+    version: int | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    announced: date | None = None
+    doi: str | None = None
+    journal_ref: str | None = None
+    comments: str | None = None
+    license: str | None = None
+    links: list[str] = field(default_factory=list)
+    first_seen: date | None = None
+    last_seen: date | None = None
+    organisation: Organisation | None = None
+    upvotes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """A source says the paper was deleted (an OAI-PMH ``status="deleted"`` header)."""
+
+    arxiv_id: str
+
+
+def clean_text(value: str | None) -> str | None:
+    """Collapse whitespace runs (line breaks of OAI/Kaggle text) into single spaces."""
+    if value is None:
+        return None
+    return _WS.sub(" ", value).strip() or None
+
+
+def find_code_links(*texts: str | None) -> list[str]:
+    """Code repository URLs (GitHub, GitLab, ...) mentioned in abstracts or comments."""
+    found: list[str] = []
+    for text in texts:
+        for url in _CODE_URL.findall(text or ""):
+            url = url.rstrip(".")
+            if url not in found:
+                found.append(url)
+    return found
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """Parse an ISO 8601 date or timestamp into an aware UTC datetime."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def validate(record: PaperRecord) -> PaperRecord:
+    """Normalise a record in place and return it, or raise :class:`RecordError` saying why."""
+    try:
+        ident = parse_arxiv_id(record.arxiv_id)
+    except InvalidArxivId as exc:
+        raise RecordError(str(exc)) from None
+    record.arxiv_id = ident.id
+    if ident.version and not record.version:
+        record.version = ident.version
+    record.title = _required_text(record.title, "title", MAX_TITLE)
+    record.abstract = _required_text(record.abstract, "abstract", MAX_ABSTRACT)
+    if record.authors is not None:
+        record.authors = [a for a in (clean_text(str(x)) for x in record.authors) if a]
+        if len(record.authors) > MAX_AUTHORS:
+            raise RecordError(f"{len(record.authors)} authors (at most {MAX_AUTHORS})")
+        if long := next((a for a in record.authors if len(a) > MAX_AUTHOR_NAME), None):
+            raise RecordError(
+                f"author name of {len(long)} characters (at most {MAX_AUTHOR_NAME})"
+            )
+    record.categories = _categories(record.categories, record.primary_category)
+    record.primary_category = record.primary_category or (record.categories or [None])[0]
+    for name in ("doi", "journal_ref", "comments", "license"):
+        setattr(record, name, clean_text(getattr(record, name)))
+    for name in ("doi", "license"):
+        if len(getattr(record, name) or "") > MAX_FIELD:
+            raise RecordError(f"{name} longer than {MAX_FIELD} characters")
+    record.source = record.source[:MAX_FIELD]
+    if record.version is not None and record.version < 1:
+        raise RecordError(f"version {record.version} (versions start at 1)")
+    if record.upvotes is not None and record.upvotes < 0:
+        raise RecordError(f"negative upvotes {record.upvotes}")
+    return record
+
+
+def _required_text(value: object, name: str, limit: int) -> str:
+    if not isinstance(value, str) or not (text := clean_text(value)):
+        raise RecordError(f"missing {name}")
+    if len(text) > limit:
+        raise RecordError(f"{name} of {len(text)} characters (at most {limit})")
+    return text
+
+
+def _categories(values: list[str], primary: str | None) -> list[str]:
+    """arXiv categories, primary first; ACM or MSC class codes that some listings mix in
+    (``I.2.7``, ``68T50``) are dropped, they are not arXiv categories."""
+    if primary is not None and not _is_category(primary):
+        raise RecordError(f"bad primary category {primary!r}")
+    ordered = [primary] if primary else []
+    for value in values:
+        if value not in ordered and _is_category(value):
+            ordered.append(value)
+    return ordered
+
+
+def _is_category(value: object) -> bool:
+    return isinstance(value, str) and len(value) <= 64 and bool(_CATEGORY.match(value))

@@ -1,0 +1,64 @@
+"""One typed settings object: defaults < ``config.toml`` < ``PAPERFEED_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def default_home() -> Path:
+    """``$PAPERFEED_HOME`` or the user's data directory (e.g. ``~/.local/share/paperfeed``)."""
+    return Path(os.environ.get("PAPERFEED_HOME") or platformdirs.user_data_dir("paperfeed"))
+
+
+def config_path() -> Path:
+    """``$PAPERFEED_CONFIG`` or ``config.toml`` in the home directory."""
+    return Path(os.environ.get("PAPERFEED_CONFIG") or default_home() / "config.toml")
+
+
+class Settings(BaseSettings):
+    """paperfeed's configuration; every field can be set as ``PAPERFEED_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="PAPERFEED_", extra="forbid")
+
+    home: Path = Field(default_factory=default_home, description="Where data lives.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the store; default: SQLite file paperfeed.db in home.",
+    )
+    arxiv_api_url: str = Field(default="https://export.arxiv.org/api/query")
+    arxiv_oai_url: str = Field(default="https://oaipmh.arxiv.org/oai")
+    arxiv_rss_url: str = Field(default="https://rss.arxiv.org/rss/")
+    hf_daily_papers_url: str = Field(default="https://huggingface.co/api/daily_papers")
+    request_delay: float = Field(
+        default=3.0, ge=0, description="Seconds between requests to arXiv (its terms ask >= 3)."
+    )
+    http_timeout: float = Field(default=60.0, gt=0)
+    user_agent: str = Field(default="paperfeed/0.1 (self-hosted paper discovery)")
+    batch_size: int = Field(default=1000, ge=1, le=100_000, description="Records per commit.")
+
+    @property
+    def database(self) -> str:
+        """The effective SQLAlchemy URL."""
+        return self.database_url or f"sqlite:///{self.home / 'paperfeed.db'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_path())
+        return (init_settings, env_settings, toml)

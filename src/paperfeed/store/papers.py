@@ -1,0 +1,151 @@
+"""Writing papers: one batch of records merged into the store in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from paperfeed.ingest.merge import Row, changed, merge, new_row
+from paperfeed.records import PaperRecord
+from paperfeed.store.schema import Author, Organisation, Paper, PaperAuthor
+
+papers: Table = Paper.__table__  # type: ignore[assignment]
+authors: Table = Author.__table__  # type: ignore[assignment]
+paper_authors: Table = PaperAuthor.__table__  # type: ignore[assignment]
+organisations: Table = Organisation.__table__  # type: ignore[assignment]
+IN_CHUNK = 5_000  # bound parameters per IN (...) list, well under SQLite's limit
+
+
+@dataclass
+class BatchCounts:
+    """What one batch did to the store, counted per paper."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    withdrawn: int = 0
+
+
+def write_batch(
+    conn: Connection, records: Sequence[PaperRecord], withdrawn: Sequence[str], today: date
+) -> BatchCounts:
+    """Merge validated ``records`` into the store and mark ``withdrawn`` ids as withdrawn."""
+    org_ids = _organisation_ids(conn, records)
+    stored = load_rows(conn, {r.arxiv_id for r in records})
+    rows: dict[str, Row] = dict(stored)
+    for record in records:
+        org_id = org_ids.get(record.organisation.handle) if record.organisation else None
+        current = rows.get(record.arxiv_id)
+        rows[record.arxiv_id] = (
+            merge(current, record, org_id) if current else new_row(record, org_id, today)
+        )
+    fresh = [row for key, row in rows.items() if key not in stored]
+    changes = [row for key, row in rows.items() if key in stored and changed(stored[key], row)]
+    new_ids = _insert_papers(conn, fresh)
+    _update_papers(conn, changes)
+    _sync_authors(
+        conn,
+        {new_ids[r["arxiv_id"]]: r["authors"] for r in fresh}
+        | {
+            r["id"]: r["authors"]
+            for r in changes
+            if r["authors"] != stored[r["arxiv_id"]]["authors"]
+        },
+    )
+    counts = BatchCounts(len(fresh), len(changes), len(stored) - len(changes))
+    counts.withdrawn = _withdraw(conn, withdrawn)
+    return counts
+
+
+def load_rows(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, Row]:
+    """Stored papers by arXiv id, with timestamps as aware UTC datetimes."""
+    found: dict[str, Row] = {}
+    for chunk in _chunks(sorted(arxiv_ids)):
+        for row in conn.execute(select(papers).where(papers.c.arxiv_id.in_(chunk))).mappings():
+            found[row["arxiv_id"]] = {k: _as_utc(v) for k, v in row.items()}
+    return found
+
+
+def _insert_papers(conn: Connection, rows: list[Row]) -> dict[str, int]:
+    if not rows:
+        return {}
+    statement = insert(papers).returning(
+        papers.c.id, papers.c.arxiv_id, sort_by_parameter_order=True
+    )
+    return {arxiv_id: id_ for id_, arxiv_id in conn.execute(statement, rows)}
+
+
+def _update_papers(conn: Connection, rows: list[Row]) -> None:
+    if rows:
+        statement = update(papers).where(papers.c.id == bindparam("row_id"))
+        values = [{**row, "row_id": row["id"]} for row in rows]
+        for value in values:
+            del value["id"], value["arxiv_id"]
+        conn.execute(statement, values)
+
+
+def _sync_authors(conn: Connection, by_paper: dict[int, list[str] | None]) -> None:
+    if not by_paper:
+        return
+    names = {name for names in by_paper.values() for name in names or ()}
+    ids = ensure_keys(conn, authors, "name", [{"name": n} for n in names])
+    for chunk in _chunks(sorted(by_paper)):
+        conn.execute(delete(paper_authors).where(paper_authors.c.paper_id.in_(chunk)))
+    links = [
+        {"paper_id": paper_id, "position": position, "author_id": ids[name]}
+        for paper_id, names in by_paper.items()
+        for position, name in enumerate(names or ())
+    ]
+    if links:
+        conn.execute(insert(paper_authors), links)
+
+
+def _organisation_ids(conn: Connection, records: Sequence[PaperRecord]) -> dict[str, int]:
+    orgs = {r.organisation.handle: r.organisation for r in records if r.organisation}
+    rows = [{"handle": o.handle, "name": o.name} for o in orgs.values()]
+    return ensure_keys(conn, organisations, "handle", rows)
+
+
+def _withdraw(conn: Connection, arxiv_ids: Sequence[str]) -> int:
+    count = 0
+    for chunk in _chunks(sorted(set(arxiv_ids))):
+        statement = (
+            update(papers)
+            .where(papers.c.arxiv_id.in_(chunk), papers.c.withdrawn.is_(False))
+            .values(withdrawn=True)
+        )
+        count += conn.execute(statement).rowcount
+    return count
+
+
+def ensure_keys(
+    conn: Connection, table: Table, key: str, rows: list[dict[str, Any]]
+) -> dict[str, int]:
+    """Insert the rows whose ``key`` is not stored yet; return ``{key value: id}`` for all."""
+    if not rows:
+        return {}
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
+    if dialect is None:
+        raise RuntimeError(f"paperfeed supports SQLite and PostgreSQL, not {conn.dialect.name}")
+    conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
+    column = table.c[key]
+    ids: dict[str, int] = {}
+    for chunk in _chunks(sorted({row[key] for row in rows})):
+        ids.update(conn.execute(select(column, table.c.id).where(column.in_(chunk))).tuples().all())
+    return ids
+
+
+def _as_utc(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)  # SQLite keeps no offset; paperfeed stores UTC
+    return value
+
+
+def _chunks(values: list) -> Iterable[list]:
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start : start + IN_CHUNK]

@@ -1,0 +1,77 @@
+"""Reading the store: one paper, and the figures ``paperfeed stats`` shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from paperfeed.store.papers import organisations, paper_authors, papers
+from paperfeed.store.runs import runs
+from paperfeed.store.schema import Author
+
+
+def get_paper(engine: Engine, arxiv_id: str) -> dict[str, Any] | None:
+    """A stored paper with its organisation, or ``None``."""
+    query = (
+        select(
+            papers,
+            organisations.c.handle.label("organisation_handle"),
+            organisations.c.name.label("organisation_name"),
+        )
+        .outerjoin(organisations, papers.c.organisation_id == organisations.c.id)
+        .where(papers.c.arxiv_id == arxiv_id)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def store_stats(engine: Engine) -> dict[str, Any]:
+    """Counts of papers, authors and organisations, date ranges, top sources, last runs."""
+    with engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(papers)).scalar_one()
+        first, last = conn.execute(
+            select(func.min(papers.c.announced), func.max(papers.c.announced))
+        ).one()
+        sources = conn.execute(
+            select(papers.c.source, func.count().label("n"))
+            .group_by(papers.c.source)
+            .order_by(func.count().desc(), papers.c.source)
+            .limit(10)
+        ).all()
+        recent = (
+            conn.execute(
+                select(
+                    runs.c.id,
+                    runs.c.source,
+                    runs.c.status,
+                    runs.c.started_at,
+                    runs.c.new,
+                    runs.c.updated,
+                    runs.c.unchanged,
+                    runs.c.rejected,
+                )
+                .order_by(runs.c.id.desc())
+                .limit(5)
+            )
+            .mappings()
+            .all()
+        )
+        return {
+            "papers": count,
+            "authors": conn.execute(select(func.count()).select_from(Author)).scalar_one(),
+            "paper_authors": conn.execute(
+                select(func.count()).select_from(paper_authors)
+            ).scalar_one(),
+            "organisations": conn.execute(
+                select(func.count()).select_from(organisations)
+            ).scalar_one(),
+            "withdrawn": conn.execute(
+                select(func.count()).select_from(papers).where(papers.c.withdrawn.is_(True))
+            ).scalar_one(),
+            "announced_from": first.isoformat() if first else None,
+            "announced_to": last.isoformat() if last else None,
+            "sources": {source: n for source, n in sources},
+            "recent_runs": [{**row, "started_at": row["started_at"].isoformat()} for row in recent],
+        }

@@ -1,0 +1,117 @@
+"""The tables of the system of record. Changes here need an Alembic migration."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Organisation(Base):
+    """An organisation that claims papers (Hugging Face style: handle + display name)."""
+
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handle: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(500))
+
+
+class Paper(Base):
+    """One arXiv paper, keyed by its id without version; holds its latest known version."""
+
+    __tablename__ = "papers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    arxiv_id: Mapped[str] = mapped_column(String(64), unique=True)
+    version: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    abstract: Mapped[str] = mapped_column(Text)
+    # display order; normalised into paper_authors too, for author pages
+    authors: Mapped[list[str] | None] = mapped_column(JSON)
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    primary_category: Mapped[str | None] = mapped_column(String(64))
+    published: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    announced: Mapped[date | None] = mapped_column(Date, index=True)
+    doi: Mapped[str | None] = mapped_column(String(500))
+    journal_ref: Mapped[str | None] = mapped_column(Text)
+    comments: Mapped[str | None] = mapped_column(Text)
+    license: Mapped[str | None] = mapped_column(String(500))
+    links: Mapped[list[str]] = mapped_column(JSON)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    upvotes: Mapped[int | None] = mapped_column(Integer)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(500))
+    first_seen: Mapped[date] = mapped_column(Date)
+    last_seen: Mapped[date] = mapped_column(Date)
+
+
+class Author(Base):
+    __tablename__ = "authors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+
+
+class PaperAuthor(Base):
+    __tablename__ = "paper_authors"
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("authors.id"), index=True)
+
+
+class IngestRun(Base):
+    """One run of ``paperfeed ingest``; its checkpoint is saved with every committed batch."""
+
+    __tablename__ = "ingest_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(100))
+    params: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))  # running | completed | failed
+    checkpoint: Mapped[dict | None] = mapped_column(JSON)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    withdrawn: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Rejection(Base):
+    """A record an ingest run rejected, with where it was and why."""
+
+    __tablename__ = "ingest_rejections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id", ondelete="CASCADE"))
+    location: Mapped[str] = mapped_column(String(1000))
+    reason: Mapped[str] = mapped_column(Text)
+
+
+Index("ix_ingest_runs_source_status", IngestRun.source, IngestRun.status)
+Index("ix_ingest_rejections_run_id", Rejection.run_id)
