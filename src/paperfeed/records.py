@@ -112,9 +112,7 @@ def validate(record: PaperRecord) -> PaperRecord:
         if len(record.authors) > MAX_AUTHORS:
             raise RecordError(f"{len(record.authors)} authors (at most {MAX_AUTHORS})")
         if long := next((a for a in record.authors if len(a) > MAX_AUTHOR_NAME), None):
-            raise RecordError(
-                f"author name of {len(long)} characters (at most {MAX_AUTHOR_NAME})"
-            )
+            raise RecordError(f"author name of {len(long)} characters (at most {MAX_AUTHOR_NAME})")
     record.categories = _categories(record.categories, record.primary_category)
     record.primary_category = record.primary_category or (record.categories or [None])[0]
     for name in ("doi", "journal_ref", "comments", "license"):

@@ -52,8 +52,13 @@ def _alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (a blank database gets every migration)."""
+    """Bring the schema up to ``revision`` (a blank database gets every migration)."""
     command.upgrade(_alembic_config(engine), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to ``revision`` (``"base"``: no tables at all)."""
+    command.downgrade(_alembic_config(engine), revision)
 
 
 def is_current(engine: Engine) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
@@ -63,11 +63,11 @@ def write_batch(
 
 
 def load_rows(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, Row]:
-    """Stored papers by arXiv id, with timestamps as aware UTC datetimes."""
+    """Stored papers by arXiv id."""
     found: dict[str, Row] = {}
     for chunk in _chunks(sorted(arxiv_ids)):
         for row in conn.execute(select(papers).where(papers.c.arxiv_id.in_(chunk))).mappings():
-            found[row["arxiv_id"]] = {k: _as_utc(v) for k, v in row.items()}
+            found[row["arxiv_id"]] = dict(row)
     return found
 
 
@@ -136,14 +136,10 @@ def ensure_keys(
     column = table.c[key]
     ids: dict[str, int] = {}
     for chunk in _chunks(sorted({row[key] for row in rows})):
-        ids.update(conn.execute(select(column, table.c.id).where(column.in_(chunk))).tuples().all())
+        ids.update(
+            (k, v) for k, v in conn.execute(select(column, table.c.id).where(column.in_(chunk)))
+        )
     return ids
-
-
-def _as_utc(value: Any) -> Any:
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)  # SQLite keeps no offset; paperfeed stores UTC
-    return value
 
 
 def _chunks(values: list) -> Iterable[list]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -24,6 +25,23 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, on every database (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: paperfeed stores aware UTC times")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -52,8 +70,8 @@ class Paper(Base):
     authors: Mapped[list[str] | None] = mapped_column(JSON)
     categories: Mapped[list[str]] = mapped_column(JSON)
     primary_category: Mapped[str | None] = mapped_column(String(64))
-    published: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    published: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated: Mapped[datetime | None] = mapped_column(UTCDateTime)
     announced: Mapped[date | None] = mapped_column(Date, index=True)
     doi: Mapped[str | None] = mapped_column(String(500))
     journal_ref: Mapped[str | None] = mapped_column(Text)
@@ -93,8 +111,8 @@ class IngestRun(Base):
     status: Mapped[str] = mapped_column(String(20))  # running | completed | failed
     checkpoint: Mapped[dict | None] = mapped_column(JSON)
     pid: Mapped[int | None] = mapped_column(Integer)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     new: Mapped[int] = mapped_column(Integer, default=0)
     updated: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,71 @@
+"""Fixtures: a fresh store per test, on SQLite and on a real PostgreSQL server.
+
+PostgreSQL tests use ``PAPERFEED_TEST_POSTGRES_URL`` (``.ci/run`` installs and starts a
+server and sets it); each test gets its own schema. Without the variable they are skipped
+locally, and fail in CI, where a server must be there.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from paperfeed.store.database import create_store_engine, normalise_url, open_store
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+ARXIV = SHARED / "arxiv"
+SAMPLE = ARXIV / "arxiv_sample_mixed_200.jsonl"
+POSTGRES_URL = os.environ.get("PAPERFEED_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's configuration or data directory."""
+    for name in list(os.environ):
+        if name.startswith("PAPERFEED_") and name != "PAPERFEED_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PAPERFEED_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a fresh, empty store: a SQLite file, or a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    if not POSTGRES_URL:
+        if os.environ.get("CI"):
+            pytest.fail(
+                "CI must run the store tests on PostgreSQL: set PAPERFEED_TEST_POSTGRES_URL"
+            )
+        pytest.skip("no PostgreSQL server (set PAPERFEED_TEST_POSTGRES_URL)")
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    """An open, migrated store."""
+    engine = open_store(store_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def blank_engine(store_url: str) -> Iterator[Engine]:
+    """An engine on an empty database, before any migration."""
+    engine = create_store_engine(store_url)
+    yield engine
+    engine.dispose()

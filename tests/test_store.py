@@ -1,0 +1,160 @@
+"""The store as the system of record: one paper per arXiv id, idempotent merges."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from memory_source import MemorySource, paper
+from sqlalchemy import Engine, func, select, text
+
+from paperfeed.ingest.pipeline import ingest
+from paperfeed.records import Organisation, Withdrawal
+from paperfeed.sources.base import Rejected
+from paperfeed.store.database import downgrade, is_current, migrate
+from paperfeed.store.papers import paper_authors, papers
+from paperfeed.store.queries import get_paper, store_stats
+from paperfeed.store.schema import Author
+
+TODAY = date(2026, 11, 20)
+
+
+def run(engine: Engine, *items, label: str = "test"):
+    return ingest(engine, MemorySource(items, label), batch_size=2, today=TODAY)
+
+
+def counts(report) -> tuple[int, int, int, int]:
+    return report.new, report.updated, report.unchanged, report.rejected
+
+
+def test_blank_database_is_migrated_to_the_newest_schema(blank_engine: Engine) -> None:
+    engine = blank_engine
+    assert not is_current(engine)
+    migrate(engine)
+    assert is_current(engine)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(papers)).scalar_one() == 0
+
+
+def test_migrations_downgrade_to_nothing_and_back(blank_engine: Engine) -> None:
+    migrate(blank_engine)
+    downgrade(blank_engine, "base")
+    assert not is_current(blank_engine)
+    migrate(blank_engine)
+    assert is_current(blank_engine)
+
+
+def test_new_papers_are_stored_with_ordered_authors(engine: Engine) -> None:
+    report = run(engine, paper("2501.00001"), paper("2501.00002", authors=["Zed", "Amy"]))
+    assert counts(report) == (2, 0, 0, 0)
+    stored = get_paper(engine, "2501.00002")
+    assert stored["authors"] == ["Zed", "Amy"]
+    with engine.connect() as conn:
+        names = conn.execute(
+            select(Author.name)
+            .join(paper_authors, paper_authors.c.author_id == Author.id)
+            .where(paper_authors.c.paper_id == stored["id"])
+            .order_by(paper_authors.c.position)
+        ).scalars()
+        assert list(names) == ["Zed", "Amy"]
+
+
+def test_importing_the_same_records_again_changes_nothing(engine: Engine) -> None:
+    records = [paper(f"2501.0000{i}") for i in range(1, 6)]
+    run(engine, *records)
+    again = run(engine, *[paper(f"2501.0000{i}") for i in range(1, 6)])
+    assert counts(again) == (0, 0, 5, 0)
+
+
+def test_a_versioned_id_is_stored_once_without_its_version(engine: Engine) -> None:
+    run(engine, paper("2501.00001v1"), paper("arXiv:2501.00001v1"))
+    with engine.connect() as conn:
+        rows = conn.execute(select(papers.c.arxiv_id, papers.c.version)).all()
+    assert rows == [("2501.00001", 1)]
+
+
+def test_a_newer_version_updates_the_paper(engine: Engine) -> None:
+    run(engine, paper(version=1, title="Old title"))
+    report = run(engine, paper(version=2, title="New title", authors=["Grace Hopper"]))
+    assert counts(report) == (0, 1, 0, 0)
+    stored = get_paper(engine, "2501.00001")
+    assert (stored["version"], stored["title"], stored["authors"]) == (
+        2,
+        "New title",
+        ["Grace Hopper"],
+    )
+
+
+def test_an_older_version_only_fills_missing_fields(engine: Engine) -> None:
+    run(engine, paper(version=3, title="Current", doi=None))
+    report = run(engine, paper(version=1, title="Stale", doi="10.1000/x"))
+    assert counts(report) == (0, 1, 0, 0)
+    stored = get_paper(engine, "2501.00001")
+    assert (stored["version"], stored["title"], stored["doi"]) == (3, "Current", "10.1000/x")
+
+
+def test_merging_sources_gives_the_same_paper_in_either_order(engine: Engine) -> None:
+    feed = paper(authors=["A B"], categories=["cs.CV", "cs.AI"], first_seen=date(2025, 5, 12))
+    api = paper(
+        version=2,
+        title="API title",
+        categories=["cs.AI"],
+        published=datetime(2025, 5, 10, 22, 42, tzinfo=UTC),
+    )
+    run(engine, feed, api)
+    first = get_paper(engine, "2501.00001")
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM paper_authors"))
+        conn.execute(text("DELETE FROM papers"))
+    run(engine, api, feed, label="other order")
+    second = get_paper(engine, "2501.00001")
+    keep = ("title", "version", "categories", "published", "announced", "first_seen", "authors")
+    assert {k: first[k] for k in keep} == {k: second[k] for k in keep}
+    assert first["categories"] == ["cs.AI", "cs.CV"]
+    assert first["announced"] == date(2025, 5, 13)  # Saturday submission, listed Tuesday
+
+
+def test_malformed_records_are_rejected_with_reasons_and_the_run_goes_on(engine: Engine) -> None:
+    report = run(
+        engine,
+        paper("2501.00001", title="  "),
+        Rejected("file.jsonl:2", "not JSON (unexpected character)"),
+        paper("not-an-id"),
+        paper("2501.00004"),
+    )
+    assert counts(report) == (1, 0, 0, 3)
+    assert report.rejections == [
+        ("test 2501.00001", "missing title"),
+        ("file.jsonl:2", "not JSON (unexpected character)"),
+        ("test not-an-id", "not an arXiv id: 'not-an-id'"),
+    ]
+
+
+def test_organisations_are_stored_once_and_claim_papers(engine: Engine) -> None:
+    org = Organisation("UWaterloo", "University of Waterloo")
+    run(engine, paper("2501.00001", organisation=org), paper("2501.00002", organisation=org))
+    first, second = get_paper(engine, "2501.00001"), get_paper(engine, "2501.00002")
+    assert first["organisation_handle"] == second["organisation_handle"] == "UWaterloo"
+    assert store_stats(engine)["organisations"] == 1
+
+
+def test_upvotes_keep_the_largest_count_seen(engine: Engine) -> None:
+    run(engine, paper(upvotes=12))
+    run(engine, paper(upvotes=7), label="older file")
+    assert get_paper(engine, "2501.00001")["upvotes"] == 12
+
+
+def test_a_deleted_record_marks_the_paper_withdrawn(engine: Engine) -> None:
+    run(engine, paper())
+    report = run(engine, Withdrawal("2501.00001"), label="oai")
+    assert report.withdrawn == 1
+    assert get_paper(engine, "2501.00001")["withdrawn"] is True
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 1000])
+def test_duplicates_within_one_run_become_one_paper(engine: Engine, batch_size: int) -> None:
+    items = [paper(version=1), paper("2501.00002"), paper(version=2, title="v2")]
+    ingest(engine, MemorySource(items), batch_size=batch_size, today=TODAY)
+    with engine.connect() as conn:
+        rows = conn.execute(select(papers.c.arxiv_id, papers.c.title).order_by(papers.c.id)).all()
+    assert rows == [("2501.00001", "v2"), ("2501.00002", "Paper 2501.00002")]
