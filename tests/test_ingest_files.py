@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import ARXIV, SAMPLE
 from sqlalchemy import Engine, func, select
 
+from conftest import ARXIV, SAMPLE
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.sources.base import SourceError
 from paperfeed.sources.jsonl import jsonl_source

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from memory_source import MemorySource, paper
 from sqlalchemy import Engine, func, select, text
 
+from memory_source import MemorySource, paper
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.records import Organisation, Withdrawal
 from paperfeed.sources.base import Rejected

@@ -80,7 +80,7 @@ def find_code_links(*texts: str | None) -> list[str]:
     found: list[str] = []
     for text in texts:
         for url in _CODE_URL.findall(text or ""):
-            url = url.rstrip(".")
+            url = url.rstrip(".").removesuffix(".git")
             if url not in found:
                 found.append(url)
     return found

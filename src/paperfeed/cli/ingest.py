@@ -6,18 +6,18 @@ from datetime import date, datetime
 from pathlib import Path
 
 import click
-from paperfeed.sources.arxiv_api import ArxivApiSource
-from paperfeed.sources.hf_daily import HfDailySource
-from paperfeed.sources.oai_pmh import OaiPmhSource
-from paperfeed.sources.rss import RssSource
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from paperfeed.cli.context import AppContext, pass_app
 from paperfeed.ingest.pipeline import Report
 from paperfeed.ingest.pipeline import ingest as run_ingest
+from paperfeed.sources.arxiv_api import ArxivApiSource
 from paperfeed.sources.base import Source, SourceError
+from paperfeed.sources.hf_daily import HfDailySource
 from paperfeed.sources.jsonl import jsonl_source
 from paperfeed.sources.kaggle import kaggle_source
+from paperfeed.sources.oai_pmh import OaiPmhSource
+from paperfeed.sources.rss import RssSource
 from paperfeed.store.runs import RunInProgress
 
 FILES = click.argument(
@@ -125,7 +125,9 @@ def run(app: AppContext, source: Source) -> Report:
         TimeRemainingColumn(),
     )
     try:
-        with Progress(*columns, console=app.console, transient=True) as bar:
+        with Progress(
+            *columns, console=app.console, transient=True, disable=not app.console.is_terminal
+        ) as bar:
             task = bar.add_task(source.name, total=None)
             report = run_ingest(
                 app.engine,

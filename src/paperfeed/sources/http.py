@@ -45,17 +45,18 @@ class PoliteClient:
     def get(self, url: str, params: dict[str, Any] | None = None) -> httpx.Response:
         """The response to ``GET url``; 4xx responses are returned for the caller to read
         (arXiv explains errors in the body). Raises :class:`SourceError` once retries run out."""
+        shown = httpx.URL(url, params=params)
         for attempt in range(self.retries + 1):
             self._wait_turn()
             try:
                 response = self._client.get(url, params=params)
             except httpx.TransportError as exc:
-                problem = f"cannot reach {url} ({type(exc).__name__}: {exc})"
+                problem = f"cannot reach {shown} ({type(exc).__name__}: {exc})"
                 wait = self._backoff(attempt)
             else:
                 if response.status_code not in RETRY_STATUSES:
                     return response
-                problem = f"{url} answered HTTP {response.status_code}"
+                problem = f"{shown} answered HTTP {response.status_code}"
                 wait = retry_after(response) or self._backoff(attempt)
             if attempt < self.retries:
                 self._sleep(wait)

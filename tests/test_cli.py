@@ -1,0 +1,145 @@
+"""The command line as a user runs it: help, exit codes, one-line errors, reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import ARXIV, SAMPLE
+from paperfeed.cli import cli
+
+MATH = ARXIV / "arxiv_math_dailyfeed_LeeMath-lzu_2025-11_2026-08.jsonl.gz"
+COMMANDS = [
+    [],
+    ["ingest"],
+    ["ingest", "jsonl"],
+    ["ingest", "kaggle"],
+    ["ingest", "oai"],
+    ["ingest", "arxiv-api"],
+    ["ingest", "rss"],
+    ["ingest", "hf-daily"],
+    ["stats"],
+    ["show"],
+]
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "paperfeed")
+def test_every_command_has_help(command: list[str]) -> None:
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0
+    assert "Usage: " in result.output
+
+
+def test_ingest_then_stats_and_show() -> None:
+    result = invoke("ingest", "jsonl", str(SAMPLE))
+    assert result.exit_code == 0
+    assert "200 new, 0 updated, 0 unchanged, 0 rejected" in result.output
+    stats = json.loads(invoke("stats", "--json").output)
+    assert (stats["papers"], stats["recent_runs"][0]["status"]) == (200, "completed")
+    shown = invoke("show", "https://arxiv.org/abs/2503.11731v1")
+    assert shown.exit_code == 0
+    assert shown.output.startswith("2503.11731  Industrial-Grade Sensor Simulation")
+
+
+def test_importing_again_reports_nothing_new() -> None:
+    invoke("ingest", "jsonl", str(SAMPLE))
+    result = invoke("ingest", "jsonl", str(SAMPLE))
+    assert "0 new, 0 updated, 200 unchanged, 0 rejected" in result.output
+
+
+def test_the_database_is_chosen_by_environment(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    result = CliRunner().invoke(
+        cli, ["ingest", "jsonl", str(SAMPLE)], env={"PAPERFEED_DATABASE_URL": url}
+    )
+    assert result.exit_code == 0
+    with sqlite3.connect(tmp_path / "elsewhere.db") as conn:
+        assert conn.execute("SELECT count(*) FROM papers").fetchone() == (200,)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["show", "2501.99999"], "2501.99999 is not in the store; fetch it with: paperfeed ingest"),
+        (["show", "nonsense"], "not an arXiv id: 'nonsense'"),
+        (["ingest", "arxiv-api"], "give either --ids or --query"),
+        (["ingest", "hf-daily"], "give either FILE or --date"),
+    ],
+)
+def test_failures_exit_non_zero_with_one_clear_line(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_broken_file_is_one_error_line_and_exit_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("this is not json\n")
+    result = CliRunner().invoke(cli, ["ingest", "jsonl", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {bad}:1: not JSON lines (")
+    assert result.output.count("\n") == 1
+
+
+def _dump(db: Path) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT arxiv_id, version, title, abstract, authors, categories, announced,"
+            " comments, first_seen, last_seen FROM papers ORDER BY arxiv_id"
+        ).fetchall()
+
+
+def _checkpoint_line(db: Path) -> int:
+    try:
+        with sqlite3.connect(db) as conn:
+            row = conn.execute("SELECT checkpoint FROM ingest_runs").fetchone()
+    except sqlite3.Error:
+        return 0
+    return json.loads(row[0])["line"] if row and row[0] else 0
+
+
+def test_sigkill_half_way_then_rerun_gives_the_same_store(tmp_path: Path) -> None:
+    env = {**os.environ, "PAPERFEED_BATCH_SIZE": "25"}
+    command = [sys.executable, "-m", "paperfeed", "ingest", "jsonl", str(SAMPLE), str(MATH)]
+    killed, reference = tmp_path / "killed.db", tmp_path / "reference.db"
+    process = subprocess.Popen(
+        command,
+        env=env | {"PAPERFEED_DATABASE_URL": f"sqlite:///{killed}"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while _checkpoint_line(killed) < 500 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert 0 < len(_dump(killed)) < 2_687
+    rerun = subprocess.run(
+        command,
+        env=env | {"PAPERFEED_DATABASE_URL": f"sqlite:///{killed}"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "(resumed run #1)" in rerun.stdout
+    subprocess.run(
+        command,
+        env=env | {"PAPERFEED_DATABASE_URL": f"sqlite:///{reference}"},
+        capture_output=True,
+        check=True,
+    )
+    assert _dump(killed) == _dump(reference)
