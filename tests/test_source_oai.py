@@ -164,6 +164,13 @@ def test_resume_in_the_first_page_goes_on_to_the_next() -> None:
     assert ids(items) == HEP_EX_IDS[2:] + HEP_TH_IDS
 
 
+def test_resume_with_an_expired_token_harvests_again_from_the_start() -> None:
+    expired = oai_error("badResumptionToken", "The value of the resumptionToken is invalid")
+    routes = [({"resumptionToken": "OLD"}, expired), *PAGED]
+    items, _, _, _ = harvest(routes, checkpoint={"token": "OLD", "index": 2})
+    assert ids(items) == HEP_EX_IDS + HEP_TH_IDS
+
+
 def test_progress_counts_records_of_the_complete_list_size() -> None:
     _, _, _, src = harvest(PAGED)
     assert src.progress() == (6, 6)

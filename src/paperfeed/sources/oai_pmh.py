@@ -16,6 +16,11 @@ from paperfeed.sources.base import Checkpoint, Item, Rejected, SourceError
 from paperfeed.sources.http import PoliteClient
 
 NO_RECORDS = "noRecordsMatch"
+BAD_TOKEN = "badResumptionToken"
+
+
+class ExpiredToken(SourceError):
+    """The server no longer knows a resumption token (arXiv's expire after a while)."""
 
 
 class OaiPmhSource:
@@ -56,10 +61,8 @@ class OaiPmhSource:
     def read(self, checkpoint: Checkpoint | None) -> Iterator[tuple[Item, Checkpoint]]:
         token = checkpoint["token"] if checkpoint else None
         skip = checkpoint["index"] if checkpoint else 0
-        while True:
-            page = self._fetch(token)
-            if page is None:
-                return
+        page, token, skip = self._resume(token, skip)
+        while page is not None:
             records, resumption = _records(page.root)
             start = self._page_start(resumption)
             for index, record in enumerate(records[skip:], skip):
@@ -70,9 +73,20 @@ class OaiPmhSource:
             if not token:
                 return
             skip = 0
+            page = self._fetch(token)
 
     def progress(self) -> tuple[int, int | None]:
         return self._done, self._total
+
+    def _resume(self, token: str | None, skip: int) -> tuple[Page | None, str | None, int]:
+        """The checkpoint's page, token and skip; if the token expired, the first page (a
+        re-harvest costs time, not correctness: merging a record twice changes nothing)."""
+        try:
+            return self._fetch(token), token, skip
+        except ExpiredToken:
+            if token is None:
+                raise
+            return self._fetch(None), None, 0
 
     def _fetch(self, token: str | None) -> Page | None:
         """One page of records; ``None`` when the server says nothing matches."""
@@ -92,7 +106,8 @@ class OaiPmhSource:
             if error.get("code") == NO_RECORDS:
                 return None
             message = clean_text(error.text) or "no message"
-            raise SourceError(f"{page.url}: OAI-PMH error {error.get('code')}: {message}")
+            error_class = ExpiredToken if error.get("code") == BAD_TOKEN else SourceError
+            raise error_class(f"{page.url}: OAI-PMH error {error.get('code')}: {message}")
         if page.status >= 400:
             raise page.failed()
         return page
