@@ -68,8 +68,13 @@ def unavailable(seconds: int) -> Reply:
 
 
 def network_error() -> Exception:
-    """A failure to connect, raised by the transport."""
-    return httpx.ConnectError("connection refused")
+    """A connection that broke off, raised by the transport (worth retrying)."""
+    return httpx.ReadTimeout("timed out")
+
+
+def unreachable() -> Exception:
+    """No connection at all (no network, no DNS), raised by the transport."""
+    return httpx.ConnectError("[Errno -2] Name or service not known")
 
 
 def recorded_transport(

@@ -135,7 +135,7 @@ def test_sigkill_half_way_then_rerun_gives_the_same_store(tmp_path: Path) -> Non
         text=True,
         check=True,
     )
-    assert "(resumed run #1)" in rerun.stdout
+    assert "resuming run #1; the whole run: 2,687 records" in rerun.stdout
     subprocess.run(
         command,
         env=env | {"PAPERFEED_DATABASE_URL": f"sqlite:///{reference}"},

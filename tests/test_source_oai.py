@@ -11,7 +11,18 @@ import pytest
 from paperfeed.records import PaperRecord, Withdrawal, validate
 from paperfeed.sources.base import Rejected, SourceError
 from paperfeed.sources.oai_pmh import OaiPmhSource
-from protocol import PATH, FakeNet, Reply, body, broken, files, network_error, recorded, unavailable
+from protocol import (
+    PATH,
+    FakeNet,
+    Reply,
+    body,
+    broken,
+    files,
+    network_error,
+    recorded,
+    unavailable,
+    unreachable,
+)
 
 BASE = "https://oaipmh.arxiv.org/oai"
 HEP_EX = "arxiv_oai_pmh/ListRecords_arxiv-physics-hep-ex.xml"
@@ -204,6 +215,11 @@ def test_network_error_on_every_attempt_stops_the_run() -> None:
         SourceError, match=r"^cannot reach https://oaipmh\.arxiv\.org/oai\?verb=ListRecords&"
     ):
         harvest([({}, network_error())])
+
+
+def test_no_network_stops_at_once_and_says_how_to_import_a_file() -> None:
+    with pytest.raises(SourceError, match=r"^cannot reach oaipmh\.arxiv\.org .*ingest jsonl"):
+        harvest([({}, unreachable())])
 
 
 def test_deleted_record_yields_a_withdrawal() -> None:

@@ -148,12 +148,13 @@ def run(app: AppContext, source: Source) -> Report:
 
 def print_report(report: Report) -> None:
     """The closing summary: counts, speed, and the first rejections with their reasons."""
-    rate = report.total / report.seconds if report.seconds else 0
-    resumed = f" (resumed run #{report.run_id})" if report.resumed else ""
+    rate = report.processed / report.seconds if report.seconds else 0
+    done = f"{report.processed:,} records in {report.seconds:.1f} s ({rate:,.0f}/s)"
+    if report.resumed:
+        done += f", resuming run #{report.run_id}; the whole run: {report.total:,} records"
     click.echo(
-        f"{report.total:,} records in {report.seconds:.1f} s ({rate:,.0f}/s){resumed}: "
-        f"{report.new:,} new, {report.updated:,} updated, {report.unchanged:,} unchanged, "
-        f"{report.rejected:,} rejected"
+        f"{done}: {report.new:,} new, {report.updated:,} updated, "
+        f"{report.unchanged:,} unchanged, {report.rejected:,} rejected"
         + (f", {report.withdrawn:,} withdrawn" if report.withdrawn else "")
     )
     for location, reason in report.rejections:

@@ -29,6 +29,7 @@ class Report:
     unchanged: int = 0
     rejected: int = 0
     withdrawn: int = 0
+    processed: int = 0  # records handled by this invocation (a resumed run did some before)
     seconds: float = 0.0
     rejections: list[tuple[str, str]] = field(default_factory=list)
 
@@ -51,9 +52,11 @@ def ingest(
     source.check()
     run = runs.start_run(engine, source.name, source.params())
     today = today or datetime.now(UTC).date()
+    processed = 0
     try:
         for batch in _batched(source.read(run.checkpoint), batch_size):
             _commit(engine, run.id, batch, today)
+            processed += len(batch)
             if on_progress:
                 on_progress(*source.progress())
     except BaseException as exc:  # the run must say it stopped, whatever stopped it
@@ -63,6 +66,7 @@ def ingest(
     return Report(
         run_id=run.id,
         resumed=run.resumed,
+        processed=processed,
         seconds=time.perf_counter() - started,
         rejections=runs.run_rejections(engine, run.id),
         **{name: row[name] for name in runs.COUNTERS},

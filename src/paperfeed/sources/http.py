@@ -50,6 +50,11 @@ class PoliteClient:
             self._wait_turn()
             try:
                 response = self._client.get(url, params=params)
+            except httpx.ConnectError as exc:  # no route or no DNS: waiting will not help
+                raise SourceError(
+                    f"cannot reach {shown.host} ({exc}); check the network, or import a file "
+                    "instead (paperfeed ingest jsonl|kaggle|hf-daily FILE)"
+                ) from None
             except httpx.TransportError as exc:
                 problem = f"cannot reach {shown} ({type(exc).__name__}: {exc})"
                 wait = self._backoff(attempt)
