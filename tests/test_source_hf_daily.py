@@ -133,7 +133,7 @@ def test_checkpoints_count_entries() -> None:
 
 def test_file_params_name_the_file_and_its_size() -> None:
     src = HfDailySource.from_file(PROTOCOL / DAILY)
-    assert src.params() == {"file": str(PROTOCOL / DAILY), "size": 17033}
+    assert src.params() == {"file": str((PROTOCOL / DAILY).resolve()), "size": 17033}
 
 
 def test_progress_counts_entries() -> None:
