@@ -158,3 +158,27 @@ def test_duplicates_within_one_run_become_one_paper(engine: Engine, batch_size: 
     with engine.connect() as conn:
         rows = conn.execute(select(papers.c.arxiv_id, papers.c.title).order_by(papers.c.id)).all()
     assert rows == [("2501.00001", "v2"), ("2501.00002", "Paper 2501.00002")]
+
+
+def test_changed_at_moves_only_when_a_paper_changes(engine: Engine) -> None:
+    run(engine, paper("2501.00001"), paper("2501.00002"))
+    before = {p: get_paper(engine, p)["changed_at"] for p in ("2501.00001", "2501.00002")}
+    run(engine, paper("2501.00001"), paper("2501.00002", version=2, title="Revised"))
+    assert get_paper(engine, "2501.00001")["changed_at"] == before["2501.00001"]
+    assert get_paper(engine, "2501.00002")["changed_at"] > before["2501.00002"]
+
+
+def test_migrating_a_store_of_the_previous_schema_keeps_its_papers(blank_engine: Engine) -> None:
+    migrate(blank_engine, "0001")
+    with blank_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO papers (arxiv_id, title, abstract, categories, links, withdrawn,"
+                " source, first_seen, last_seen) VALUES ('2501.00001', 'T', 'A', '[]', '[]',"
+                " false, 'test', '2025-01-02', '2025-01-02')"
+            )
+        )
+    migrate(blank_engine)
+    with blank_engine.connect() as conn:
+        row = conn.execute(text("SELECT arxiv_id, changed_at FROM papers")).one()
+    assert row[0] == "2501.00001" and row[1] is not None

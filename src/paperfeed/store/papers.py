@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
@@ -46,6 +46,9 @@ def write_batch(
         )
     fresh = [row for key, row in rows.items() if key not in stored]
     changes = [row for key, row in rows.items() if key in stored and changed(stored[key], row)]
+    now = datetime.now(UTC)
+    for row in fresh + changes:
+        row["changed_at"] = now
     new_ids = _insert_papers(conn, fresh)
     _update_papers(conn, changes)
     _sync_authors(
@@ -117,7 +120,7 @@ def _withdraw(conn: Connection, arxiv_ids: Sequence[str]) -> int:
         statement = (
             update(papers)
             .where(papers.c.arxiv_id.in_(chunk), papers.c.withdrawn.is_(False))
-            .values(withdrawn=True)
+            .values(withdrawn=True, changed_at=datetime.now(UTC))
         )
         count += conn.execute(statement).rowcount
     return count

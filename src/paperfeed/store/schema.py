@@ -84,6 +84,8 @@ class Paper(Base):
     source: Mapped[str] = mapped_column(String(500))
     first_seen: Mapped[date] = mapped_column(Date)
     last_seen: Mapped[date] = mapped_column(Date)
+    # when this row last changed; indexes catch up on rows changed after their watermark
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class Author(Base):
