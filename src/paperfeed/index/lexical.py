@@ -1,0 +1,404 @@
+"""Full-text search (BM25) over titles, abstracts and authors: a tantivy index of the store.
+
+The index is derived data. ``update`` catches up on the papers whose ``changed_at`` is later
+than the watermark kept in ``paperfeed.json`` (tantivy owns ``meta.json``); ``rebuild`` starts
+again. Queries are built from tantivy ``Query`` objects and the index's own analyzers, never
+by tantivy's query-string parser, so nothing a user types can act as an operator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import textwrap
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import tantivy
+from sqlalchemy import Engine, and_, func, or_, select
+from tantivy import Filter, Occur, Query, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
+
+from paperfeed.index.query import ParsedQuery
+from paperfeed.store.papers import organisations, papers
+
+ProgressCallback = Callable[[int, int], None]
+SCHEMA_VERSION = 1  # bump when the schema or analyzers change: the index is then rebuilt
+HEAP = 128_000_000  # the writer's memory budget, bytes
+CHUNK = 1_000  # papers read from the store per query
+COMMIT_EVERY = 10_000  # documents per commit during an update
+# Rows are stamped before their transaction commits, so a concurrent ingest can commit a row
+# stamped just before the watermark; papers changed this long before it are checked again.
+OVERLAP = timedelta(seconds=60)
+BOOSTS = {"title": 2.5, "abstract": 1.0, "authors": 0.5}
+SORTS = {"relevance": None, "date": "day", "upvotes": "upvotes"}
+SNIPPET_CHARS = 240
+# the columns a document is made of
+INDEXED = "arxiv_id title abstract authors categories announced published upvotes withdrawn"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+META = "paperfeed.json"  # schema version and watermark, next to tantivy's own files
+
+
+def _analyzer(*filters: Filter) -> TextAnalyzer:
+    builder = TextAnalyzerBuilder(Tokenizer.simple())
+    for token_filter in filters:
+        builder = builder.filter(token_filter)
+    return builder.build()
+
+
+# tantivy's en_stem, with accents folded ("Schrödinger" = "Schrodinger")
+ENGLISH = _analyzer(
+    Filter.remove_long(40), Filter.lowercase(), Filter.ascii_fold(), Filter.stemmer("english")
+)
+NAMES = _analyzer(Filter.remove_long(40), Filter.lowercase(), Filter.ascii_fold())
+STOPWORDS = _analyzer(Filter.lowercase(), Filter.stopword("english"))  # nothing left: a stopword
+TEXT_FIELDS = {"title": ENGLISH, "abstract": ENGLISH, "authors": NAMES}
+
+
+@dataclass(frozen=True)
+class LexicalHit:
+    """A matching paper; ``score`` is BM25, or the sort key when sorting by date or upvotes."""
+
+    arxiv_id: str
+    score: float
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("arxiv_id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("title", stored=True, tokenizer_name="english")
+    builder.add_text_field("abstract", stored=True, tokenizer_name="english")
+    builder.add_text_field("authors", tokenizer_name="names")
+    builder.add_text_field("categories", tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("organisation", tokenizer_name="raw", index_option="basic")
+    builder.add_integer_field("day", indexed=True, fast=True)  # date.toordinal(); 0: unknown
+    builder.add_integer_field("upvotes", fast=True)
+    builder.add_integer_field("changed", fast=True)  # changed_at, microseconds since 1970
+    return builder.build()
+
+
+class LexicalIndex:
+    """A tantivy index in a folder; one writer at a time, any number of readers."""
+
+    def __init__(self, path: Path, index: tantivy.Index) -> None:
+        self.path = path
+        self._index = index
+        self._schema = index.schema
+
+    @classmethod
+    def open(cls, path: Path | str) -> LexicalIndex:
+        """Open the index in ``path``, creating it (or recreating an outdated one) if needed."""
+        path = Path(path)
+        if path.exists() and _read_meta(path).get("schema", SCHEMA_VERSION) != SCHEMA_VERSION:
+            shutil.rmtree(path)
+        path.mkdir(parents=True, exist_ok=True)
+        index = tantivy.Index(_schema(), str(path))
+        index.register_tokenizer("english", ENGLISH)
+        index.register_tokenizer("names", NAMES)
+        if not (path / META).exists():
+            _write_meta(path, None)
+        return cls(path, index)
+
+    def count(self) -> int:
+        """How many papers the index holds."""
+        return self._index.searcher().num_docs
+
+    def update(self, engine: Engine, on_progress: ProgressCallback | None = None) -> int:
+        """Index the papers changed since the last update; return how many were added,
+        replaced or (withdrawn) removed. Raises ``ValueError`` if another writer is at work."""
+        watermark = _read_meta(self.path).get("watermark")
+        since = datetime.fromisoformat(watermark) - OVERLAP if watermark else None
+        return self._write(engine, since, on_progress, clear=False)
+
+    def rebuild(self, engine: Engine, on_progress: ProgressCallback | None = None) -> int:
+        """Index every paper from scratch; searches see the old index until it is done."""
+        return self._write(engine, None, on_progress, clear=True)
+
+    def _write(
+        self,
+        engine: Engine,
+        since: datetime | None,
+        on_progress: ProgressCallback | None,
+        clear: bool,
+    ) -> int:
+        writer = self._index.writer(HEAP)
+        try:
+            if clear:
+                writer.delete_documents_by_query(Query.all_query())
+            total, done, changed, pending = _count(engine, since), 0, 0, 0
+            watermark = None
+            for keys in _pages(engine, since):
+                stale = [k for k in keys if not k["withdrawn"]] if clear else self._stale(keys)
+                self._apply(writer, engine, stale)
+                done += len(keys)
+                changed += len(stale)
+                pending += len(stale)
+                watermark = keys[-1]["changed_at"]
+                if not clear and pending >= COMMIT_EVERY:
+                    self._commit(writer, watermark)
+                    pending = 0
+                if on_progress:
+                    on_progress(done, total)
+            if pending or clear:
+                self._commit(writer, watermark)
+            elif done:  # nothing to commit, but no need to look at these papers again
+                _write_meta(self.path, watermark)
+        except BaseException:
+            writer.rollback()
+            raise
+        finally:
+            writer.wait_merging_threads()  # releases the index's writer lock
+        return changed
+
+    def _stale(self, keys: list[Any]) -> list[Any]:
+        """The papers the index does not hold as they are now."""
+        held = self._held([key["arxiv_id"] for key in keys])
+        return [key for key in keys if _is_stale(key, held.get(key["arxiv_id"]))]
+
+    def _held(self, arxiv_ids: list[str]) -> dict[str, int]:
+        """``{arxiv_id: changed}`` of the given papers the index holds."""
+        searcher = self._index.searcher()
+        query = Query.term_set_query(self._schema, "arxiv_id", arxiv_ids)
+        addresses = [address for _, address in searcher.search(query, len(arxiv_ids)).hits]
+        stamps = searcher.fast_field_values("changed", addresses)
+        ids = [searcher.doc(address).get_first("arxiv_id") for address in addresses]
+        return dict(zip(ids, stamps, strict=True))
+
+    def _apply(self, writer: tantivy.IndexWriter, engine: Engine, stale: list[Any]) -> None:
+        """Replace the stale papers' documents (a withdrawn paper's is just deleted)."""
+        for key in stale:
+            writer.delete_documents_by_term("arxiv_id", key["arxiv_id"])
+        for row in _load(engine, [key["id"] for key in stale if not key["withdrawn"]]):
+            if not row["withdrawn"]:  # unless withdrawn since its key was read
+                writer.add_document(_document(row))
+
+    def _commit(self, writer: tantivy.IndexWriter, watermark: datetime | None) -> None:
+        writer.commit()
+        _write_meta(self.path, watermark)  # only once tantivy has persisted the documents
+        self._index.reload()
+
+    def search(
+        self,
+        query: ParsedQuery,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        sort: str = "relevance",
+        categories: Sequence[str] = (),
+        authors: Sequence[str] = (),
+        organisation: str | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+    ) -> list[LexicalHit]:
+        """Papers matching the free text of ``query`` and all filters, best first. Without
+        free text, the filtered papers newest first (none at all without filters either)."""
+        if sort not in SORTS:
+            raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        if offset < 0:
+            raise ValueError(f"offset must not be negative: {offset}")
+        text = self._text_query(query)
+        filters = [
+            *self._category_filters((query.categories, categories)),
+            *self._author_filters((*query.authors, *authors)),
+            *self._date_filter((query.date_from, date_from), (query.date_to, date_to)),
+            *([self._term("organisation", _utf8(organisation))] if organisation else []),
+        ]
+        if limit <= 0 or (text is None and not filters):
+            return []
+        clauses = [(Occur.Must, text or Query.all_query())]
+        clauses += [(Occur.Must, Query.const_score_query(f, 0.0)) for f in filters]
+        order = SORTS[sort] or (None if text else "day")
+        searcher = self._index.searcher()
+        found = searcher.search(
+            Query.boolean_query(clauses), limit, count=False, order_by_field=order, offset=offset
+        )
+        return [
+            LexicalHit(searcher.doc(address).get_first("arxiv_id"), float(key))
+            for key, address in found.hits
+        ]
+
+    def snippets(self, arxiv_ids: Iterable[str], query: ParsedQuery) -> dict[str, str]:
+        """HTML fragments of the abstracts with the query's words in ``<b>``; the text itself
+        is escaped. Papers not in the index are left out."""
+        searcher = self._index.searcher()
+        text = self._text_query(query)
+        generator = None
+        if text is not None:
+            generator = tantivy.SnippetGenerator.create(searcher, text, self._schema, "abstract")
+            generator.set_max_num_chars(SNIPPET_CHARS)
+        found: dict[str, str] = {}
+        for arxiv_id in arxiv_ids:
+            hits = searcher.search(self._term("arxiv_id", _utf8(arxiv_id)), 1).hits
+            if hits:
+                doc = searcher.doc(hits[0][1])
+                html = generator.snippet_from_doc(doc).to_html() if generator else ""
+                found[arxiv_id] = html or _lead(doc.get_first("abstract") or "")
+        return found
+
+    def _text_query(self, query: ParsedQuery) -> Query | None:
+        """BM25 over the fields: each phrase must match; short queries need every word,
+        longer ones three in four (Elasticsearch's ``minimum_should_match: "3<75%"``)."""
+        words = [q for q in map(self._words, _content_terms(query.terms)) if q]
+        phrases = [q for q in map(self._words, query.phrases) if q]
+        if not words and not phrases:
+            return None
+        clauses = [(Occur.Must, q) for q in phrases] + [(Occur.Should, q) for q in words]
+        needed = len(words) if len(words) <= 3 else 3 * len(words) // 4
+        return Query.boolean_query(clauses, needed or None)
+
+    def _words(self, text: str) -> Query | None:
+        """``text`` in any of the text fields, as each field's analyzer reads it."""
+        clauses = []
+        for field, analyzer in TEXT_FIELDS.items():
+            query = self._tokens(field, analyzer.analyze(_utf8(text)))
+            if query is not None:
+                clauses.append((Occur.Should, Query.boost_query(query, BOOSTS[field])))
+        return Query.boolean_query(clauses) if clauses else None
+
+    def _tokens(self, field: str, tokens: list[str]) -> Query | None:
+        if len(tokens) > 1:
+            return Query.phrase_query(self._schema, field, tokens)
+        return self._term(field, tokens[0]) if tokens else None
+
+    def _term(self, field: str, value: str) -> Query:
+        return Query.term_query(self._schema, field, value)
+
+    def _category_filters(self, groups: Iterable[Sequence[str]]) -> list[Query]:
+        """Any of a group's categories (``cs`` for the archive); every group must match."""
+        return [
+            Query.term_set_query(self._schema, "categories", [_utf8(c).lower() for c in group])
+            for group in groups
+            if group
+        ]
+
+    def _author_filters(self, names: Iterable[str]) -> list[Query]:
+        """Every author must match: "Hinton" or "Geoffrey Hinton" both find Geoffrey Hinton."""
+        queries = (self._tokens("authors", NAMES.analyze(_utf8(name))) for name in names)
+        return [query for query in queries if query is not None]
+
+    def _date_filter(
+        self, starts: Iterable[date | None], ends: Iterable[date | None]
+    ) -> list[Query]:
+        start = max((d for d in starts if d), default=None)
+        end = min((d for d in ends if d), default=None)
+        if start is None and end is None:
+            return []
+        low, high = start and start.toordinal(), end and end.toordinal()
+        if low is not None and high is not None and low > high:
+            return [Query.empty_query()]
+        return [Query.range_query(self._schema, "day", tantivy.FieldType.Integer, low, high)]
+
+
+def _is_stale(key: Any, held: int | None) -> bool:
+    """A withdrawn paper is stale while indexed at all; others unless indexed as they are."""
+    return held is not None if key["withdrawn"] else held != _micros(key["changed_at"])
+
+
+def _content_terms(terms: Sequence[str]) -> Sequence[str]:
+    """The terms without stopwords, unless nothing else is left."""
+    content = [term for term in terms if STOPWORDS.analyze(_utf8(term))]
+    return content or terms
+
+
+def _document(row: Any) -> tantivy.Document:
+    doc = tantivy.Document()
+    doc.add_text("arxiv_id", row["arxiv_id"])
+    doc.add_text("title", row["title"])
+    doc.add_text("abstract", row["abstract"])
+    for name in row["authors"] or ():
+        doc.add_text("authors", name)
+    for category in sorted({c.lower() for c in row["categories"]} | _archives(row["categories"])):
+        doc.add_text("categories", category)
+    if row["organisation"]:
+        doc.add_text("organisation", row["organisation"])
+    day = row["announced"] or (row["published"] and row["published"].date())
+    doc.add_integer("day", day.toordinal() if day else 0)
+    doc.add_integer("upvotes", row["upvotes"] or 0)
+    doc.add_integer("changed", _micros(row["changed_at"]))
+    return doc
+
+
+def _archives(categories: Iterable[str]) -> set[str]:
+    """``cs`` for ``cs.CL``: the archive a category belongs to."""
+    return {category.split(".", 1)[0].lower() for category in categories}
+
+
+def _pages(engine: Engine, since: datetime | None) -> Iterator[list[Any]]:
+    """Keys of the papers changed after ``since``, in ``changed_at`` order, a page per read."""
+    keys = (papers.c.id, papers.c.arxiv_id, papers.c.withdrawn, papers.c.changed_at)
+    query = (
+        select(*keys)
+        .where(*_changed_after(since))
+        .order_by(papers.c.changed_at, papers.c.id)
+        .limit(CHUNK)
+    )
+    page = query
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(page).mappings().all()
+        if not rows:
+            return
+        yield list(rows)
+        stamp, last = rows[-1]["changed_at"], rows[-1]["id"]
+        page = query.where(
+            or_(papers.c.changed_at > stamp, and_(papers.c.changed_at == stamp, papers.c.id > last))
+        )
+
+
+def _load(engine: Engine, ids: list[int]) -> list[Any]:
+    """What the index needs of the given papers (at most a page of them)."""
+    if not ids:
+        return []
+    query = (
+        select(
+            *(papers.c[name] for name in INDEXED.split()),
+            papers.c.changed_at,
+            organisations.c.handle.label("organisation"),
+        )
+        .outerjoin(organisations, papers.c.organisation_id == organisations.c.id)
+        .where(papers.c.id.in_(ids))
+    )
+    with engine.connect() as conn:
+        return list(conn.execute(query).mappings())
+
+
+def _count(engine: Engine, since: datetime | None) -> int:
+    with engine.connect() as conn:
+        query = select(func.count()).select_from(papers).where(*_changed_after(since))
+        return conn.execute(query).scalar_one()
+
+
+def _changed_after(since: datetime | None) -> list:
+    return [] if since is None else [papers.c.changed_at > since]
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def _utf8(text: str) -> str:
+    """``text`` without lone surrogates, which tantivy cannot take."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _lead(abstract: str) -> str:
+    return escape(textwrap.shorten(abstract, SNIPPET_CHARS, placeholder=" …"))
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads((path / META).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_meta(path: Path, watermark: datetime | None) -> None:
+    """Replace the metadata atomically (a crash leaves the old or the new file)."""
+    meta = {"schema": SCHEMA_VERSION, "watermark": watermark.isoformat() if watermark else None}
+    temporary = path / f"{META}.tmp"
+    temporary.write_text(json.dumps(meta))
+    os.replace(temporary, path / META)

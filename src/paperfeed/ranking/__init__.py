@@ -1,0 +1,1 @@
+"""Ranking: fusing lexical and dense results, trending scores."""
