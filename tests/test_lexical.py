@@ -154,10 +154,15 @@ def test_words_match_their_stems(papers_index: LexicalIndex) -> None:
     assert find(papers_index, "caching") == [B, A]
 
 
-def test_long_queries_need_three_words_in_four(papers_index: LexicalIndex) -> None:
-    assert find(papers_index, "long documents quantum") == []  # up to three words: all of them
-    assert sorted(find(papers_index, "long documents key quantum")) == [A, B]
-    assert find(papers_index, "long documents quantum codes") == []
+def test_keyword_queries_need_every_word(papers_index: LexicalIndex) -> None:
+    assert find(papers_index, "long documents quantum") == []
+
+
+def test_longer_queries_rank_papers_with_more_of_their_words_first(
+    papers_index: LexicalIndex,
+) -> None:
+    found = find(papers_index, "quantum error codes for long documents")
+    assert (found[0], sorted(found[1:])) == (C, [A, B])
 
 
 @pytest.mark.parametrize(
