@@ -68,7 +68,7 @@ def write_batch(
 def load_rows(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, Row]:
     """Stored papers by arXiv id."""
     found: dict[str, Row] = {}
-    for chunk in _chunks(sorted(arxiv_ids)):
+    for chunk in chunks(sorted(arxiv_ids)):
         for row in conn.execute(select(papers).where(papers.c.arxiv_id.in_(chunk))).mappings():
             found[row["arxiv_id"]] = dict(row)
     return found
@@ -97,7 +97,7 @@ def _sync_authors(conn: Connection, by_paper: dict[int, list[str] | None]) -> No
         return
     names = {name for names in by_paper.values() for name in names or ()}
     ids = ensure_keys(conn, authors, "name", [{"name": n} for n in names])
-    for chunk in _chunks(sorted(by_paper)):
+    for chunk in chunks(sorted(by_paper)):
         conn.execute(delete(paper_authors).where(paper_authors.c.paper_id.in_(chunk)))
     links = [
         {"paper_id": paper_id, "position": position, "author_id": ids[name]}
@@ -116,7 +116,7 @@ def _organisation_ids(conn: Connection, records: Sequence[PaperRecord]) -> dict[
 
 def _withdraw(conn: Connection, arxiv_ids: Sequence[str]) -> int:
     count = 0
-    for chunk in _chunks(sorted(set(arxiv_ids))):
+    for chunk in chunks(sorted(set(arxiv_ids))):
         statement = (
             update(papers)
             .where(papers.c.arxiv_id.in_(chunk), papers.c.withdrawn.is_(False))
@@ -138,13 +138,13 @@ def ensure_keys(
     conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
     column = table.c[key]
     ids: dict[str, int] = {}
-    for chunk in _chunks(sorted({row[key] for row in rows})):
+    for chunk in chunks(sorted({row[key] for row in rows})):
         ids.update(
             (k, v) for k, v in conn.execute(select(column, table.c.id).where(column.in_(chunk)))
         )
     return ids
 
 
-def _chunks(values: list) -> Iterable[list]:
+def chunks(values: list) -> Iterable[list]:
     for start in range(0, len(values), IN_CHUNK):
         yield values[start : start + IN_CHUNK]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -25,6 +26,22 @@ def get_paper(engine: Engine, arxiv_id: str) -> dict[str, Any] | None:
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
     return dict(row) if row else None
+
+
+CARD = ("title", "authors", "categories", "announced", "upvotes")
+
+
+def paper_cards(engine: Engine, arxiv_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """What a result list shows of each paper, by arXiv id; withdrawn papers are left out."""
+    if not arxiv_ids:
+        return {}
+    query = select(papers.c.arxiv_id, *(papers.c[name] for name in CARD)).where(
+        papers.c.arxiv_id.in_(list(arxiv_ids)), papers.c.withdrawn.is_(False)
+    )
+    with engine.connect() as conn:
+        return {
+            row.arxiv_id: {name: row._mapping[name] for name in CARD} for row in conn.execute(query)
+        }
 
 
 def store_stats(engine: Engine) -> dict[str, Any]:

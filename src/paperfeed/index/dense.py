@@ -1,0 +1,261 @@
+"""Semantic search: papers embedded in resumable batches, and an HNSW index over their vectors.
+
+An index folder holds ``index-G.usearch`` (the HNSW graph over int8-quantised vectors, cosine
+metric, keys = paper ids; about 0.5 GB of RAM at 1M x 384 dims), ``vectors-V.f16`` (the float16
+vectors, append-only and memory-mapped, so they stay on disk: the graph's candidates are
+re-ranked by their exact cosine), ``rows-G.npz`` (per row of the vectors: paper id, text
+fingerprint, arXiv id) and ``meta.json``, which names them. Each save writes a new generation
+G and commits it by replacing ``meta.json``, so a crash at any point leaves a usable index, and
+a process that loaded an older generation keeps reading its files. One writer at a time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import orjson
+from sqlalchemy import Engine
+from usearch.index import Index
+
+from paperfeed.arxiv_ids import parse_arxiv_id
+from paperfeed.index.embedders import Embedder
+from paperfeed.store.vectors import (
+    STORED,
+    VectorBatch,
+    count_to_embed,
+    load_vectors,
+    papers_to_embed,
+    save_vectors,
+    unit_rows,
+    vector_fingerprints,
+)
+
+ProgressCallback = Callable[[int, int | None], None]  # (papers done, at most this many to do)
+META = "meta.json"
+DERIVED = ("index-*.usearch", "rows-*.npz", "vectors-*.f16")  # named by meta.json
+FORMAT = 1
+
+
+def embed_pending(
+    engine: Engine,
+    embedder: Embedder,
+    *,
+    batch_size: int = 32,
+    on_progress: ProgressCallback | None = None,
+) -> int:
+    """Embed the papers whose vector under ``embedder.model`` is missing or stale, newest
+    first; return how many. Each batch is committed alone: a crash loses at most one batch, and
+    running again goes on with the rest."""
+    total = count_to_embed(engine, embedder.model) if on_progress else None
+    done, below = 0, None
+    while batch := papers_to_embed(engine, embedder.model, batch_size, below=below):
+        vectors = embedder.embed_documents([paper.text for paper in batch])
+        with engine.begin() as conn:
+            save_vectors(conn, embedder.model, batch, vectors)
+        done, below = done + len(batch), batch[-1].paper_id
+        if on_progress:
+            on_progress(done, total)
+    return done
+
+
+class VectorIndexError(RuntimeError):
+    """The stored vectors do not fit the index (another size): rebuilding it repairs it."""
+
+
+@dataclass(frozen=True)
+class IndexUpdate:
+    added: int
+    removed: int  # a re-embedded paper counts in both
+
+
+class VectorIndex:
+    """Approximate nearest neighbours among the stored vectors of one model."""
+
+    def __init__(self, folder: Path | str) -> None:
+        """The index saved in ``folder``, or an empty one; loading computes nothing."""
+        self.folder = Path(folder)
+        self._generation = 0  # of the files saved last
+        self._vectors_file = "vectors-1.f16"
+        self._clear()
+        self.refresh()
+
+    def __len__(self) -> int:
+        return len(self._by_key[0])
+
+    def refresh(self) -> bool:
+        """Load the generation saved since this one (by another process), if there is one.
+        A folder of another format counts as empty: the next update rebuilds it."""
+        path = self.folder / META
+        meta = orjson.loads(path.read_bytes()) if path.exists() else {}
+        if meta.get("format") != FORMAT or meta["generation"] == self._generation:
+            return False
+        self._clear()
+        self._load(meta)
+        return True
+
+    def update(self, engine: Engine, model: str) -> IndexUpdate:
+        """Catch up with the vectors stored under ``model``: add new and re-embedded papers,
+        drop withdrawn ones, save if anything changed. Another model means a rebuild."""
+        self.refresh()
+        if self.model not in (None, model):
+            return self.rebuild(engine, model)
+        change = self._sync(engine, model)
+        if change.added or change.removed:
+            self.save()
+        return change
+
+    def rebuild(self, engine: Engine, model: str) -> IndexUpdate:
+        """Build the index anew from the store, into new files (which also drops the rows of
+        replaced vectors); the old ones are deleted once the new generation is saved."""
+        self.refresh()
+        removed = len(self)
+        self._clear()
+        self._vectors_file = f"vectors-{self._generation + 1}.f16"
+        added = self._sync(engine, model).added
+        self.save()
+        return IndexUpdate(added, removed)
+
+    def search(
+        self, query_vector: np.ndarray, k: int = 10, candidates: int | None = None
+    ) -> list[tuple[str, float]]:
+        """The ``k`` papers nearest to ``query_vector`` as ``(arxiv_id, cosine)``, best first:
+        ``candidates`` (default ``4 * k``) from the int8 graph, re-ranked by exact cosine."""
+        query = unit_rows(query_vector).reshape(-1)
+        if len(query) != self.dim and len(self):
+            raise ValueError(f"a {len(query)}-dimensional query for a {self.dim}-dimensional index")
+        return self._nearest(query, k, candidates or 4 * k, exclude=-1)
+
+    def similar(self, arxiv_id: str, k: int = 10) -> list[tuple[str, float]]:
+        """The ``k`` papers nearest to a stored paper (any version of it), never the paper."""
+        target = parse_arxiv_id(arxiv_id).id.encode()
+        rows = np.flatnonzero((self._arxiv_ids == target) & (self._keys >= 0))
+        if not len(rows):
+            raise KeyError(f"{arxiv_id} has no vector in {self.folder}")
+        query = self._vectors[rows[0]].astype(np.float32)
+        return self._nearest(query, k, 4 * (k + 1), exclude=int(self._keys[rows[0]]))
+
+    def save(self) -> None:
+        """Write the graph and the row table as a new generation, commit it by replacing
+        ``meta.json``, then delete the files no longer named (vectors are written as added)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        generation = self._generation + 1
+        if self._graph is not None:
+            self._graph.save(str(self.folder / f"index-{generation}.usearch"))
+            self._save_rows(self.folder / f"rows-{generation}.npz")
+        meta = {
+            "format": FORMAT,
+            "model": self.model,
+            "dim": self.dim,
+            "rows": len(self._keys),
+            "generation": generation,
+            "vectors": self._vectors_file,
+        }
+        temporary = self.folder / f"{META}.tmp"
+        temporary.write_bytes(orjson.dumps(meta))
+        os.replace(temporary, self.folder / META)
+        self._generation = generation
+        named = {f"index-{generation}.usearch", f"rows-{generation}.npz", self._vectors_file}
+        for pattern in DERIVED:
+            for path in self.folder.glob(pattern):
+                if path.name not in named:
+                    path.unlink()
+
+    def _sync(self, engine: Engine, model: str) -> IndexUpdate:
+        self.model = model
+        ids, prints = vector_fingerprints(engine, model)
+        live = self._keys >= 0
+        stale = np.flatnonzero(live & ~_pairs_in(self._keys, self._prints, ids, prints))
+        fresh = ids[~_pairs_in(ids, prints, self._keys[live], self._prints[live])]
+        if len(stale):
+            assert self._graph is not None
+            self._graph.remove(self._keys[stale].astype(np.uint64))
+            self._keys[stale] = -1
+        added = sum(self._append(batch) for batch in load_vectors(engine, model, fresh))
+        self._reindex()
+        return IndexUpdate(added, len(stale))
+
+    def _nearest(
+        self, query: np.ndarray, k: int, candidates: int, exclude: int
+    ) -> list[tuple[str, float]]:
+        if not len(self) or k < 1:
+            return []
+        keys = self._graph.search(query, max(k, candidates)).keys.astype(np.int64)
+        sorted_keys, key_rows = self._by_key
+        rows = np.sort(key_rows[np.searchsorted(sorted_keys, keys[keys != exclude])])
+        scores = self._vectors[rows].astype(np.float32) @ query
+        best = np.lexsort((self._keys[rows], -scores))[:k]  # ties: by paper id, as rebuilt
+        return [(self._arxiv_ids[rows[i]].decode(), float(scores[i])) for i in best]
+
+    def _append(self, batch: VectorBatch) -> int:
+        vectors = batch.vectors
+        if self._graph is None:
+            self.dim = vectors.shape[1]
+            self._graph = Index(ndim=self.dim, metric="cos", dtype="i8")
+        if vectors.shape[1] != self.dim:
+            raise VectorIndexError(
+                f"{self.model} vectors have {vectors.shape[1]} dimensions, the index in "
+                f"{self.folder} {self.dim}: rebuild it"
+            )
+        self._write_vectors(vectors)
+        self._graph.add(batch.paper_ids.astype(np.uint64), vectors)
+        self._keys = np.concatenate([self._keys, batch.paper_ids])
+        self._prints = np.concatenate([self._prints, batch.fingerprints])
+        self._arxiv_ids = np.concatenate([self._arxiv_ids, np.array(batch.arxiv_ids, "S")])
+        return len(vectors)
+
+    def _write_vectors(self, vectors: np.ndarray) -> None:
+        path = self.folder / self._vectors_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows = len(self._keys)
+        with path.open("ab") as file:
+            file.truncate(rows * self.dim * STORED.itemsize)  # rows written after the last save
+            file.write(vectors.astype(STORED).tobytes())
+        self._vectors = np.memmap(path, STORED, "r", shape=(rows + len(vectors), self.dim))
+
+    def _save_rows(self, path: Path) -> None:
+        with path.open("wb") as file:
+            np.savez(file, keys=self._keys, fingerprints=self._prints, arxiv_ids=self._arxiv_ids)
+
+    def _clear(self) -> None:
+        self.model: str | None = None
+        self.dim = 0
+        self._graph: Index | None = None
+        self._keys = np.empty(0, np.int64)  # paper id of each row; -1: replaced or dropped
+        self._prints = np.empty(0, np.uint64)
+        self._arxiv_ids = np.empty(0, "S1")
+        self._vectors: np.ndarray = np.empty((0, 0), STORED)
+        self._reindex()
+
+    def _load(self, meta: dict) -> None:
+        self.model, self.dim, rows = meta["model"], meta["dim"], meta["rows"]
+        self._generation, self._vectors_file = meta["generation"], meta["vectors"]
+        if not rows:
+            return
+        with np.load(self.folder / f"rows-{self._generation}.npz") as table:
+            self._keys, self._prints = table["keys"], table["fingerprints"]
+            self._arxiv_ids = table["arxiv_ids"]
+        self._graph = Index(ndim=self.dim, metric="cos", dtype="i8")
+        self._graph.load(str(self.folder / f"index-{self._generation}.usearch"))
+        path = self.folder / self._vectors_file
+        self._vectors = np.memmap(path, STORED, "r", shape=(rows, self.dim))
+        self._reindex()
+
+    def _reindex(self) -> None:
+        live = np.flatnonzero(self._keys >= 0)
+        order = np.argsort(self._keys[live])
+        self._by_key = (self._keys[live][order], live[order])
+
+
+def _pairs_in(
+    keys: np.ndarray, prints: np.ndarray, other_keys: np.ndarray, other_prints: np.ndarray
+) -> np.ndarray:
+    """Which ``(key, print)`` pairs are among the others' (keys unique on each side)."""
+    if not len(other_keys):
+        return np.zeros(len(keys), bool)
+    order = np.argsort(other_keys)
+    at = order[np.searchsorted(other_keys, keys, sorter=order).clip(max=len(order) - 1)]
+    return (other_keys[at] == keys) & (other_prints[at] == prints)

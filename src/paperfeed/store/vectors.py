@@ -1,0 +1,339 @@
+"""Durable paper vectors: one per (paper, embedding model), remade when the embedded text changes.
+
+Vectors are stored as unit-length little-endian float16 rows: half the bytes of float32, and
+cosines move by < 1e-4 (all-MiniLM-L6-v2, 3,000 abstracts: every query keeps its top 10). A
+row remembers the sha256 of the text it embeds and the paper's ``changed_at`` when that text
+was read; a paper changed since then is re-checked, and re-embedded only if its title or
+abstract differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import orjson
+from sqlalchemy import (
+    Connection,
+    Engine,
+    ForeignKey,
+    LargeBinary,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperfeed.sources.files import LineFile
+from paperfeed.store.papers import IN_CHUNK, chunks, papers
+from paperfeed.store.schema import Base, UTCDateTime
+
+STORED = np.dtype("<f2")
+
+
+class Embedding(Base):
+    """A paper's vector under one embedding model."""
+
+    __tablename__ = "embeddings"
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex of the embedded text
+    paper_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+embeddings: Table = Embedding.__table__  # type: ignore[assignment]
+
+
+class VectorFileError(ValueError):
+    """A file of precomputed vectors that cannot be imported; nothing was written."""
+
+
+@dataclass(frozen=True)
+class PendingPaper:
+    """A paper's text to embed, with what its stored row will remember."""
+
+    paper_id: int
+    changed_at: datetime
+    text: str
+    text_hash: str
+
+
+@dataclass
+class VectorBatch:
+    """Stored vectors of some papers, in paper id order."""
+
+    paper_ids: np.ndarray  # int64
+    arxiv_ids: list[str]
+    fingerprints: np.ndarray  # uint64, see fingerprint()
+    vectors: np.ndarray  # float32, (n, dim)
+
+
+@dataclass
+class VectorImport:
+    imported: int = 0
+    unknown: list[str] = field(default_factory=list)  # ids of papers not in the store
+
+
+def document_text(title: str, abstract: str) -> str:
+    """The text a paper's vector embeds."""
+    return f"{title.strip()}. {abstract.strip()}"
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def fingerprint(text_hash: str) -> int:
+    """The first 64 bits of a text hash: enough to notice that a vector was remade."""
+    return int(text_hash[:16], 16)
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """``matrix`` as float32 rows of length 1 (all-zero rows stay zero)."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
+    return matrix / np.where(norms == 0, 1, norms)
+
+
+def papers_to_embed(
+    engine: Engine, model: str, limit: int, *, below: int | None = None
+) -> list[PendingPaper]:
+    """Up to ``limit`` papers, newest (highest id, below ``below``) first, that are not withdrawn
+    and have no vector under ``model`` or one of another title/abstract. Papers changed in
+    other ways since they were embedded (upvotes, last seen) are marked current on the way."""
+    pending: list[PendingPaper] = []
+    while len(pending) < limit:
+        query = _candidates(model).order_by(papers.c.id.desc()).limit(limit)
+        if below is not None:
+            query = query.where(papers.c.id < below)
+        with engine.begin() as conn:
+            rows = conn.execute(query).all()
+            found = [(_pending(row), row.text_hash) for row in rows]
+            _mark_current(conn, model, [paper for paper, old in found if paper.text_hash == old])
+        pending += [paper for paper, old in found if paper.text_hash != old]
+        if len(rows) < limit:
+            break
+        below = rows[-1].id
+    return pending[:limit]
+
+
+def count_to_embed(engine: Engine, model: str) -> int:
+    """How many papers :func:`papers_to_embed` will look at: an upper bound of those it returns."""
+    with engine.connect() as conn:
+        query = select(func.count()).select_from(_candidates(model).subquery())
+        return conn.execute(query).scalar_one()
+
+
+def _candidates(model: str) -> Select:
+    joined = papers.outerjoin(
+        embeddings, and_(embeddings.c.paper_id == papers.c.id, embeddings.c.model == model)
+    )
+    return (
+        select(
+            papers.c.id,
+            papers.c.changed_at,
+            papers.c.title,
+            papers.c.abstract,
+            embeddings.c.text_hash,
+        )
+        .select_from(joined)
+        .where(
+            papers.c.withdrawn.is_(False),
+            or_(
+                embeddings.c.paper_id.is_(None),
+                # < rather than !=: SQLite compares the stored strings, and rows migrated
+                # by 0002 lack the microseconds that a read-and-rewritten time gains
+                embeddings.c.paper_changed_at < papers.c.changed_at,
+            ),
+        )
+    )
+
+
+def _pending(row) -> PendingPaper:
+    text = document_text(row.title, row.abstract)
+    return PendingPaper(row.id, row.changed_at, text, text_hash(text))
+
+
+def _mark_current(conn: Connection, model: str, current: list[PendingPaper]) -> None:
+    if not current:
+        return
+    statement = (
+        update(embeddings)
+        .where(embeddings.c.paper_id == bindparam("id"), embeddings.c.model == model)
+        .values(paper_changed_at=bindparam("changed"))
+    )
+    conn.execute(statement, [{"id": p.paper_id, "changed": p.changed_at} for p in current])
+
+
+def save_vectors(
+    conn: Connection, model: str, pending: Sequence[PendingPaper], vectors: np.ndarray
+) -> None:
+    """Store the vectors of ``pending`` papers under ``model``, replacing older ones."""
+    if len(pending) != len(vectors):
+        raise ValueError(f"{len(pending)} papers but {len(vectors)} vectors")
+    vectors = unit_rows(vectors).astype(STORED)
+    for chunk in chunks(sorted({p.paper_id for p in pending})):
+        conn.execute(
+            delete(embeddings).where(embeddings.c.model == model, embeddings.c.paper_id.in_(chunk))
+        )
+    rows = [
+        {
+            "paper_id": p.paper_id,
+            "model": model,
+            "text_hash": p.text_hash,
+            "paper_changed_at": p.changed_at,
+            "vector": vector.tobytes(),
+        }
+        for p, vector in zip(pending, vectors, strict=True)
+    ]
+    if rows:
+        conn.execute(insert(embeddings), rows)
+
+
+def vector_fingerprints(engine: Engine, model: str) -> tuple[np.ndarray, np.ndarray]:
+    """Paper ids (int64) and text fingerprints (uint64) of the vectors under ``model`` of papers
+    not withdrawn, read in one streamed pass (16 bytes a paper in memory)."""
+    query = (
+        select(embeddings.c.paper_id, embeddings.c.text_hash)
+        .join(papers, papers.c.id == embeddings.c.paper_id)
+        .where(embeddings.c.model == model, papers.c.withdrawn.is_(False))
+    )
+    ids: list[np.ndarray] = [np.empty(0, np.int64)]
+    prints: list[np.ndarray] = [np.empty(0, np.uint64)]
+    with engine.connect() as conn:
+        for part in conn.execution_options(yield_per=50_000).execute(query).partitions():
+            ids.append(np.array([row[0] for row in part], np.int64))
+            prints.append(np.array([fingerprint(row[1]) for row in part], np.uint64))
+    return np.concatenate(ids), np.concatenate(prints)
+
+
+def load_vectors(
+    engine: Engine, model: str, paper_ids: Sequence[int] | np.ndarray | None = None
+) -> Iterator[VectorBatch]:
+    """The vectors under ``model`` of ``paper_ids`` (default: all) whose papers are not
+    withdrawn, in batches of at most ``IN_CHUNK``, each read in its own short transaction."""
+    if paper_ids is None:
+        paper_ids = vector_fingerprints(engine, model)[0]
+    query = (
+        select(papers.c.id, papers.c.arxiv_id, embeddings.c.text_hash, embeddings.c.vector)
+        .join(papers, papers.c.id == embeddings.c.paper_id)
+        .where(embeddings.c.model == model, papers.c.withdrawn.is_(False))
+        .order_by(papers.c.id)
+    )
+    for chunk in chunks(sorted(int(i) for i in paper_ids)):
+        with engine.connect() as conn:
+            rows = conn.execute(query.where(papers.c.id.in_(chunk))).all()
+        if rows:
+            yield VectorBatch(
+                np.array([row.id for row in rows], np.int64),
+                [row.arxiv_id for row in rows],
+                np.array([fingerprint(row.text_hash) for row in rows], np.uint64),
+                np.stack([np.frombuffer(row.vector, STORED) for row in rows]).astype(np.float32),
+            )
+
+
+def import_vectors(
+    engine: Engine, model: str, path: Path, *, dim: int | None = None
+) -> VectorImport:
+    """Store precomputed vectors under ``model``: a ``.npz`` with arrays ``ids`` (arXiv ids)
+    and ``vectors``, or JSON lines ``{"id": ..., "vector": [...]}`` (gzip or not). All vectors
+    must have ``dim`` dimensions (default: those already stored, else the first one's); a
+    file that breaks this raises :class:`VectorFileError` and writes nothing."""
+    report = VectorImport()
+    with engine.begin() as conn:
+        dim = dim or _stored_dim(conn, model)
+        for ids, matrix in _read_vectors(path, dim):
+            found = _pending_by_arxiv_id(conn, ids)
+            report.unknown += [arxiv_id for arxiv_id in ids if arxiv_id not in found]
+            last = {arxiv_id: n for n, arxiv_id in enumerate(ids) if arxiv_id in found}
+            save_vectors(conn, model, [found[i] for i in last], matrix[list(last.values())])
+            report.imported += len(last)
+    return report
+
+
+def _stored_dim(conn: Connection, model: str) -> int | None:
+    query = select(embeddings.c.vector).where(embeddings.c.model == model).limit(1)
+    vector = conn.execute(query).scalar()
+    return len(vector) // STORED.itemsize if vector is not None else None
+
+
+def _pending_by_arxiv_id(conn: Connection, arxiv_ids: list[str]) -> dict[str, PendingPaper]:
+    query = select(
+        papers.c.arxiv_id, papers.c.id, papers.c.changed_at, papers.c.title, papers.c.abstract
+    ).where(papers.c.arxiv_id.in_(set(arxiv_ids)))
+    return {row.arxiv_id: _pending(row) for row in conn.execute(query)}
+
+
+def _read_vectors(path: Path, dim: int | None) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(ids without version, float32 matrix) chunks of a vector file, dimensions checked."""
+    reader = _read_npz if path.name.endswith(".npz") else _read_jsonl
+    for ids, matrix in reader(path, dim):
+        yield [_versionless(i) for i in ids], matrix
+
+
+def _read_npz(path: Path, dim: int | None) -> Iterator[tuple[list[str], np.ndarray]]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            ids, vectors = data["ids"].astype(str).tolist(), data["vectors"]
+    except (OSError, ValueError, KeyError) as exc:
+        problem = f"not an .npz of arrays 'ids' and 'vectors' ({exc})"
+        raise VectorFileError(f"{path}: {problem}") from None
+    if vectors.ndim != 2 or len(ids) != len(vectors):
+        raise VectorFileError(f"{path}: {len(ids)} ids but vectors of shape {vectors.shape}")
+    _check_dim(path, "'vectors'", vectors.shape[1], dim)
+    for start in range(0, len(ids), IN_CHUNK):
+        end = start + IN_CHUNK
+        yield ids[start:end], vectors[start:end].astype(np.float32)
+
+
+def _read_jsonl(path: Path, dim: int | None) -> Iterator[tuple[list[str], np.ndarray]]:
+    ids: list[str] = []
+    vectors: list[np.ndarray] = []
+    for number, line in LineFile(path).lines():
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+            vector = np.asarray(record["vector"], np.float32)
+            if vector.ndim != 1:
+                raise ValueError("'vector' is not a list of numbers")
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            problem = f"not an {{id, vector}} record ({exc})"
+            raise VectorFileError(f"{path}:{number}: {problem}") from None
+        dim = dim or len(vector)
+        _check_dim(path, f"line {number}", len(vector), dim)
+        ids.append(str(record["id"]))
+        vectors.append(vector)
+        if len(ids) == IN_CHUNK:
+            yield ids, np.stack(vectors)
+            ids, vectors = [], []
+    if ids:
+        yield ids, np.stack(vectors)
+
+
+def _check_dim(path: Path, where: str, found: int, expected: int | None) -> None:
+    if expected is not None and found != expected:
+        raise VectorFileError(f"{path}: {where} has {found} dimensions, expected {expected}")
+
+
+def _versionless(arxiv_id: str) -> str:
+    try:
+        return parse_arxiv_id(arxiv_id).id
+    except InvalidArxivId:
+        return arxiv_id  # reported as unknown

