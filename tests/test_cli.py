@@ -143,3 +143,21 @@ def test_sigkill_half_way_then_rerun_gives_the_same_store(tmp_path: Path) -> Non
         check=True,
     )
     assert _dump(killed) == _dump(reference)
+
+
+def test_index_then_search_and_similar_with_the_packaged_model(tmp_path: Path) -> None:
+    twenty = tmp_path / "twenty.jsonl"
+    twenty.write_text("\n".join(SAMPLE.read_text().splitlines()[:20]) + "\n")
+    invoke("ingest", "jsonl", str(twenty))
+    indexed = invoke("index")
+    assert "lexical index: 20 papers (re)indexed, 20 in all" in indexed.output
+    assert "dense index (all-MiniLM-L6-v2): 20 papers embedded, 20 added, 20 in all" in (
+        indexed.output
+    )
+    first = json.loads(SAMPLE.read_text().splitlines()[0])
+    found = json.loads(invoke("search", first["title"], "--json", "--limit", "3").stdout)
+    assert found[0]["arxiv_id"] == first["id"]
+    similar = invoke("similar", first["id"], "--json")
+    assert first["id"] not in [hit["arxiv_id"] for hit in json.loads(similar.stdout)]
+    again = invoke("index")
+    assert "0 papers embedded, 0 added" in again.output

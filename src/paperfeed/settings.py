@@ -45,6 +45,26 @@ class Settings(BaseSettings):
     http_timeout: float = Field(default=60.0, gt=0)
     user_agent: str = Field(default="paperfeed/0.1 (self-hosted paper discovery)")
     batch_size: int = Field(default=1000, ge=1, le=100_000, description="Records per commit.")
+    embedding_backend: str = Field(
+        default="local", description="local (sentence-transformers) or openai (a remote endpoint)."
+    )
+    embedding_model: str = Field(
+        default="all-MiniLM-L6-v2",
+        description="A sentence-transformers model id or path; the default ships in a package.",
+    )
+    embedding_url: str | None = Field(
+        default=None, description="OpenAI-compatible embeddings endpoint (TEI, vLLM, Ollama)."
+    )
+    embedding_api_key: str | None = None
+    embedding_batch_size: int = Field(default=32, ge=1, le=4096)
+    hybrid_alpha: float = Field(default=0.5, ge=0, le=1, description="Weight of the dense side.")
+    feedback_docs: int = Field(default=3, ge=0, le=50, description="Dense feedback papers.")
+    feedback_weight: float = Field(default=0.5, ge=0, le=5)
+
+    @property
+    def index_dir(self) -> Path:
+        """Where the derived search indexes live (rebuildable from the store)."""
+        return self.home / "index"
 
     @property
     def database(self) -> str:

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from paperfeed.cli.context import AppContext
 from paperfeed.cli.ingest import ingest
 from paperfeed.cli.inspect import show, stats
+from paperfeed.cli.search import index, search, similar
 from paperfeed.settings import Settings
 
 
@@ -32,6 +33,9 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
 cli.add_command(ingest)
 cli.add_command(stats)
 cli.add_command(show)
+cli.add_command(index)
+cli.add_command(search)
+cli.add_command(similar)
 
 
 def main() -> None:

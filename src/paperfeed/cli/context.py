@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -41,3 +44,13 @@ class AppContext:
 
 
 pass_app = click.make_pass_decorator(AppContext)
+
+
+@contextmanager
+def progress_bar(app: AppContext, label: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A progress bar on a terminal (nothing when piped); yields a ``(done, total)`` callback."""
+    columns = (TextColumn(label), BarColumn(), TaskProgressColumn(), TimeRemainingColumn())
+    disabled = not app.console.is_terminal
+    with Progress(*columns, console=app.console, transient=True, disable=disabled) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

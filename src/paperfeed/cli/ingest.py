@@ -6,9 +6,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from paperfeed.cli.context import AppContext, pass_app
+from paperfeed.cli.context import AppContext, pass_app, progress_bar
 from paperfeed.ingest.pipeline import Report
 from paperfeed.ingest.pipeline import ingest as run_ingest
 from paperfeed.sources.arxiv_api import ArxivApiSource
@@ -118,22 +117,10 @@ def ingest_hf_daily(app: AppContext, file: Path | None, day: datetime | None) ->
 
 def run(app: AppContext, source: Source) -> Report:
     """Import with a progress bar, print the closing report; errors become one clear line."""
-    columns = (
-        TextColumn(f"{source.name}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeRemainingColumn(),
-    )
     try:
-        with Progress(
-            *columns, console=app.console, transient=True, disable=not app.console.is_terminal
-        ) as bar:
-            task = bar.add_task(source.name, total=None)
+        with progress_bar(app, source.name) as step:
             report = run_ingest(
-                app.engine,
-                source,
-                batch_size=app.settings.batch_size,
-                on_progress=lambda done, total: bar.update(task, completed=done, total=total),
+                app.engine, source, batch_size=app.settings.batch_size, on_progress=step
             )
     except (SourceError, RunInProgress) as exc:
         raise click.ClickException(str(exc)) from None

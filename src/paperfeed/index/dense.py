@@ -12,7 +12,7 @@ a process that loaded an older generation keeps reading its files. One writer at
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,6 +137,13 @@ class VectorIndex:
             raise KeyError(f"{arxiv_id} has no vector in {self.folder}")
         query = self._vectors[rows[0]].astype(np.float32)
         return self._nearest(query, k, 4 * (k + 1), exclude=int(self._keys[rows[0]]))
+
+    def vectors_of(self, arxiv_ids: Sequence[str]) -> np.ndarray:
+        """The stored vectors of these papers (float32, one row each); unknown ids are left
+        out."""
+        wanted = np.array([parse_arxiv_id(i).id for i in arxiv_ids], "S")
+        rows = np.flatnonzero(np.isin(self._arxiv_ids, wanted) & (self._keys >= 0))
+        return self._vectors[rows].astype(np.float32).reshape(len(rows), self.dim)
 
     def save(self) -> None:
         """Write the graph and the row table as a new generation, commit it by replacing

@@ -206,12 +206,7 @@ class LexicalIndex:
         if offset < 0:
             raise ValueError(f"offset must not be negative: {offset}")
         text = self._text_query(query)
-        filters = [
-            *self._category_filters((query.categories, categories)),
-            *self._author_filters((*query.authors, *authors)),
-            *self._date_filter((query.date_from, date_from), (query.date_to, date_to)),
-            *([self._term("organisation", _utf8(organisation))] if organisation else []),
-        ]
+        filters = self._filters(query, categories, authors, organisation, date_from, date_to)
         if limit <= 0 or (text is None and not filters):
             return []
         clauses = [(Occur.Must, text or Query.all_query())]
@@ -224,6 +219,43 @@ class LexicalIndex:
         return [
             LexicalHit(searcher.doc(address).get_first("arxiv_id"), float(key))
             for key, address in found.hits
+        ]
+
+    def passing(
+        self,
+        arxiv_ids: Sequence[str],
+        query: ParsedQuery,
+        *,
+        categories: Sequence[str] = (),
+        authors: Sequence[str] = (),
+        organisation: str | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+    ) -> set[str]:
+        """Which of ``arxiv_ids`` pass the query's and the given filters (its text aside)."""
+        filters = self._filters(query, categories, authors, organisation, date_from, date_to)
+        if not arxiv_ids:
+            return set()
+        ids = Query.term_set_query(self._schema, "arxiv_id", [_utf8(i) for i in arxiv_ids])
+        clauses = [(Occur.Must, ids)] + [(Occur.Must, f) for f in filters]
+        searcher = self._index.searcher()
+        found = searcher.search(Query.boolean_query(clauses), len(arxiv_ids), count=False)
+        return {searcher.doc(address).get_first("arxiv_id") for _, address in found.hits}
+
+    def _filters(
+        self,
+        query: ParsedQuery,
+        categories: Sequence[str],
+        authors: Sequence[str],
+        organisation: str | None,
+        date_from: date | None,
+        date_to: date | None,
+    ) -> list[Query]:
+        return [
+            *self._category_filters((query.categories, categories)),
+            *self._author_filters((*query.authors, *authors)),
+            *self._date_filter((query.date_from, date_from), (query.date_to, date_to)),
+            *([self._term("organisation", _utf8(organisation))] if organisation else []),
         ]
 
     def snippets(self, arxiv_ids: Iterable[str], query: ParsedQuery) -> dict[str, str]:

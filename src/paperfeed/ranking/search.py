@@ -1,0 +1,201 @@
+"""Search: lexical (BM25) and dense retrieval, fused, with filters, sorts and snippets.
+
+Hybrid ranking (tuned on the SciFact *train* queries only, see ``bench/beir.py``):
+
+1. BM25 over title, abstract and authors, and the query embedding's nearest papers,
+   each ``depth`` deep; filters apply to both;
+2. one round of pseudo-relevance feedback on the dense side (Rocchio, 1971): the query
+   vector moves towards the mean of the ``feedback_docs`` best fused papers by
+   ``feedback_weight``, and the dense list is fetched again;
+3. a convex combination of min-max normalised scores, ``alpha`` on the dense side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from paperfeed.index.dense import VectorIndex
+from paperfeed.index.embedders import Embedder, make_embedder
+from paperfeed.index.lexical import LexicalIndex
+from paperfeed.index.query import ParsedQuery, parse_query
+from paperfeed.ranking.fusion import Ranked, convex_combination
+from paperfeed.settings import Settings
+from paperfeed.store.queries import paper_cards
+
+MODES = ("hybrid", "lexical", "dense")
+SORTS = ("relevance", "date", "upvotes")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions beyond the query's own ``cat:``/``author:``/date terms (all must hold)."""
+
+    categories: Sequence[str] = ()
+    authors: Sequence[str] = ()
+    organisation: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def any(self, query: ParsedQuery) -> bool:
+        return bool(
+            self.categories
+            or self.authors
+            or self.organisation
+            or self.date_from
+            or self.date_to
+            or query.categories
+            or query.authors
+            or query.date_from
+            or query.date_to
+        )
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The hybrid's parameters (defaults from the SciFact train split)."""
+
+    alpha: float = 0.5
+    feedback_docs: int = 3
+    feedback_weight: float = 0.5
+    depth: int = 100
+
+
+@dataclass
+class Hit:
+    """One result: the paper's card, its score, and a highlighted abstract fragment."""
+
+    arxiv_id: str
+    score: float
+    title: str = ""
+    authors: list[str] | None = None
+    categories: list[str] = field(default_factory=list)
+    announced: date | None = None
+    upvotes: int | None = None
+    snippet: str | None = None
+
+
+@dataclass
+class SearchResults:
+    query: ParsedQuery
+    mode: str
+    sort: str
+    hits: list[Hit]
+    notes: list[str]
+
+
+class Searcher:
+    """Runs searches over one store and its indexes; cheap to call, safe to share."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        lexical: LexicalIndex,
+        vectors: VectorIndex | None = None,
+        embedder: Embedder | None = None,
+        tuning: Tuning = Tuning(),
+    ) -> None:
+        self.engine = engine
+        self.lexical = lexical
+        self.vectors = vectors
+        self.embedder = embedder
+        self.tuning = tuning
+
+    def search(
+        self,
+        text: str,
+        *,
+        mode: str = "hybrid",
+        sort: str = "relevance",
+        limit: int = 20,
+        offset: int = 0,
+        filters: Filters = Filters(),
+        snippets: bool = True,
+    ) -> SearchResults:
+        """Papers for ``text`` (see ``paperfeed.index.query`` for its syntax)."""
+        if mode not in MODES or sort not in SORTS:
+            raise ValueError(f"mode must be one of {MODES} and sort one of {SORTS}")
+        query = parse_query(text)
+        notes = list(query.notes)
+        limit, offset = max(0, min(limit, 1000)), max(0, offset)
+        if sort != "relevance" or not query.text:
+            ranked = self._lexical(query, filters, offset + limit, sort)
+        else:
+            ranked = self._relevance(query, filters, mode, offset + limit, notes)
+        hits = self._cards(ranked[offset : offset + limit], query if snippets else None)
+        return SearchResults(query, mode, sort, hits, notes)
+
+    def similar(self, arxiv_id: str, limit: int = 10) -> list[Hit]:
+        """The papers nearest to ``arxiv_id`` by embedding; never the paper itself."""
+        if self.vectors is None:
+            return []
+        return self._cards(self.vectors.similar(arxiv_id, limit), None)
+
+    def _relevance(
+        self, query: ParsedQuery, filters: Filters, mode: str, wanted: int, notes: list[str]
+    ) -> Ranked:
+        depth = max(self.tuning.depth, wanted)
+        lexical = self._lexical(query, filters, depth, "relevance") if mode != "dense" else []
+        if mode == "lexical":
+            return lexical
+        if self.vectors is None or self.embedder is None or not len(self.vectors):
+            notes.append("semantic search is not available yet: run `paperfeed index`")
+            return lexical
+        vector = self.embedder.embed_query(query.text)
+        dense = self._dense(vector, query, filters, depth)
+        if mode == "dense":
+            return dense
+        fused = convex_combination(lexical, dense, self.tuning.alpha)
+        feedback = [key for key, _ in fused[: self.tuning.feedback_docs]]
+        if feedback and self.tuning.feedback_weight:
+            vector = vector + self.tuning.feedback_weight * self.vectors.vectors_of(feedback).mean(
+                0
+            )
+            dense = self._dense(vector / np.linalg.norm(vector), query, filters, depth)
+            fused = convex_combination(lexical, dense, self.tuning.alpha)
+        return fused
+
+    def _lexical(self, query: ParsedQuery, filters: Filters, limit: int, sort: str) -> Ranked:
+        hits = self.lexical.search(query, limit=limit, sort=sort, **_keywords(filters))
+        return [(hit.arxiv_id, hit.score) for hit in hits]
+
+    def _dense(self, vector: np.ndarray, query: ParsedQuery, filters: Filters, k: int) -> Ranked:
+        assert self.vectors is not None
+        if not filters.any(query):
+            return self.vectors.search(vector, k)
+        # filtered: look deeper, keep the papers the lexical index says pass the filters
+        found = self.vectors.search(vector, k * 10)
+        allowed = self.lexical.passing([key for key, _ in found], query, **_keywords(filters))
+        return [(key, score) for key, score in found if key in allowed][:k]
+
+    def _cards(self, ranked: Ranked, query: ParsedQuery | None) -> list[Hit]:
+        ids = [key for key, _ in ranked]
+        cards = paper_cards(self.engine, ids)
+        fragments = self.lexical.snippets(ids, query) if query is not None else {}
+        return [
+            Hit(key, score, **cards[key], snippet=fragments.get(key))
+            for key, score in ranked
+            if key in cards
+        ]
+
+
+def open_searcher(settings: Settings, engine: Engine) -> Searcher:
+    """A searcher on the indexes in ``settings.index_dir``; the embedding model loads on the
+    first semantic query, not here."""
+    tuning = Tuning(settings.hybrid_alpha, settings.feedback_docs, settings.feedback_weight)
+    return Searcher(
+        engine,
+        LexicalIndex.open(settings.index_dir / "lexical"),
+        VectorIndex(settings.index_dir / "dense"),
+        make_embedder(settings),
+        tuning,
+    )
+
+
+def _keywords(filters: Filters) -> dict[str, Any]:
+    return asdict(filters)

@@ -1,0 +1,36 @@
+"""A deterministic stand-in for an embedding model, for index and search mechanics tests."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class HashEmbedder:
+    """Bag-of-words vectors from hashed words: texts sharing words are near. The ``fail_on``-th
+    call raises, as a crash would."""
+
+    model = "hash-words"
+    dim = 64
+
+    def __init__(self, fail_on: int | None = None) -> None:
+        self.fail_on = fail_on
+        self.calls = 0
+        self.texts: list[str] = []
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise RuntimeError("embedder crashed")
+        self.texts += texts
+        return np.stack([self.embed_query(text) for text in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        vector = np.zeros(self.dim, np.float32)
+        for word in re.findall(r"[a-z]+", text.lower()):
+            digest = hashlib.blake2b(word.encode(), digest_size=2).digest()
+            vector[digest[0] % self.dim] += 1 if digest[1] % 2 else -1
+        return vector / np.linalg.norm(vector)
