@@ -1,0 +1,157 @@
+"""Retrieval quality on a BEIR-layout folder through paperfeed's own search path.
+
+    python bench/beir.py --data ../shared/data/benchmarks/beir_scifact --split train [--json]
+
+The corpus goes into a paperfeed store as papers (ids mapped to arXiv-style ids), is indexed
+by `LexicalIndex`, embedded by the configured embedder (`embed_pending`, real model) and
+searched by `Searcher.search` in each mode, exactly as `paperfeed search` does. Prints
+NDCG@10 and Recall@100 for lexical, dense and hybrid. The store and its embeddings are kept in
+--workdir (default: a cache folder), so a second run skips the embedding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from ir_metrics import ndcg_at, recall_at
+
+from paperfeed.index.dense import VectorIndex, embed_pending
+from paperfeed.index.embedders import make_embedder
+from paperfeed.index.lexical import LexicalIndex
+from paperfeed.ingest.pipeline import ingest
+from paperfeed.ranking.search import MODES, Searcher, Tuning
+from paperfeed.records import PaperRecord
+from paperfeed.settings import Settings
+from paperfeed.store.database import open_store
+
+
+class CorpusSource:
+    """A BEIR ``corpus.jsonl[.gz]`` as a paperfeed source (doc i -> arXiv-style id)."""
+
+    name = "beir"
+
+    def __init__(self, docs: list[dict[str, Any]]) -> None:
+        self.docs = docs
+        self.done = 0
+
+    def params(self) -> dict[str, Any]:
+        return {"docs": len(self.docs)}
+
+    def check(self) -> None:
+        pass
+
+    def read(self, checkpoint: dict | None) -> Iterator[tuple[PaperRecord, dict]]:
+        for index in range(checkpoint["index"] if checkpoint else 0, len(self.docs)):
+            doc = self.docs[index]
+            self.done = index + 1
+            title, text = doc.get("title") or "", doc.get("text") or ""
+            record = PaperRecord(paper_id(index), title or text[:80], text or title, "beir")
+            yield record, {"index": index + 1}
+
+    def progress(self) -> tuple[int, int | None]:
+        return self.done, len(self.docs)
+
+
+def paper_id(index: int) -> str:
+    return f"{9000 + index // 100_000}.{index % 100_000:05d}"
+
+
+def read_jsonl(folder: Path, name: str) -> list[dict[str, Any]]:
+    path = folder / f"{name}.jsonl.gz"
+    opener = gzip.open if path.exists() else open
+    with opener(path if path.exists() else folder / f"{name}.jsonl", "rt") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def read_qrels(path: Path) -> dict[str, dict[str, int]]:
+    qrels: dict[str, dict[str, int]] = {}
+    with path.open() as file:
+        for row in csv.DictReader(file, delimiter="\t"):
+            qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
+    return qrels
+
+
+def build(data: Path, workdir: Path, settings: Settings) -> tuple[Searcher, dict[str, str]]:
+    """The store and indexes of the corpus in ``workdir`` (reused when already there)."""
+    docs = read_jsonl(data, "corpus")
+    engine = open_store(f"sqlite:///{workdir / 'store.db'}")
+    ingest(engine, CorpusSource(docs))
+    lexical = LexicalIndex.open(workdir / "lexical")
+    lexical.update(engine)
+    embedder = make_embedder(settings)
+    started = time.perf_counter()
+    embedded = embed_pending(engine, embedder, batch_size=settings.embedding_batch_size)
+    if embedded:
+        seconds = time.perf_counter() - started
+        print(f"embedded {embedded:,} documents in {seconds:.0f} s", file=sys.stderr)
+    vectors = VectorIndex(workdir / "dense")
+    vectors.update(engine, embedder.model)
+    tuning = Tuning(settings.hybrid_alpha, settings.feedback_docs, settings.feedback_weight)
+    searcher = Searcher(engine, lexical, vectors, embedder, tuning)
+    return searcher, {paper_id(i): doc["_id"] for i, doc in enumerate(docs)}
+
+
+def evaluate(searcher: Searcher, ids: dict[str, str], queries, qrels) -> dict[str, dict]:
+    """Mean NDCG@10 and Recall@100 per mode over the judged queries."""
+    figures = {}
+    for mode in ("lexical", "dense", "hybrid"):
+        ndcg = recall = 0.0
+        started = time.perf_counter()
+        for query_id, relevant in qrels.items():
+            results = searcher.search(queries[query_id], mode=mode, limit=100, snippets=False)
+            ranked = [ids[hit.arxiv_id] for hit in results.hits]
+            ndcg += ndcg_at(ranked, relevant, 10)
+            recall += recall_at(ranked, relevant, 100)
+        per_query = (time.perf_counter() - started) / len(qrels) * 1000
+        figures[mode] = {
+            "ndcg@10": round(ndcg / len(qrels), 4),
+            "recall@100": round(recall / len(qrels), 4),
+            "ms_per_query": round(per_query, 1),
+        }
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="BEIR-layout folder")
+    parser.add_argument("--split", default="test", help="qrels/SPLIT.tsv")
+    parser.add_argument("--workdir", type=Path, help="where the store and indexes are kept")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    settings = Settings()
+    workdir = args.workdir or Path(platformdirs.user_cache_dir("paperfeed-bench")) / (
+        f"beir-{args.data.resolve().name}-{settings.embedding_model.replace('/', '_')}"
+    )
+    workdir.mkdir(parents=True, exist_ok=True)
+    searcher, ids = build(args.data, workdir, settings)
+    queries = {q["_id"]: q["text"] for q in read_jsonl(args.data, "queries")}
+    qrels = read_qrels(args.data / "qrels" / f"{args.split}.tsv")
+    figures = evaluate(searcher, ids, queries, qrels)
+    if args.json:
+        print(json.dumps({mode: {k: v for k, v in figures[mode].items()} for mode in figures}))
+        return
+    print(
+        f"{args.data.name} / {args.split}: {len(qrels)} queries; model {settings.embedding_model}"
+    )
+    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; {searcher.tuning}")
+    print(f"{'mode':<8} {'NDCG@10':>8} {'R@100':>8} {'ms/query':>9}")
+    for mode in MODES[::-1]:
+        row = figures[mode]
+        print(
+            f"{mode:<8} {row['ndcg@10']:>8.4f} {row['recall@100']:>8.4f} {row['ms_per_query']:>9}"
+        )
+
+
+if __name__ == "__main__":
+    main()
