@@ -1,0 +1,39 @@
+"""paperfeed: a self-hosted research-paper discovery service.
+
+The Python API in one place; the store and models open on first use, not at import::
+
+    import paperfeed
+    results = paperfeed.search("sparse attention", mode="hybrid", limit=10)
+    neighbours = paperfeed.similar("2503.11731")
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from paperfeed.ranking.search import Hit, Searcher, SearchResults
+
+__all__ = ["search", "searcher", "similar"]
+
+
+@cache
+def searcher() -> Searcher:
+    """The searcher over the store and indexes configured by ``PAPERFEED_*`` / config.toml."""
+    from paperfeed.ranking.search import open_searcher
+    from paperfeed.settings import Settings
+    from paperfeed.store.database import open_store
+
+    settings = Settings()
+    return open_searcher(settings, open_store(settings.database))
+
+
+def search(text: str, **options: Any) -> SearchResults:
+    """Search papers; options as :meth:`paperfeed.ranking.search.Searcher.search`."""
+    return searcher().search(text, **options)
+
+
+def similar(arxiv_id: str, limit: int = 10) -> list[Hit]:
+    """Papers nearest to ``arxiv_id`` by embedding, never the paper itself."""
+    return searcher().similar(arxiv_id, limit)
