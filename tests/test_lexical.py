@@ -14,7 +14,7 @@ from sqlalchemy import Engine, update
 from conftest import SAMPLE
 from memory_source import MemorySource, paper
 from paperfeed.index.lexical import META, LexicalIndex
-from paperfeed.index.query import parse_query
+from paperfeed.index.query import Filters, parse_query
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.records import Organisation, Withdrawal
 from paperfeed.sources.jsonl import jsonl_source
@@ -83,7 +83,9 @@ HOSTILE = [
 
 
 def find(index: LexicalIndex, text: str, **options) -> list[str]:
-    return [hit.arxiv_id for hit in index.search(parse_query(text), **options)]
+    paging = {k: options.pop(k) for k in ("sort", "limit", "offset") if k in options}
+    hits = index.search(parse_query(text), **paging, filters=Filters(**options))
+    return [hit.arxiv_id for hit in hits]
 
 
 def open_index(engine: Engine, folder: Path, *records) -> LexicalIndex:
@@ -278,7 +280,7 @@ def test_hostile_queries_return_a_list(sample_index: LexicalIndex, text: str) ->
 )
 def test_no_string_breaks_search(sample_index: LexicalIndex, text: str, sort: str) -> None:
     query = parse_query(text)
-    hits = sample_index.search(query, sort=sort, limit=3, categories=[text[:20]])
+    hits = sample_index.search(query, sort=sort, limit=3, filters=Filters(categories=[text[:20]]))
     hits += sample_index.search(query, sort=sort, limit=3)
     sample_index.snippets([hit.arxiv_id for hit in hits] + [text], query)
 

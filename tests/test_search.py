@@ -12,8 +12,9 @@ from hash_embedder import HashEmbedder
 from memory_source import MemorySource, paper
 from paperfeed.index.dense import VectorIndex, embed_pending
 from paperfeed.index.lexical import LexicalIndex
+from paperfeed.index.query import Filters
 from paperfeed.ingest.pipeline import ingest
-from paperfeed.ranking.search import Filters, Searcher, Tuning
+from paperfeed.ranking.search import Searcher, Tuning
 
 PAPERS = {
     "2501.00001": ("Graph neural networks", "Message passing between graph nodes.", "cs.LG"),

@@ -13,7 +13,8 @@ from paperfeed.cli.context import AppContext, pass_app, progress_bar
 from paperfeed.index.dense import VectorIndex, VectorIndexError, embed_pending
 from paperfeed.index.embedders import EmbeddingError, make_embedder
 from paperfeed.index.lexical import LexicalIndex
-from paperfeed.ranking.search import MODES, SORTS, Filters, Hit, open_searcher
+from paperfeed.index.query import Filters
+from paperfeed.ranking.search import MODES, SORTS, Hit, open_searcher
 from paperfeed.store.vectors import VectorFileError, import_vectors
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])

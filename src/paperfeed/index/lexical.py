@@ -23,7 +23,7 @@ import tantivy
 from sqlalchemy import Engine, and_, func, or_, select
 from tantivy import Filter, Occur, Query, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
 
-from paperfeed.index.query import ParsedQuery
+from paperfeed.index.query import NO_FILTERS, Filters, ParsedQuery
 from paperfeed.store.papers import organisations, papers
 
 ProgressCallback = Callable[[int, int], None]
@@ -193,11 +193,7 @@ class LexicalIndex:
         limit: int = 20,
         offset: int = 0,
         sort: str = "relevance",
-        categories: Sequence[str] = (),
-        authors: Sequence[str] = (),
-        organisation: str | None = None,
-        date_from: date | None = None,
-        date_to: date | None = None,
+        filters: Filters = NO_FILTERS,
     ) -> list[LexicalHit]:
         """Papers matching the free text of ``query`` and all filters, best first. Without
         free text, the filtered papers newest first (none at all without filters either)."""
@@ -206,11 +202,11 @@ class LexicalIndex:
         if offset < 0:
             raise ValueError(f"offset must not be negative: {offset}")
         text = self._text_query(query)
-        filters = self._filters(query, categories, authors, organisation, date_from, date_to)
-        if limit <= 0 or (text is None and not filters):
+        restrictions = self._filters(query, filters)
+        if limit <= 0 or (text is None and not restrictions):
             return []
         clauses = [(Occur.Must, text or Query.all_query())]
-        clauses += [(Occur.Must, Query.const_score_query(f, 0.0)) for f in filters]
+        clauses += [(Occur.Must, Query.const_score_query(f, 0.0)) for f in restrictions]
         order = SORTS[sort] or (None if text else "day")
         searcher = self._index.searcher()
         found = searcher.search(
@@ -222,39 +218,25 @@ class LexicalIndex:
         ]
 
     def passing(
-        self,
-        arxiv_ids: Sequence[str],
-        query: ParsedQuery,
-        *,
-        categories: Sequence[str] = (),
-        authors: Sequence[str] = (),
-        organisation: str | None = None,
-        date_from: date | None = None,
-        date_to: date | None = None,
+        self, arxiv_ids: Sequence[str], query: ParsedQuery, filters: Filters = NO_FILTERS
     ) -> set[str]:
         """Which of ``arxiv_ids`` pass the query's and the given filters (its text aside)."""
-        filters = self._filters(query, categories, authors, organisation, date_from, date_to)
         if not arxiv_ids:
             return set()
         ids = Query.term_set_query(self._schema, "arxiv_id", [_utf8(i) for i in arxiv_ids])
-        clauses = [(Occur.Must, ids)] + [(Occur.Must, f) for f in filters]
+        clauses = [(Occur.Must, ids)] + [(Occur.Must, f) for f in self._filters(query, filters)]
         searcher = self._index.searcher()
         found = searcher.search(Query.boolean_query(clauses), len(arxiv_ids), count=False)
         return {searcher.doc(address).get_first("arxiv_id") for _, address in found.hits}
 
-    def _filters(
-        self,
-        query: ParsedQuery,
-        categories: Sequence[str],
-        authors: Sequence[str],
-        organisation: str | None,
-        date_from: date | None,
-        date_to: date | None,
-    ) -> list[Query]:
+    def _filters(self, query: ParsedQuery, filters: Filters) -> list[Query]:
+        organisation = filters.organisation
         return [
-            *self._category_filters((query.categories, categories)),
-            *self._author_filters((*query.authors, *authors)),
-            *self._date_filter((query.date_from, date_from), (query.date_to, date_to)),
+            *self._category_filters((query.categories, filters.categories)),
+            *self._author_filters((*query.authors, *filters.authors)),
+            *self._date_filter(
+                (query.date_from, filters.date_from), (query.date_to, filters.date_to)
+            ),
             *([self._term("organisation", _utf8(organisation))] if organisation else []),
         ]
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import date
 
 MAX_CHARS = 1_000
@@ -117,6 +118,25 @@ class _Builder:
             date_to=self.date_to,
             notes=tuple(self.notes),
         )
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions besides the query's own ``cat:``/``author:``/date terms; all must hold."""
+
+    categories: Sequence[str] = ()
+    authors: Sequence[str] = ()
+    organisation: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def restrict(self, query: ParsedQuery) -> bool:
+        """Whether these filters or the query's own leave out any paper."""
+        own = query.categories or query.authors or query.date_from or query.date_to
+        return bool(own or any(getattr(self, f.name) for f in fields(self)))
+
+
+NO_FILTERS = Filters()
 
 
 def parse_query(text: str) -> ParsedQuery:

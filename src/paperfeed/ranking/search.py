@@ -12,10 +12,8 @@ Hybrid ranking (tuned on the SciFact *train* queries only, see ``bench/beir.py``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
@@ -23,37 +21,13 @@ from sqlalchemy import Engine
 from paperfeed.index.dense import VectorIndex
 from paperfeed.index.embedders import Embedder, make_embedder
 from paperfeed.index.lexical import LexicalIndex
-from paperfeed.index.query import ParsedQuery, parse_query
+from paperfeed.index.query import NO_FILTERS, Filters, ParsedQuery, parse_query
 from paperfeed.ranking.fusion import Ranked, convex_combination
 from paperfeed.settings import Settings
 from paperfeed.store.queries import paper_cards
 
 MODES = ("hybrid", "lexical", "dense")
 SORTS = ("relevance", "date", "upvotes")
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrictions beyond the query's own ``cat:``/``author:``/date terms (all must hold)."""
-
-    categories: Sequence[str] = ()
-    authors: Sequence[str] = ()
-    organisation: str | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-
-    def any(self, query: ParsedQuery) -> bool:
-        return bool(
-            self.categories
-            or self.authors
-            or self.organisation
-            or self.date_from
-            or self.date_to
-            or query.categories
-            or query.authors
-            or query.date_from
-            or query.date_to
-        )
 
 
 @dataclass(frozen=True)
@@ -114,7 +88,7 @@ class Searcher:
         sort: str = "relevance",
         limit: int = 20,
         offset: int = 0,
-        filters: Filters = Filters(),
+        filters: Filters = NO_FILTERS,
         snippets: bool = True,
     ) -> SearchResults:
         """Papers for ``text`` (see ``paperfeed.index.query`` for its syntax)."""
@@ -161,16 +135,16 @@ class Searcher:
         return fused
 
     def _lexical(self, query: ParsedQuery, filters: Filters, limit: int, sort: str) -> Ranked:
-        hits = self.lexical.search(query, limit=limit, sort=sort, **_keywords(filters))
+        hits = self.lexical.search(query, limit=limit, sort=sort, filters=filters)
         return [(hit.arxiv_id, hit.score) for hit in hits]
 
     def _dense(self, vector: np.ndarray, query: ParsedQuery, filters: Filters, k: int) -> Ranked:
         assert self.vectors is not None
-        if not filters.any(query):
+        if not filters.restrict(query):
             return self.vectors.search(vector, k)
         # filtered: look deeper, keep the papers the lexical index says pass the filters
         found = self.vectors.search(vector, k * 10)
-        allowed = self.lexical.passing([key for key, _ in found], query, **_keywords(filters))
+        allowed = self.lexical.passing([key for key, _ in found], query, filters)
         return [(key, score) for key, score in found if key in allowed][:k]
 
     def _cards(self, ranked: Ranked, query: ParsedQuery | None) -> list[Hit]:
@@ -195,7 +169,3 @@ def open_searcher(settings: Settings, engine: Engine) -> Searcher:
         make_embedder(settings),
         tuning,
     )
-
-
-def _keywords(filters: Filters) -> dict[str, Any]:
-    return asdict(filters)
