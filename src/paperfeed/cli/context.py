@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 
 import click
@@ -44,6 +45,24 @@ class AppContext:
 
 
 pass_app = click.make_pass_decorator(AppContext)
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+class Day(click.ParamType):
+    """A ``YYYY-MM-DD`` option, given to the command as a :class:`datetime.date`."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date like 2025-03-18", param, ctx)
+
+
+DAY = Day()
 
 
 @contextmanager
@@ -54,3 +73,13 @@ def progress_bar(app: AppContext, label: str) -> Iterator[Callable[[int, int | N
     with Progress(*columns, console=app.console, transient=True, disable=disabled) as bar:
         task = bar.add_task(label, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@contextmanager
+def resumable(app: AppContext) -> Iterator[None]:
+    """On Ctrl-C, say that committed work is kept and how to go on; exit 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        app.console.print("Interrupted: work committed so far is kept; run the command again.")
+        raise SystemExit(130) from None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import click
 
-from paperfeed.cli.context import AppContext, pass_app, progress_bar
+from paperfeed.cli.context import DAY, AppContext, pass_app, progress_bar, resumable
 from paperfeed.ingest.pipeline import Report
 from paperfeed.ingest.pipeline import ingest as run_ingest
 from paperfeed.sources.arxiv_api import ArxivApiSource
@@ -22,7 +22,6 @@ from paperfeed.store.runs import RunInProgress
 FILES = click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-DAY = click.DateTime(formats=["%Y-%m-%d"])
 
 
 @click.group()
@@ -53,15 +52,15 @@ def ingest_kaggle(app: AppContext, files: tuple[Path, ...]) -> None:
 @click.option("--until", "until_date", type=DAY, help="Harvest records changed on or before.")
 @pass_app
 def ingest_oai(
-    app: AppContext, set_spec: str | None, from_date: datetime | None, until_date: datetime | None
+    app: AppContext, set_spec: str | None, from_date: date | None, until_date: date | None
 ) -> None:
     """Harvest arXiv's OAI-PMH endpoint (metadataPrefix=arXiv), 3 s between requests."""
     source = OaiPmhSource(
         app.http(),
         app.settings.arxiv_oai_url,
         set_spec=set_spec,
-        from_date=_day(from_date),
-        until_date=_day(until_date),
+        from_date=from_date,
+        until_date=until_date,
     )
     run(app, source)
 
@@ -104,31 +103,26 @@ def ingest_rss(app: AppContext, categories: tuple[str, ...]) -> None:
 )
 @click.option("--date", "day", type=DAY, help="Fetch this day's list from Hugging Face.")
 @pass_app
-def ingest_hf_daily(app: AppContext, file: Path | None, day: datetime | None) -> None:
+def ingest_hf_daily(app: AppContext, file: Path | None, day: date | None) -> None:
     """Hugging Face daily papers (upvotes, organisations, code): a saved FILE or --date."""
     if bool(file) == bool(day):
         raise click.UsageError("give either FILE or --date")
     if file:
         source = HfDailySource.from_file(file)
     else:
-        source = HfDailySource.from_api(app.http(), app.settings.hf_daily_papers_url, day.date())
+        source = HfDailySource.from_api(app.http(), app.settings.hf_daily_papers_url, day)
     run(app, source)
 
 
 def run(app: AppContext, source: Source) -> Report:
     """Import with a progress bar, print the closing report; errors become one clear line."""
     try:
-        with progress_bar(app, source.name) as step:
+        with resumable(app), progress_bar(app, source.name) as step:
             report = run_ingest(
                 app.engine, source, batch_size=app.settings.batch_size, on_progress=step
             )
     except (SourceError, RunInProgress) as exc:
         raise click.ClickException(str(exc)) from None
-    except KeyboardInterrupt:
-        app.console.print(
-            "Interrupted: committed batches are kept; run the same command to resume."
-        )
-        raise SystemExit(130) from None
     print_report(report)
     return report
 
@@ -148,7 +142,3 @@ def print_report(report: Report) -> None:
         click.echo(f"  rejected {location}: {reason}")
     if report.rejected > len(report.rejections):
         click.echo(f"  ... and {report.rejected - len(report.rejections):,} more rejections")
-
-
-def _day(value: datetime | None) -> date | None:
-    return value.date() if value else None

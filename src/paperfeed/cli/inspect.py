@@ -7,10 +7,8 @@ import json
 import click
 
 from paperfeed.arxiv_ids import InvalidArxivId, abs_url, parse_arxiv_id, pdf_url
-from paperfeed.cli.context import AppContext, pass_app
+from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app
 from paperfeed.store.queries import get_paper, store_stats
-
-JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
 @click.command()

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
 
 import click
 
-from paperfeed.cli.context import AppContext, pass_app, progress_bar
+from paperfeed.cli.context import (
+    DAY,
+    JSON_OPTION,
+    AppContext,
+    pass_app,
+    progress_bar,
+    resumable,
+)
 from paperfeed.index.dense import VectorIndex, VectorIndexError, embed_pending
 from paperfeed.index.embedders import EmbeddingError, make_embedder
 from paperfeed.index.lexical import LexicalIndex
@@ -17,8 +23,6 @@ from paperfeed.index.query import Filters
 from paperfeed.ranking.search import MODES, SORTS, Hit, open_searcher
 from paperfeed.store.vectors import VectorFileError, import_vectors
 
-DAY = click.DateTime(formats=["%Y-%m-%d"])
-JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 FAILURES = (EmbeddingError, VectorFileError, VectorIndexError)
 
 
@@ -42,8 +46,8 @@ def search(app: AppContext, query: str, as_json: bool, **options) -> None:
         categories=options.pop("categories"),
         authors=options.pop("authors"),
         organisation=options.pop("organisation"),
-        date_from=_day(options.pop("date_from")),
-        date_to=_day(options.pop("date_to")),
+        date_from=options.pop("date_from"),
+        date_to=options.pop("date_to"),
     )
     try:
         results = open_searcher(app.settings, app.engine).search(query, filters=filters, **options)
@@ -82,6 +86,11 @@ def similar(app: AppContext, arxiv_id: str, limit: int, as_json: bool) -> None:
 def index(app: AppContext, rebuild: bool, no_embed: bool, import_vectors: Path | None) -> None:
     """Bring the search indexes up to date with the store. Papers are searchable by words at
     once and by meaning once embedded; embedding resumes where an interrupted run stopped."""
+    with resumable(app):
+        _index(app, rebuild, no_embed, import_vectors)
+
+
+def _index(app: AppContext, rebuild: bool, no_embed: bool, import_vectors: Path | None) -> None:
     settings, engine = app.settings, app.engine
     lexical = LexicalIndex.open(settings.index_dir / "lexical")
     with progress_bar(app, "words") as step:
@@ -129,7 +138,3 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
         )
         click.echo(f"{rank:>3}. {hit.arxiv_id}  {hit.title}")
         click.echo(f"     {authors}  [{' '.join(hit.categories[:3])}]  {hit.announced or ''}")
-
-
-def _day(value: datetime | None):
-    return value.date() if value else None
