@@ -67,6 +67,7 @@ def main() -> None:
     dense = VectorIndex(workdir / "dense")
     _timed("HNSW int8 index build", lambda: dense.rebuild(engine, embedder.model))
     print(f"  size on disk {_size(workdir / 'dense') / 1e6:,.0f} MB")
+    print(f"index RAM (both indexes opened and searched in a fresh process): {_index_ram(workdir)}")
     _latency(engine, lexical, embedder, workdir, db, args.queries, settings)
 
 
@@ -130,6 +131,31 @@ def _latency(engine, lexical, embedder, workdir, db, count, settings) -> None:
             times.append((time.perf_counter() - started) * 1000)
         p99 = statistics.quantiles(times, n=100)[98]
         print(f"{mode:<8} {statistics.median(times):>8.1f} {p99:>8.1f}")
+
+
+INDEX_RAM = """
+import resource, sys, numpy as np
+from pathlib import Path
+from paperfeed.index.dense import VectorIndex
+from paperfeed.index.lexical import LexicalIndex
+from paperfeed.index.query import parse_query
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+folder = Path(sys.argv[1])
+lexical, dense = LexicalIndex.open(folder / "lexical"), VectorIndex(folder / "dense")
+for words in ("neural networks", "quantum error correction", "graph attention"):
+    lexical.search(parse_query(words), limit=100)
+rng = np.random.default_rng(0)
+for _ in range(50):
+    dense.search(rng.normal(size=dense.dim).astype(np.float32), 100)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def _index_ram(workdir: Path) -> str:
+    """Peak RSS added by opening and searching the indexes (no model, no store)."""
+    command = [sys.executable, "-c", INDEX_RAM, str(workdir)]
+    megabytes = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return f"{int(megabytes):,} MB"
 
 
 def _timed(label: str, action) -> None:
