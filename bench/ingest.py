@@ -89,13 +89,16 @@ def _replicate(files: list[Path], scale: int, folder: Path) -> Path:
 
 
 def _renumber(arxiv_id: str, copy: int) -> str:
-    """Copy 0 keeps its id; copy c replaces the number's first digit by 9 - c (no clashes:
-    real new-style ids start with 0-2, old-style ones with 0 or 9)."""
+    """Copy 0 keeps its id; copy c (1-7) gets a first digit no real id has: new-style ids
+    (YYMM.NNNNN, 2007 on) start with 0-2, so 2 + c; old-style numbers (YYMMNNN, 1991-2007)
+    start with 9 or 0, so c."""
     if copy == 0:
         return arxiv_id
+    if not 1 <= copy <= 7:
+        raise ValueError("at most 8 copies (scale 8) keep replicated ids distinct")
     prefix, _, number = arxiv_id.rpartition("/")
-    number = str(9 - copy) + number[1:]
-    return f"{prefix}/{number}" if prefix else number
+    digit = str(copy) if prefix else str(2 + copy)
+    return f"{prefix}/{digit}{number[1:]}" if prefix else digit + number[1:]
 
 
 def _cpu_model() -> str:
