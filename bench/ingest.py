@@ -46,7 +46,7 @@ def main() -> None:
     print("{:>5} {:>9} {:>8} {:>9} {:>8}   {}".format(*header))
     with tempfile.TemporaryDirectory(prefix="paperfeed-bench-") as tmp:
         for scale in args.scales:
-            inputs = files if scale == 1 else [_replicate(files, scale, Path(tmp))]
+            inputs = files if scale == 1 else [replicate(files, scale, Path(tmp))]
             _measure(scale, inputs, Path(tmp) / f"scale{scale}.db")
 
 
@@ -74,7 +74,7 @@ def _ingest(inputs: list[Path], db: Path) -> tuple[tuple[str, ...], float, float
     return match.groups(), seconds, usage.ru_maxrss / 1024
 
 
-def _replicate(files: list[Path], scale: int, folder: Path) -> Path:
+def replicate(files: list[Path], scale: int, folder: Path) -> Path:
     """The bulk files ``scale`` times over, copies with new ids, as one JSON-lines file."""
     target = folder / f"bulk_x{scale}.jsonl"
     with target.open("wb") as out:
@@ -83,12 +83,12 @@ def _replicate(files: list[Path], scale: int, folder: Path) -> Path:
                 with gzip.open(file, "rb") as lines:
                     for line in lines:
                         row = orjson.loads(line)
-                        row["id"] = _renumber(row["id"], copy)
+                        row["id"] = renumber(row["id"], copy)
                         out.write(orjson.dumps(row) + b"\n")
     return target
 
 
-def _renumber(arxiv_id: str, copy: int) -> str:
+def renumber(arxiv_id: str, copy: int) -> str:
     """Copy 0 keeps its id; copy c (1-7) gets a first digit no real id has: new-style ids
     (YYMM.NNNNN, 2007 on) start with 0-2, so 2 + c; old-style numbers (YYMMNNN, 1991-2007)
     start with 9 or 0, so c."""

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import platformdirs
-from ingest import BULK, _replicate
+from ingest import BULK, replicate
 
 from paperfeed.index.dense import VectorIndex
 from paperfeed.index.embedders import make_embedder
@@ -76,7 +76,7 @@ def _store(data: Path, scale: int, db: Path) -> int:
     if not db.exists():
         files = [data / name for name in BULK]
         with tempfile.TemporaryDirectory() as tmp:
-            inputs = files if scale == 1 else [_replicate(files, scale, Path(tmp))]
+            inputs = files if scale == 1 else [replicate(files, scale, Path(tmp))]
             env = {**os.environ, "PAPERFEED_DATABASE_URL": f"sqlite:///{db}"}
             command = [sys.executable, "-m", "paperfeed", "ingest", "jsonl", *map(str, inputs)]
             subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)

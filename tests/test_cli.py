@@ -16,6 +16,9 @@ from click.testing import CliRunner
 
 from conftest import ARXIV, SAMPLE
 from paperfeed.cli import cli
+from paperfeed.cli.context import AppContext
+from paperfeed.sources.http import PoliteClient
+from protocol import PATH, recorded, recorded_transport
 
 MATH = ARXIV / "arxiv_math_dailyfeed_LeeMath-lzu_2025-11_2026-08.jsonl.gz"
 COMMANDS = [
@@ -161,3 +164,24 @@ def test_index_then_search_and_similar_with_the_packaged_model(tmp_path: Path) -
     assert first["id"] not in [hit["arxiv_id"] for hit in json.loads(similar.stdout)]
     again = invoke("index")
     assert "0 papers embedded, 0 added" in again.output
+
+
+@pytest.mark.parametrize(
+    ("feed", "says"),
+    [
+        ("arxiv_rss/rss_empty_test_archive_2024-11-28.xml", "no announcements on 2024-11-28"),
+        (
+            "arxiv_rss/rss_all_archives_2024-11-28.xml.gz",
+            "announced: 926 new, 9 cross, 569 replace",
+        ),
+    ],
+)
+def test_rss_ingest_says_what_the_day_brought(
+    monkeypatch: pytest.MonkeyPatch, feed: str, says: str
+) -> None:
+    transport = recorded_transport([({PATH: "/rss/cs"}, recorded(feed))])
+    client = PoliteClient(delay=0, transport=transport)
+    monkeypatch.setattr(AppContext, "http", lambda self: client)
+    result = invoke("ingest", "rss", "cs")
+    assert result.exit_code == 0
+    assert says in result.output

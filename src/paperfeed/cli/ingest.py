@@ -92,9 +92,14 @@ def ingest_arxiv_api(
 @pass_app
 def ingest_rss(app: AppContext, categories: tuple[str, ...]) -> None:
     """Today's announcements of CATEGORIES (e.g. cs math.CO) from arXiv's RSS feed."""
-    report = run(app, RssSource(app.http(), app.settings.arxiv_rss_url, list(categories)))
-    if report.total == 0:
-        click.echo(f"No announcements today for {' '.join(categories)} (weekend or holiday).")
+    source = RssSource(app.http(), app.settings.arxiv_rss_url, list(categories))
+    run(app, source)
+    if source.empty_day_message:
+        click.echo(f"{source.empty_day_message} (a weekend or holiday: nothing to do).")
+    elif source.announce_counts:
+        click.echo(
+            "announced: " + ", ".join(f"{n:,} {k}" for k, n in source.announce_counts.items())
+        )
 
 
 @ingest.command("hf-daily")

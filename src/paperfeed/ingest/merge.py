@@ -47,12 +47,19 @@ CONTENT = (
 )
 
 
+def overridable(record: PaperRecord, organisation_id: int | None) -> Row:
+    """The fields a newer record replaces (and any record fills in where missing)."""
+    return {
+        **{name: getattr(record, name) for name in OVERRIDABLE if name != "organisation_id"},
+        "organisation_id": organisation_id,
+    }
+
+
 def new_row(record: PaperRecord, organisation_id: int | None, today: date) -> Row:
     """The stored form of a paper seen for the first time."""
     first_seen = record.first_seen or today
     return {
-        **{name: getattr(record, name) for name in OVERRIDABLE if name != "organisation_id"},
-        "organisation_id": organisation_id,
+        **overridable(record, organisation_id),
         "arxiv_id": record.arxiv_id,
         "version": record.version,
         "categories": record.categories,
@@ -70,17 +77,15 @@ def new_row(record: PaperRecord, organisation_id: int | None, today: date) -> Ro
 
 def merge(stored: Row, record: PaperRecord, organisation_id: int | None) -> Row:
     """``stored`` updated by ``record`` (a new dict; ``stored`` is left as it was)."""
-    incoming = new_row(record, organisation_id, stored["first_seen"])
     newer = is_newer(record, stored)
     row = dict(stored)
-    for name in OVERRIDABLE:
-        value = incoming[name]
+    for name, value in overridable(record, organisation_id).items():
         if value is not None and (newer or row[name] is None):
             row[name] = value
     row["version"] = _pick(max, stored["version"], record.version)
     row["published"] = _pick(min, stored["published"], record.published)
     row["updated"] = _pick(max, stored["updated"], record.updated)
-    row["announced"] = _pick(min, stored["announced"], incoming["announced"])
+    row["announced"] = _pick(min, stored["announced"], announced(record))
     row["upvotes"] = _pick(max, stored["upvotes"], record.upvotes)
     row["first_seen"] = _pick(min, stored["first_seen"], record.first_seen)
     row["last_seen"] = _pick(max, stored["last_seen"], record.last_seen)

@@ -51,15 +51,12 @@ def write_batch(
         row["changed_at"] = now
     new_ids = _insert_papers(conn, fresh)
     _update_papers(conn, changes)
-    _sync_authors(
-        conn,
-        {new_ids[r["arxiv_id"]]: r["authors"] for r in fresh}
-        | {
-            r["id"]: r["authors"]
-            for r in changes
-            if r["authors"] != stored[r["arxiv_id"]]["authors"]
-        },
-    )
+    recast = {
+        r["id"]: r["authors"] for r in changes if r["authors"] != stored[r["arxiv_id"]]["authors"]
+    }
+    for chunk in chunks(sorted(recast)):
+        conn.execute(delete(paper_authors).where(paper_authors.c.paper_id.in_(chunk)))
+    _link_authors(conn, {new_ids[r["arxiv_id"]]: r["authors"] for r in fresh} | recast)
     counts = BatchCounts(len(fresh), len(changes), len(stored) - len(changes))
     counts.withdrawn = _withdraw(conn, withdrawn)
     return counts
@@ -92,13 +89,10 @@ def _update_papers(conn: Connection, rows: list[Row]) -> None:
         conn.execute(statement, values)
 
 
-def _sync_authors(conn: Connection, by_paper: dict[int, list[str] | None]) -> None:
-    if not by_paper:
-        return
+def _link_authors(conn: Connection, by_paper: dict[int, list[str] | None]) -> None:
+    """Author rows (created where new) and ordered links for papers that have none."""
     names = {name for names in by_paper.values() for name in names or ()}
     ids = ensure_keys(conn, authors, "name", [{"name": n} for n in names])
-    for chunk in chunks(sorted(by_paper)):
-        conn.execute(delete(paper_authors).where(paper_authors.c.paper_id.in_(chunk)))
     links = [
         {"paper_id": paper_id, "position": position, "author_id": ids[name]}
         for paper_id, names in by_paper.items()
