@@ -14,7 +14,6 @@ MAX_AUTHORS = 5_000
 MAX_FIELD = 500  # DOIs, licences, sources: the store's column width
 # author names are unique-indexed: 800 characters stay under PostgreSQL's btree row limit
 MAX_AUTHOR_NAME = 800
-_WS = re.compile(r"\s+")
 _CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)?(?:\.[A-Za-z-]+)?$")
 _CODE_URL = re.compile(
     r"https?://(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org|codeberg\.org|huggingface\.co)"
@@ -72,7 +71,7 @@ def clean_text(value: str | None) -> str | None:
     """Collapse whitespace runs (line breaks of OAI/Kaggle text) into single spaces."""
     if value is None:
         return None
-    return _WS.sub(" ", value).strip() or None
+    return " ".join(value.split()) or None  # str.split() splits on any whitespace run
 
 
 def find_code_links(*texts: str | None) -> list[str]:

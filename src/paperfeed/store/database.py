@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -26,13 +27,18 @@ def create_store_engine(url: str) -> Engine:
     """An engine for ``url``; a SQLite file's folder is created and WAL mode switched on."""
     url = normalise_url(url)
     parsed = make_url(url)
+    json = {"json_serializer": _dump_json, "json_deserializer": orjson.loads}
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **json)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    engine = create_engine(url, connect_args={"timeout": 30}, **json)
     event.listen(engine, "connect", _tune_sqlite)
     return engine
+
+
+def _dump_json(value: object) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:

@@ -74,10 +74,10 @@ def load_rows(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, Row]:
 def _insert_papers(conn: Connection, rows: list[Row]) -> dict[str, int]:
     if not rows:
         return {}
-    statement = insert(papers).returning(
-        papers.c.id, papers.c.arxiv_id, sort_by_parameter_order=True
-    )
-    return {arxiv_id: id_ for id_, arxiv_id in conn.execute(statement, rows)}
+    # one executemany and one look-up: RETURNING with row order falls back to a statement
+    # per row on SQLite
+    conn.execute(insert(papers), rows)
+    return _ids_of(conn, papers, "arxiv_id", {row["arxiv_id"] for row in rows})
 
 
 def _update_papers(conn: Connection, rows: list[Row]) -> None:
@@ -129,14 +129,22 @@ def ensure_keys(
     dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
     if dialect is None:
         raise RuntimeError(f"paperfeed supports SQLite and PostgreSQL, not {conn.dialect.name}")
-    conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
-    column = table.c[key]
-    ids: dict[str, int] = {}
-    for chunk in chunks(sorted({row[key] for row in rows})):
-        ids.update(
-            (k, v) for k, v in conn.execute(select(column, table.c.id).where(column.in_(chunk)))
-        )
+    ids = _ids_of(conn, table, key, {row[key] for row in rows})
+    missing = [row for row in rows if row[key] not in ids]
+    if missing:  # a concurrent writer may add the same key first: then nothing happens
+        statement = dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
+        conn.execute(statement, missing)
+        ids |= _ids_of(conn, table, key, {row[key] for row in missing})
     return ids
+
+
+def _ids_of(conn: Connection, table: Table, key: str, values: set[str]) -> dict[str, int]:
+    column = table.c[key]
+    found: dict[str, int] = {}
+    for chunk in chunks(sorted(values)):
+        query = select(column, table.c.id).where(column.in_(chunk))
+        found.update((k, v) for k, v in conn.execute(query))
+    return found
 
 
 def chunks(values: list) -> Iterable[list]:
