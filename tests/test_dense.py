@@ -131,6 +131,20 @@ def test_similar_to_a_paper_without_a_vector_is_a_key_error(index: VectorIndex) 
         index.similar("2501.09999")
 
 
+def test_stored_vectors_and_cosines_are_looked_up_by_id_in_any_version(
+    index: VectorIndex,
+) -> None:
+    query = HashEmbedder().embed_query("protein structure")
+    wanted = ["2501.00003v2", "2501.09999", "2501.00001"]
+    vectors = index.vectors_of(wanted)
+    assert vectors.shape == (2, HashEmbedder.dim)
+    expected = [HashEmbedder().embed_query(text_of(i)) for i in ("2501.00003", "2501.00001")]
+    assert np.allclose(vectors, expected, atol=2e-3)
+    cosines = index.cosines(query, wanted)
+    assert ids(cosines) == ["2501.00003v2", "2501.00001"]
+    assert cosines[0][1] == pytest.approx(float(expected[0] @ query), abs=2e-3)
+
+
 def test_a_saved_index_loads_with_identical_results(index: VectorIndex) -> None:
     query = HashEmbedder().embed_query("protein structure")
     loaded = VectorIndex(index.folder)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
@@ -18,6 +19,7 @@ from paperfeed.index.embedders import (
     make_embedder,
     resolve_model,
 )
+from paperfeed.index.onnx import OnnxEmbedder
 
 DOCUMENTS = [
     "Attention is all you need. We propose the Transformer, based solely on attention.",
@@ -77,11 +79,36 @@ def test_the_packaged_model_is_used_by_name_and_others_are_passed_through() -> N
     assert resolve_model("allenai/specter2_base") == "allenai/specter2_base"
 
 
-def test_the_local_backend_is_the_default_and_loads_its_model_on_first_use() -> None:
-    embedder = make_embedder(SimpleNamespace())
-    assert isinstance(embedder, LocalEmbedder)
+def test_the_onnx_backend_is_the_default_and_exports_nothing_until_first_use(
+    tmp_path: Path,
+) -> None:
+    embedder = make_embedder(SimpleNamespace(model_dir=tmp_path))
+    assert isinstance(embedder, OnnxEmbedder)
     assert (embedder.model, embedder.batch_size) == ("all-MiniLM-L6-v2", 32)
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_local_backend_loads_its_model_on_first_use() -> None:
+    embedder = make_embedder(SimpleNamespace(embedding_backend="local"))
+    assert isinstance(embedder, LocalEmbedder)
     assert embedder._loaded is None
+
+
+def test_the_onnx_export_gives_the_local_models_vectors(
+    minilm: LocalEmbedder, documents: np.ndarray, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = tmp_path_factory.mktemp("models")
+    onnx = OnnxEmbedder("all-MiniLM-L6-v2", folder, batch_size=4)
+    assert onnx.dim == 384
+    assert (onnx.embed_documents(DOCUMENTS) * documents).sum(1).min() > 0.9999
+    for query in QUERIES:
+        assert onnx.embed_query(query) @ minilm.embed_query(query) > 0.9999
+    assert onnx.embed_documents([]).shape == (0, 384)
+    exported = next(folder.iterdir()) / "model.onnx"
+    stamp = exported.stat().st_mtime_ns
+    again = OnnxEmbedder("all-MiniLM-L6-v2", folder)
+    assert np.allclose(again.embed_query("graphs"), onnx.embed_query("graphs"), atol=1e-6)
+    assert exported.stat().st_mtime_ns == stamp  # exported once, reused
 
 
 def test_a_registered_backend_is_made_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -92,7 +119,7 @@ def test_a_registered_backend_is_made_from_the_settings(monkeypatch: pytest.Monk
 
 
 def test_an_unknown_backend_is_refused_naming_the_known_ones() -> None:
-    message = r"unknown embedding backend 'nope' \(known: local, openai"
+    message = r"unknown embedding backend 'nope' \(known: local, onnx, openai"
     with pytest.raises(ValueError, match=message):
         make_embedder(SimpleNamespace(embedding_backend="nope"))
 

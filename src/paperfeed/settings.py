@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     user_agent: str = Field(default="paperfeed/0.1 (self-hosted paper discovery)")
     batch_size: int = Field(default=1000, ge=1, le=100_000, description="Records per commit.")
     embedding_backend: str = Field(
-        default="local", description="local (sentence-transformers) or openai (a remote endpoint)."
+        default="onnx",
+        description="onnx (the model exported to ONNX Runtime, fastest on CPU), local "
+        "(sentence-transformers, torch; CPU or GPU) or openai (a remote endpoint).",
     )
     embedding_model: str = Field(
         default="all-MiniLM-L6-v2",
@@ -65,6 +67,11 @@ class Settings(BaseSettings):
     def index_dir(self) -> Path:
         """Where the derived search indexes live (rebuildable from the store)."""
         return self.home / "index"
+
+    @property
+    def model_dir(self) -> Path:
+        """Where models exported for the onnx embedding backend are kept."""
+        return self.home / "models"
 
     @property
     def database(self) -> str:

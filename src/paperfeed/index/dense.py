@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+# onnxruntime must be loaded before usearch: once usearch's extension is in the process,
+# importing onnxruntime (the onnx embedder does, on first use) crashes it with a segfault
+import onnxruntime  # noqa: F401
 import orjson
 from sqlalchemy import Engine
 from usearch.index import Index
@@ -131,8 +135,7 @@ class VectorIndex:
 
     def similar(self, arxiv_id: str, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` papers nearest to a stored paper (any version of it), never the paper."""
-        target = parse_arxiv_id(arxiv_id).id.encode()
-        rows = np.flatnonzero((self._arxiv_ids == target) & (self._keys >= 0))
+        _, rows = self._rows_of([arxiv_id])
         if not len(rows):
             raise KeyError(f"{arxiv_id} has no vector in {self.folder}")
         query = self._vectors[rows[0]].astype(np.float32)
@@ -141,9 +144,24 @@ class VectorIndex:
     def vectors_of(self, arxiv_ids: Sequence[str]) -> np.ndarray:
         """The stored vectors of these papers (float32, one row each); unknown ids are left
         out."""
-        wanted = np.array([parse_arxiv_id(i).id for i in arxiv_ids], "S")
-        rows = np.flatnonzero(np.isin(self._arxiv_ids, wanted) & (self._keys >= 0))
+        _, rows = self._rows_of(arxiv_ids)
         return self._vectors[rows].astype(np.float32).reshape(len(rows), self.dim)
+
+    def cosines(
+        self, query_vector: np.ndarray, arxiv_ids: Sequence[str]
+    ) -> list[tuple[str, float]]:
+        """Exact cosine of ``query_vector`` with each of these papers (unknown ids left out)."""
+        found, rows = self._rows_of(arxiv_ids)
+        scores = self._vectors[rows].astype(np.float32) @ unit_rows(query_vector).reshape(-1)
+        return list(zip(found, scores.tolist(), strict=True))
+
+    def _rows_of(self, arxiv_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """The given ids that have a live row (in order), and those rows."""
+        sorted_ids, id_rows = self._by_id
+        wanted = np.array([parse_arxiv_id(i).id for i in arxiv_ids], "S")
+        at = np.searchsorted(sorted_ids, wanted).clip(max=max(len(sorted_ids) - 1, 0))
+        hit = (sorted_ids[at] == wanted) if len(sorted_ids) else np.zeros(len(wanted), bool)
+        return [i for i, ok in zip(arxiv_ids, hit, strict=True) if ok], id_rows[at[hit]]
 
     def save(self) -> None:
         """Write the graph and the row table as a new generation, commit it by replacing
@@ -255,6 +273,8 @@ class VectorIndex:
         live = np.flatnonzero(self._keys >= 0)
         order = np.argsort(self._keys[live])
         self._by_key = (self._keys[live][order], live[order])
+        order = np.argsort(self._arxiv_ids[live])
+        self._by_id = (self._arxiv_ids[live][order], live[order])
 
 
 def _pairs_in(

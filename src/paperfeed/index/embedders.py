@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import httpx
 import numpy as np
 
+from paperfeed.settings import default_home
 from paperfeed.store.vectors import unit_rows
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
@@ -53,8 +54,8 @@ def register_embedder(name: str) -> Callable[[EmbedderFactory], EmbedderFactory]
 
 
 def make_embedder(settings: Any) -> Embedder:
-    """The embedder ``settings.embedding_backend`` names (default ``"local"``)."""
-    backend = getattr(settings, "embedding_backend", "local")
+    """The embedder ``settings.embedding_backend`` names (default ``"onnx"``)."""
+    backend = getattr(settings, "embedding_backend", "onnx")
     if backend not in EMBEDDERS:
         known = ", ".join(sorted(EMBEDDERS))
         raise ValueError(f"unknown embedding backend {backend!r} (known: {known})")
@@ -180,6 +181,17 @@ class OpenAIEmbedder:
 def _local(settings: Any) -> LocalEmbedder:
     return LocalEmbedder(
         getattr(settings, "embedding_model", PACKAGED_MODEL),
+        batch_size=getattr(settings, "embedding_batch_size", 32),
+    )
+
+
+@register_embedder("onnx")
+def _onnx(settings: Any) -> Embedder:
+    from paperfeed.index.onnx import OnnxEmbedder
+
+    return OnnxEmbedder(
+        getattr(settings, "embedding_model", PACKAGED_MODEL),
+        getattr(settings, "model_dir", None) or default_home() / "models",
         batch_size=getattr(settings, "embedding_batch_size", 32),
     )
 

@@ -249,13 +249,15 @@ class LexicalIndex:
         if text is not None:
             generator = tantivy.SnippetGenerator.create(searcher, text, self._schema, "abstract")
             generator.set_max_num_chars(SNIPPET_CHARS)
+        ids = [_utf8(arxiv_id) for arxiv_id in arxiv_ids]
+        if not ids:
+            return {}
+        hits = searcher.search(Query.term_set_query(self._schema, "arxiv_id", ids), len(ids)).hits
         found: dict[str, str] = {}
-        for arxiv_id in arxiv_ids:
-            hits = searcher.search(self._term("arxiv_id", _utf8(arxiv_id)), 1).hits
-            if hits:
-                doc = searcher.doc(hits[0][1])
-                html = generator.snippet_from_doc(doc).to_html() if generator else ""
-                found[arxiv_id] = html or _lead(doc.get_first("abstract") or "")
+        for _, address in hits:
+            doc = searcher.doc(address)
+            html = generator.snippet_from_doc(doc).to_html() if generator else ""
+            found[doc.get_first("arxiv_id")] = html or _lead(doc.get_first("abstract") or "")
         return found
 
     def _text_query(self, query: ParsedQuery) -> Query | None:
@@ -264,21 +266,29 @@ class LexicalIndex:
         terms = _content_terms(query.terms)
         short = len(terms) <= ALL_WORDS_UP_TO
         boosts = BOOSTS if short else LONG_QUERY_BOOSTS
-        words = [q for q in (self._words(t, boosts) for t in terms) if q]
         phrases = [q for q in (self._words(p, boosts) for p in query.phrases) if q]
-        if not words and not phrases:
-            return None
-        clauses = [(Occur.Must, q) for q in phrases] + [(Occur.Should, q) for q in words]
-        return Query.boolean_query(clauses, (len(words) if short else None) or None)
+        if short:
+            words = [q for q in (self._words(t, boosts) for t in terms) if q]
+            clauses = [(Occur.Must, q) for q in [*phrases, *words]]
+        else:
+            # one flat union of (field, word) clauses: tantivy then ranks it by block-max
+            # WAND, which skips most documents; nested per-word unions would score them all
+            fields = [c for t in terms for c in self._fields(t, boosts)]
+            clauses = [(Occur.Must, q) for q in phrases] + [(Occur.Should, q) for q in fields]
+        return Query.boolean_query(clauses) if clauses else None
 
     def _words(self, text: str, boosts: dict[str, float]) -> Query | None:
         """``text`` in any of the text fields, as each field's analyzer reads it."""
-        clauses = []
-        for field, analyzer in TEXT_FIELDS.items():
-            query = self._tokens(field, analyzer.analyze(_utf8(text)))
-            if query is not None:
-                clauses.append((Occur.Should, Query.boost_query(query, boosts[field])))
+        clauses = [(Occur.Should, q) for q in self._fields(text, boosts)]
         return Query.boolean_query(clauses) if clauses else None
+
+    def _fields(self, text: str, boosts: dict[str, float]) -> list[Query]:
+        """``text`` in each text field where the field's analyzer leaves something of it."""
+        queries = (
+            (self._tokens(field, analyzer.analyze(_utf8(text))), boosts[field])
+            for field, analyzer in TEXT_FIELDS.items()
+        )
+        return [Query.boost_query(query, boost) for query, boost in queries if query is not None]
 
     def _tokens(self, field: str, tokens: list[str]) -> Query | None:
         if len(tokens) > 1:

@@ -6,7 +6,9 @@ Hybrid ranking (tuned on the SciFact *train* queries only, see ``bench/beir.py``
    each ``depth`` deep; filters apply to both;
 2. one round of pseudo-relevance feedback on the dense side (Rocchio, 1971): the query
    vector moves towards the mean of the ``feedback_docs`` best fused papers by
-   ``feedback_weight``, and the dense list is fetched again;
+   ``feedback_weight``, and the dense candidates are re-scored with it (a second graph
+   search gave NDCG@10 0.7283 on SciFact train, re-scoring twice ``depth`` 0.7272, for one
+   graph search instead of two);
 3. a convex combination of min-max normalised scores, ``alpha`` on the dense side.
 """
 
@@ -28,6 +30,9 @@ from paperfeed.store.queries import paper_cards
 
 MODES = ("hybrid", "lexical", "dense")
 SORTS = ("relevance", "date", "upvotes")
+# the dense side keeps POOL * depth papers (from twice as many graph candidates): the best
+# ``depth`` are fused, all are re-scored by exact cosine after the feedback round
+POOL = 2
 
 
 @dataclass(frozen=True)
@@ -121,16 +126,17 @@ class Searcher:
             notes.append("semantic search is not available yet: run `paperfeed index`")
             return lexical
         vector = self.embedder.embed_query(query.text)
-        dense = self._dense(vector, query, filters, depth)
+        pool = self._dense(vector, query, filters, POOL * depth)
+        dense = pool[:depth]
         if mode == "dense":
             return dense
         fused = convex_combination(lexical, dense, self.tuning.alpha)
         feedback = [key for key, _ in fused[: self.tuning.feedback_docs]]
         if feedback and self.tuning.feedback_weight:
-            vector = vector + self.tuning.feedback_weight * self.vectors.vectors_of(feedback).mean(
-                0
-            )
-            dense = self._dense(vector / np.linalg.norm(vector), query, filters, depth)
+            centroid = self.vectors.vectors_of(feedback).mean(0)
+            vector = vector + self.tuning.feedback_weight * centroid
+            rescored = self.vectors.cosines(vector, [key for key, _ in pool])
+            dense = sorted(rescored, key=lambda pair: (-pair[1], pair[0]))[:depth]
             fused = convex_combination(lexical, dense, self.tuning.alpha)
         return fused
 
@@ -141,7 +147,7 @@ class Searcher:
     def _dense(self, vector: np.ndarray, query: ParsedQuery, filters: Filters, k: int) -> Ranked:
         assert self.vectors is not None
         if not filters.restrict(query):
-            return self.vectors.search(vector, k)
+            return self.vectors.search(vector, k, candidates=2 * k)
         # filtered: look deeper, keep the papers the lexical index says pass the filters
         found = self.vectors.search(vector, k * 10)
         allowed = self.lexical.passing([key for key, _ in found], query, filters)

@@ -1,0 +1,167 @@
+"""The ``onnx`` embedding backend: a sentence-transformers model run by ONNX Runtime.
+
+The model is exported once from its own weights (torch and sentence-transformers are needed
+for that step only) into a folder of ``model.onnx``, ``tokenizer.json`` and ``export.json``;
+after that a query needs neither. Its vectors match the ``local`` backend's (cosine > 0.9999
+on all-MiniLM-L6-v2), so both store vectors under the same model name and can be swapped
+without re-embedding. A query embeds in ~4 ms on 2 CPU cores instead of ~12 ms.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from paperfeed.store.vectors import unit_rows
+
+POOLINGS = ("mean", "cls")
+EXPORT = "export.json"
+OPSET = 17
+
+
+class OnnxEmbedder:
+    """``model`` exported to ``folder / <model slug>`` on first use, then run there."""
+
+    def __init__(
+        self,
+        model: str,
+        folder: Path | str,
+        *,
+        batch_size: int = 32,
+        threads: int | None = None,
+    ) -> None:
+        self.model = model
+        self.folder = Path(folder) / re.sub(r"[^A-Za-z0-9._-]+", "--", model)
+        self.batch_size = batch_size
+        self.threads = threads
+        self._session: Any = None
+
+    @property
+    def dim(self) -> int:
+        return self._load()[2]["dim"]
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        prompt = self._load()[2]["prompts"].get("document", "")
+        if not texts:
+            return np.empty((0, self.dim), np.float32)
+        # batches of similar lengths pad little
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        step = self.batch_size
+        batches = [order[i : i + step] for i in range(0, len(order), step)]
+        vectors = np.concatenate([self._run([prompt + texts[i] for i in b]) for b in batches])
+        return vectors[np.argsort(order)]
+
+    def embed_query(self, text: str) -> np.ndarray:
+        prompt = self._load()[2]["prompts"].get("query", "")
+        return self._run([prompt + text])[0]
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        session, tokenizer, export = self._load()
+        encodings = tokenizer.encode_batch(texts)
+        mask = np.array([e.attention_mask for e in encodings], np.int64)
+        feeds = {
+            "input_ids": np.array([e.ids for e in encodings], np.int64),
+            "attention_mask": mask,
+        }
+        if "token_type_ids" in export["inputs"]:
+            feeds["token_type_ids"] = np.array([e.type_ids for e in encodings], np.int64)
+        hidden = session.run(None, feeds)[0]
+        if export["pooling"] == "cls":
+            return unit_rows(hidden[:, 0])
+        weights = mask[..., None].astype(np.float32)
+        return unit_rows((hidden * weights).sum(1) / weights.sum(1).clip(min=1.0))
+
+    def _load(self) -> tuple[Any, Any, dict[str, Any]]:
+        if self._session is None:
+            import onnxruntime
+            from tokenizers import Tokenizer
+
+            if not (self.folder / EXPORT).exists():
+                export_model(self.model, self.folder)
+            export = json.loads((self.folder / EXPORT).read_text())
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = self.threads or min(os.cpu_count() or 1, 4)
+            session = onnxruntime.InferenceSession(
+                str(self.folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            )
+            tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+            tokenizer.enable_truncation(export["max_length"])
+            tokenizer.enable_padding()
+            self._session = (session, tokenizer, export)
+        return self._session
+
+
+def export_model(model: str, folder: Path) -> None:
+    """Export sentence-transformers ``model`` (resolved as the ``local`` backend does) to
+    ``folder``: written beside it and renamed into place, so a crash leaves no half export."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from paperfeed.index.embedders import resolve_model
+
+    loaded = SentenceTransformer(resolve_model(model), device="cpu")
+    pooling = getattr(loaded[1], "pooling_mode", None) if len(loaded) > 1 else None
+    if pooling not in POOLINGS:
+        raise ValueError(
+            f"{model}: pooling {pooling!r} is not supported by the onnx backend "
+            f"(only {', '.join(POOLINGS)}); use embedding_backend = 'local'"
+        )
+    transformer = loaded[0].auto_model.eval()
+    inputs = [n for n in loaded.tokenizer.model_input_names if n != "position_ids"]
+    sample = loaded.tokenizer(["an example sentence"], return_tensors="pt")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        # the tracer's warnings are about the model's Python code, nothing a user can act on
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                _hidden_states(transformer, inputs),
+                tuple(sample[name] for name in inputs),
+                str(staging / "model.onnx"),
+                input_names=inputs,
+                output_names=["hidden"],
+                dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*inputs, "hidden"]},
+                opset_version=OPSET,
+                dynamo=False,
+            )
+        loaded.tokenizer.backend_tokenizer.save(str(staging / "tokenizer.json"))
+        export = {
+            "model": model,
+            "dim": loaded.get_embedding_dimension(),
+            "pooling": pooling,
+            "inputs": inputs,
+            "max_length": loaded.max_seq_length,
+            "prompts": {k: v for k, v in (loaded.prompts or {}).items() if v},
+        }
+        (staging / EXPORT).write_text(json.dumps(export, indent=2))
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _hidden_states(transformer: Any, inputs: list[str]) -> Any:
+    """``transformer`` as a module of positional tensors (``inputs``) to its last hidden
+    state: the signature the ONNX exporter traces."""
+    import torch
+
+    class HiddenStates(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, *tensors: Any) -> Any:
+            named = dict(zip(inputs, tensors, strict=True))
+            return self.transformer(**named).last_hidden_state
+
+    return HiddenStates()
