@@ -63,6 +63,18 @@ class Settings(BaseSettings):
     feedback_docs: int = Field(default=3, ge=0, le=50, description="Dense feedback papers.")
     feedback_weight: float = Field(default=0.5, ge=0, le=5)
 
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs session cookies; default: a random key kept in home/secret_key "
+        "(give every worker the same one).",
+    )
+    cookie_secure: bool = Field(
+        default=False, description="Send cookies over HTTPS only (set it behind HTTPS)."
+    )
+    login_rate: str = Field(default="10/minute", description="Sign-ins per client address.")
+    signup_rate: str = Field(default="5/hour", description="Sign-ups per client address.")
+    submit_rate: str = Field(default="30/hour", description="Paper submissions per user.")
+
     @property
     def index_dir(self) -> Path:
         """Where the derived search indexes live (rebuildable from the store)."""

@@ -56,6 +56,9 @@ class Hit:
     categories: list[str] = field(default_factory=list)
     announced: date | None = None
     upvotes: int | None = None
+    organisation: str | None = None
+    links: list[str] = field(default_factory=list)
+    abstract: str = ""
     snippet: str | None = None
 
 

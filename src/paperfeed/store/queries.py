@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from paperfeed.store.activity import submissions
 from paperfeed.store.papers import organisations, paper_authors, papers
 from paperfeed.store.runs import runs
 from paperfeed.store.schema import Author
@@ -28,20 +29,59 @@ def get_paper(engine: Engine, arxiv_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-CARD = ("title", "authors", "categories", "announced", "upvotes")
+def card_columns() -> list[Any]:
+    """What a list of papers shows of each: upvotes are ours plus those counted elsewhere."""
+    return [
+        papers.c.id,
+        papers.c.arxiv_id,
+        papers.c.title,
+        papers.c.authors,
+        papers.c.categories,
+        papers.c.announced,
+        papers.c.published,
+        (func.coalesce(papers.c.upvotes, 0) + papers.c.votes).label("upvotes"),
+        papers.c.links,
+        papers.c.abstract,
+        organisations.c.handle.label("organisation"),
+        submissions.c.submitted_at,
+    ]
+
+
+def cards(
+    engine: Engine, *where: Any, order_by: Sequence[Any] = (), limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Cards of the visible papers matching ``where``, in ``order_by`` order."""
+    query = (
+        select(*card_columns())
+        .outerjoin(organisations, papers.c.organisation_id == organisations.c.id)
+        .outerjoin(submissions, submissions.c.paper_id == papers.c.id)
+        .where(papers.c.withdrawn.is_(False), papers.c.hidden.is_(False), *where)
+        .order_by(*order_by)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [dict(row) for row in conn.execute(query).mappings()]
+
+
+CARD = (
+    "title",
+    "authors",
+    "categories",
+    "announced",
+    "upvotes",
+    "organisation",
+    "links",
+    "abstract",
+)
 
 
 def paper_cards(engine: Engine, arxiv_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """What a result list shows of each paper, by arXiv id; withdrawn papers are left out."""
+    """What a result list shows of each paper, by arXiv id; withdrawn and hidden papers are
+    left out."""
     if not arxiv_ids:
         return {}
-    query = select(papers.c.arxiv_id, *(papers.c[name] for name in CARD)).where(
-        papers.c.arxiv_id.in_(list(arxiv_ids)), papers.c.withdrawn.is_(False)
-    )
-    with engine.connect() as conn:
-        return {
-            row.arxiv_id: {name: row._mapping[name] for name in CARD} for row in conn.execute(query)
-        }
+    found = cards(engine, papers.c.arxiv_id.in_(list(arxiv_ids)))
+    return {card["arxiv_id"]: {name: card[name] for name in CARD} for card in found}
 
 
 def store_stats(engine: Engine) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -79,7 +80,9 @@ class Paper(Base):
     license: Mapped[str | None] = mapped_column(String(500))
     links: Mapped[list[str]] = mapped_column(JSON)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
-    upvotes: Mapped[int | None] = mapped_column(Integer)
+    upvotes: Mapped[int | None] = mapped_column(Integer)  # counted elsewhere (Hugging Face)
+    votes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # ours
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(500))
     first_seen: Mapped[date] = mapped_column(Date)
@@ -135,3 +138,63 @@ class Rejection(Base):
 
 Index("ix_ingest_runs_source_status", IngestRun.source, IngestRun.status)
 Index("ix_ingest_rejections_run_id", Rejection.run_id)
+
+
+class User(Base):
+    """An account: signs in with its email and password; an admin may hide papers."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Vote(Base):
+    """One user's upvote of one paper."""
+
+    __tablename__ = "votes"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SavedPaper(Base):
+    """A paper a user saved to read later."""
+
+    __tablename__ = "saved_papers"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Submission(Base):
+    """Who submitted a paper to the feed, and when (one row per paper)."""
+
+    __tablename__ = "submissions"
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

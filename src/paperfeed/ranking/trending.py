@@ -1,0 +1,89 @@
+"""Trending: community upvotes with time decay.
+
+``score = upvotes / (hours + 2) ** GRAVITY`` where ``hours`` is the time since the paper came
+to the feed (midnight UTC of its announcement day, or when a user submitted it, whichever is
+later) and upvotes count ours plus those from Hugging Face: the Hacker News formula (gravity
+1.8). A vote counts most on a fresh paper: a day-old paper needs ~3x the votes of one 12
+hours old to rank level with it, a week-old one ~29x the votes of a day-old one.
+
+The clock is the later of now and the newest announcement day, so a store that has not been
+fed for a while still shows what was trending at its newest day, not an empty page.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func
+
+from paperfeed.store.feed import arrived_between
+from paperfeed.store.papers import papers
+from paperfeed.store.queries import cards
+
+GRAVITY = 1.8
+WINDOW = timedelta(days=14)  # older papers have decayed out of any top list
+PERIODS = {"week": 7, "month": 30}
+
+
+def trending_score(upvotes: int, arrived: datetime, now: datetime) -> float:
+    """The trending score of a paper with ``upvotes`` that came to the feed at ``arrived``."""
+    hours = max((now - arrived).total_seconds() / 3600, 0)
+    return upvotes / (hours + 2) ** GRAVITY
+
+
+def arrival(card: dict[str, Any]) -> datetime:
+    """When a paper came to the feed: announced, or submitted by a user if that was later."""
+    announced = card["announced"]
+    moments = [datetime.combine(announced, time(), UTC)] if announced else []
+    moments += [card["submitted_at"]] if card.get("submitted_at") else []
+    return max(moments, default=datetime.min.replace(tzinfo=UTC))
+
+
+def clock(latest_day: date | None, now: datetime | None = None) -> datetime:
+    """The moment trending is computed for: now, or the end of a stale store's newest day."""
+    now = now or datetime.now(UTC)
+    if latest_day is None:
+        return now
+    return min(now, datetime.combine(latest_day + timedelta(days=1), time(), UTC))
+
+
+def trending(
+    engine: Engine, latest_day: date | None, limit: int = 50, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The papers by trending score, best first; the newest day's papers fill in when too few
+    have votes (ties: newer first)."""
+    if latest_day is None:
+        return []
+    moment = clock(latest_day, now)
+    since = (moment - WINDOW).date()
+    recent = arrived_between(since, moment.date(), moment - WINDOW, moment)
+    voted = cards(engine, recent, (func.coalesce(papers.c.upvotes, 0) + papers.c.votes) > 0)
+    ranked = sorted(
+        voted, key=lambda c: (-trending_score(c["upvotes"], arrival(c), moment), c["arxiv_id"])
+    )[:limit]
+    if len(ranked) < limit:
+        seen = {card["arxiv_id"] for card in ranked}
+        newest = cards(
+            engine, papers.c.announced == latest_day, order_by=[papers.c.arxiv_id.desc()]
+        )
+        ranked += [card for card in newest if card["arxiv_id"] not in seen][: limit - len(ranked)]
+    return ranked
+
+
+def top(
+    engine: Engine, latest_day: date | None, period: str, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The most upvoted papers announced in the ``period`` ("week" or "month") up to the
+    newest day."""
+    if latest_day is None:
+        return []
+    total = func.coalesce(papers.c.upvotes, 0) + papers.c.votes
+    since = latest_day - timedelta(days=PERIODS[period] - 1)
+    return cards(
+        engine,
+        papers.c.announced.between(since, latest_day),
+        total > 0,
+        order_by=[total.desc(), papers.c.announced.desc(), papers.c.arxiv_id.desc()],
+        limit=limit,
+    )

@@ -1,0 +1,132 @@
+"""Accounts: users with argon2-hashed passwords, and API tokens (only their SHA-256 kept)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine, Table, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from paperfeed.store.schema import ApiToken, User
+
+users: Table = User.__table__  # type: ignore[assignment]
+api_tokens: Table = ApiToken.__table__  # type: ignore[assignment]
+HASHER = PasswordHasher()
+MIN_PASSWORD = 8
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
+PUBLIC = (users.c.id, users.c.email, users.c.name, users.c.is_admin, users.c.created_at)
+
+
+class AccountError(ValueError):
+    """A sign-up or sign-in that cannot be done, with the reason to show the user."""
+
+
+def create_user(
+    engine: Engine, email: str, password: str, name: str = "", *, admin: bool = False
+) -> dict[str, Any]:
+    """A new account; raises ``AccountError`` for a bad email, a short password or an email
+    that already has an account."""
+    email = email.strip().lower()
+    if not EMAIL.match(email):
+        raise AccountError(f"{email!r} is not an email address")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
+    row = {
+        "email": email,
+        "name": (name.strip() or email.split("@")[0])[:200],
+        "password_hash": HASHER.hash(password),
+        "is_admin": admin,
+        "created_at": datetime.now(UTC),
+    }
+    try:
+        with engine.begin() as conn:
+            user_id = conn.execute(insert(users).values(row)).inserted_primary_key[0]
+    except IntegrityError:
+        raise AccountError(f"there is already an account for {email}") from None
+    return get_user(engine, user_id) or {}
+
+
+def authenticate(engine: Engine, email: str, password: str) -> dict[str, Any] | None:
+    """The user whose email and password these are, or ``None`` (same answer, whichever of
+    the two is wrong)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(*PUBLIC, users.c.password_hash).where(users.c.email == email.strip().lower())
+        ).first()
+    if row is None:
+        HASHER.hash(password)  # take as long as a real check: no timing hint that it exists
+        return None
+    try:
+        HASHER.verify(row.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if HASHER.check_needs_rehash(row.password_hash):
+        with engine.begin() as conn:
+            conn.execute(
+                update(users)
+                .where(users.c.id == row.id)
+                .values(password_hash=HASHER.hash(password))
+            )
+    return {key: row._mapping[key] for key in ("id", "email", "name", "is_admin", "created_at")}
+
+
+def get_user(engine: Engine, user_id: int) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(*PUBLIC).where(users.c.id == user_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def find_user(engine: Engine, email: str) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        query = select(*PUBLIC).where(users.c.email == email.strip().lower())
+        row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def make_admin(engine: Engine, email: str, password: str | None = None) -> dict[str, Any]:
+    """Make ``email`` an admin, creating the account (with ``password``) if it has none."""
+    user = find_user(engine, email)
+    if user is None:
+        if password is None:
+            raise AccountError(f"there is no account for {email}: give a password to create it")
+        return create_user(engine, email, password, admin=True)
+    with engine.begin() as conn:
+        conn.execute(update(users).where(users.c.id == user["id"]).values(is_admin=True))
+    return {**user, "is_admin": True}
+
+
+def create_token(engine: Engine, user_id: int, name: str = "api") -> str:
+    """A new API token for the user; the only time its text is available."""
+    token = "pf_" + secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(api_tokens).values(
+                user_id=user_id,
+                token_hash=_digest(token),
+                name=name[:200],
+                created_at=datetime.now(UTC),
+            )
+        )
+    return token
+
+
+def user_for_token(engine: Engine, token: str) -> dict[str, Any] | None:
+    """The user an API token belongs to, or ``None``."""
+    query = (
+        select(*PUBLIC)
+        .join(api_tokens, api_tokens.c.user_id == users.c.id)
+        .where(api_tokens.c.token_hash == _digest(token))
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()

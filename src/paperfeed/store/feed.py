@@ -1,0 +1,89 @@
+"""Reading the feed: announcement days, a day's papers, organisation and author pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select, union
+
+from paperfeed.store.activity import submissions
+from paperfeed.store.papers import authors, organisations, paper_authors, papers
+from paperfeed.store.queries import cards
+
+VISIBLE = (papers.c.withdrawn.is_(False), papers.c.hidden.is_(False))
+BY_VOTES = (
+    (func.coalesce(papers.c.upvotes, 0) + papers.c.votes).desc(),
+    papers.c.arxiv_id.desc(),
+)
+
+
+def latest_day(engine: Engine, today: date | None = None) -> date | None:
+    """The newest announcement day (not after ``today``), or ``None`` for an empty store."""
+    query = select(func.max(papers.c.announced)).where(*VISIBLE)
+    if today is not None:
+        query = query.where(papers.c.announced <= today)
+    with engine.connect() as conn:
+        return conn.execute(query).scalar()
+
+
+def neighbour_days(engine: Engine, day: date) -> tuple[date | None, date | None]:
+    """The announcement days before and after ``day`` that have papers."""
+    with engine.connect() as conn:
+        before = conn.execute(
+            select(func.max(papers.c.announced)).where(papers.c.announced < day, *VISIBLE)
+        ).scalar()
+        after = conn.execute(
+            select(func.min(papers.c.announced)).where(papers.c.announced > day, *VISIBLE)
+        ).scalar()
+    return before, after
+
+
+def day_papers(engine: Engine, day: date, limit: int | None = None) -> list[dict[str, Any]]:
+    """The papers announced on ``day`` or submitted by a user that day, most upvoted first."""
+    start = datetime.combine(day, time(), UTC)
+    end = start + timedelta(days=1)
+    return cards(engine, arrived_between(day, day, start, end), order_by=BY_VOTES, limit=limit)
+
+
+def arrived_between(first: date, last: date, start: datetime, end: datetime) -> Any:
+    """Papers announced from ``first`` to ``last`` or submitted by a user from ``start`` to
+    ``end``: a union of two index look-ups (an OR across the join would scan every paper)."""
+    return papers.c.id.in_(
+        union(
+            select(papers.c.id).where(papers.c.announced.between(first, last)),
+            select(submissions.c.paper_id).where(submissions.c.submitted_at.between(start, end)),
+        )
+    )
+
+
+def organisation(engine: Engine, handle: str) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        query = select(organisations).where(organisations.c.handle == handle)
+        row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def organisation_papers(engine: Engine, handle: str, limit: int = 200) -> list[dict[str, Any]]:
+    """An organisation's papers, newest first."""
+    return cards(
+        engine,
+        organisations.c.handle == handle,
+        order_by=[papers.c.announced.desc().nulls_last(), papers.c.arxiv_id.desc()],
+        limit=limit,
+    )
+
+
+def author_papers(engine: Engine, name: str, limit: int = 200) -> list[dict[str, Any]]:
+    """The papers of the author with exactly this name, newest first."""
+    written = (
+        select(paper_authors.c.paper_id)
+        .join(authors, authors.c.id == paper_authors.c.author_id)
+        .where(authors.c.name == name)
+    )
+    return cards(
+        engine,
+        papers.c.id.in_(written),
+        order_by=[papers.c.announced.desc().nulls_last(), papers.c.arxiv_id.desc()],
+        limit=limit,
+    )

@@ -1,0 +1,144 @@
+"""The web app: server-rendered pages, the JSON API under ``/api``, and Atom/RSS feeds.
+
+``create_app`` wires one store, its indexes and an arXiv client into a FastAPI app; ``paperfeed
+serve`` runs it under uvicorn. Errors never show a stack trace: pages get an error page and
+``/api`` a JSON ``{"error": …}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from paperfeed.ranking.search import Searcher, open_searcher
+from paperfeed.settings import Settings
+from paperfeed.sources.http import PoliteClient
+from paperfeed.store.database import open_store
+from paperfeed.web import api, feeds, pages
+from paperfeed.web.render import page
+from paperfeed.web.security import secret_key
+
+log = logging.getLogger("paperfeed.web")
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+}
+
+
+class Services:
+    """What the routes share: settings, the store, the searcher and an arXiv client."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        searcher: Searcher | None = None,
+        http: Callable[[], PoliteClient] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self._searcher = searcher
+        self._http = http
+
+    @cached_property
+    def searcher(self) -> Searcher:
+        return self._searcher or open_searcher(self.settings, self.engine)
+
+    def http(self) -> PoliteClient:
+        if self._http is not None:
+            return self._http()
+        return PoliteClient(
+            delay=self.settings.request_delay,
+            user_agent=self.settings.user_agent,
+            timeout=self.settings.http_timeout,
+        )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    searcher: Searcher | None = None,
+    http: Callable[[], PoliteClient] | None = None,
+) -> FastAPI:
+    """The app over ``settings``' store (or ``engine``); ``searcher`` and ``http`` replace
+    the default search indexes and arXiv client (tests use them)."""
+    settings = settings or Settings()
+    engine = engine or open_store(settings.database)
+    app = FastAPI(
+        title="paperfeed",
+        summary="Research papers: daily feed, trending, hybrid search.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.services = Services(settings, engine, searcher, http)
+    app.state.engine = engine
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret_key(settings.secret_key, settings.home),
+        session_cookie="paperfeed_session",
+        same_site="lax",
+        https_only=settings.cookie_secure,
+        max_age=30 * 24 * 3600,
+    )
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            if not request.url.path.startswith("/api/docs"):
+                response.headers.setdefault(name, value)
+        return response
+
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), "static")
+    app.include_router(api.router)
+    app.include_router(feeds.router)
+    app.include_router(pages.router)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(Exception, _crash)
+    return app
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Any:
+    message = exc.detail if isinstance(exc.detail, str) else "Something is wrong with this request."
+    if _wants_json(request):
+        return JSONResponse({"error": message}, exc.status_code, headers=exc.headers)
+    return page(request, "error.html", exc.status_code, status=exc.status_code, message=message)
+
+
+async def _invalid_request(request: Request, exc: RequestValidationError) -> Any:
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in error['loc'][1:]) or 'request'}: {error['msg']}"
+        for error in exc.errors()
+    )
+    if _wants_json(request):
+        return JSONResponse({"error": problems}, 422)
+    return page(request, "error.html", 422, status=422, message=problems)
+
+
+async def _crash(request: Request, exc: Exception) -> Any:
+    log.exception("error serving %s", request.url.path)  # the trace goes to the log only
+    message = "Something went wrong on our side; it has been logged. Please try again."
+    if _wants_json(request):
+        return JSONResponse({"error": message}, 500)
+    return page(request, "error.html", 500, status=500, message=message)

@@ -1,0 +1,70 @@
+"""Atom and RSS feeds of the daily feed, trending, and any search (``feedgen``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from feedgen.feed import FeedGenerator
+
+from paperfeed.ranking.trending import trending
+from paperfeed.store import feed
+from paperfeed.web.render import plain
+from paperfeed.web.search_form import SearchForm, run_search
+
+router = APIRouter(prefix="/feeds", include_in_schema=False)
+FORMATS = {"atom": "application/atom+xml", "rss": "application/rss+xml"}
+ITEMS = 50
+
+
+@router.get("/daily.{kind}")
+def daily(request: Request, kind: str) -> Response:
+    engine = request.app.state.engine
+    day = feed.latest_day(engine, datetime.now(UTC).date())
+    items = feed.day_papers(engine, day, ITEMS) if day else []
+    title = f"paperfeed: papers of {day.isoformat()}" if day else "paperfeed: daily papers"
+    return _render(request, kind, title, "/papers", items)
+
+
+@router.get("/trending.{kind}")
+def trending_feed(request: Request, kind: str) -> Response:
+    engine = request.app.state.engine
+    items = trending(engine, feed.latest_day(engine, datetime.now(UTC).date()), ITEMS)
+    return _render(request, kind, "paperfeed: trending papers", "/papers/trending", items)
+
+
+@router.get("/search.{kind}")
+def search_feed(request: Request, kind: str, form: Annotated[SearchForm, Query()]) -> Response:
+    hits, _ = run_search(request.app.state.services.searcher, form, ITEMS)
+    items = [vars(hit) | {"arxiv_id": hit.arxiv_id} for hit in hits]
+    query = request.url.query
+    return _render(request, kind, f"paperfeed: {form.q or 'search'}", f"/search?{query}", items)
+
+
+def _render(
+    request: Request, kind: str, title: str, page: str, items: list[dict[str, Any]]
+) -> Response:
+    if kind not in FORMATS:
+        raise HTTPException(404, "feeds come as .atom or .rss")
+    base = str(request.base_url).rstrip("/")
+    generator = FeedGenerator()
+    generator.id(base + page)
+    generator.title(title)
+    generator.link(href=base + page, rel="alternate")
+    generator.link(href=str(request.url), rel="self")
+    generator.description(title)
+    generator.updated(datetime.now(UTC))
+    for card in reversed(items):  # feedgen prepends: the first item ends up on top
+        entry = generator.add_entry()
+        link = f"{base}/papers/{card['arxiv_id']}"
+        entry.id(link)
+        entry.title(plain(card.get("title")))
+        entry.link(href=link)
+        entry.description(plain(card.get("abstract")) or " ")
+        for name in (card.get("authors") or [])[:20]:
+            entry.author(name=name)
+        if card.get("announced"):
+            entry.published(datetime.combine(card["announced"], time(), UTC))
+    body = generator.atom_str(pretty=True) if kind == "atom" else generator.rss_str(pretty=True)
+    return Response(body, media_type=FORMATS[kind])

@@ -1,0 +1,64 @@
+"""Templates and the filters they use: LaTeX shown as plain Unicode text, dates, links."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from pylatexenc.latex2text import LatexNodes2Text
+
+from paperfeed.arxiv_ids import abs_url, pdf_url
+from paperfeed.web.security import csrf_token, current_user
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
+UNESCAPED = re.compile(r"(?<!\\)([%&#])")  # comment/alignment characters, meant literally
+logging.getLogger("pylatexenc").setLevel(logging.ERROR)
+
+
+@lru_cache(maxsize=20_000)
+def plain(text: str | None) -> str:
+    """LaTeX in a title or abstract as readable Unicode (``$\\alpha$`` -> Greek alpha); the text
+    as it is where the LaTeX does not parse. Jinja escapes the result like any text."""
+    if not text or not any(c in text for c in "$\\{"):
+        return text or ""
+    try:
+        converted = LATEX.latex_to_text(UNESCAPED.sub(r"\\\1", text))
+    except Exception:  # pylatexenc raises many kinds on odd input; the raw text is fine
+        return text
+    return text if "%s" in converted else " ".join(converted.split())
+
+
+def day_label(value: date | datetime | None) -> str:
+    return value.strftime("%a %d %b %Y") if value else ""
+
+
+def author_url(name: str) -> str:
+    return "/author/" + quote(name, safe="")
+
+
+def with_query(request: Request, **changes: Any) -> str:
+    """The current URL with some query parameters changed (``None`` removes one)."""
+    params = dict(request.query_params)
+    params.update({k: str(v) for k, v in changes.items() if v is not None})
+    for key in [k for k, v in changes.items() if v is None]:
+        params.pop(key, None)
+    return f"{request.url.path}?{urlencode(params)}"
+
+
+TEMPLATES.env.filters.update(plain=plain, day=day_label, arxiv_abs=abs_url, pdf=pdf_url)
+TEMPLATES.env.globals.update(author_url=author_url, with_query=with_query)
+
+
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Any:
+    """Render ``template`` with the signed-in user and the CSRF token available."""
+    context.setdefault("user", current_user(request))
+    context.setdefault("csrf", csrf_token(request))
+    return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)

@@ -1,0 +1,54 @@
+"""The search box and its filters as query parameters, shared by the page, API and feeds."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from paperfeed.index.query import Filters
+from paperfeed.ranking.search import Hit, Searcher
+
+
+class SearchForm(BaseModel):
+    """``/search?q=…&mode=…&sort=…&cat=…&author=…&org=…&from=…&to=…&page=…``."""
+
+    q: str = Field(default="", description="Free text; also `author:`, `cat:`, `year:`, quotes.")
+    mode: Literal["hybrid", "lexical", "dense"] = "hybrid"
+    sort: Literal["relevance", "date", "upvotes"] = "relevance"
+    cat: str = Field(default="", max_length=100, description="A category or archive: cs.CL, cs")
+    author: str = Field(default="", max_length=200)
+    org: str = Field(default="", max_length=200, description="An organisation handle")
+    date_from: date | None = Field(default=None, alias="from")
+    date_to: date | None = Field(default=None, alias="to")
+    page: int = Field(default=1, ge=1, le=50)
+
+    def filters(self) -> Filters:
+        return Filters(
+            categories=[c for c in self.cat.replace(",", " ").split() if c],
+            authors=[self.author.strip()] if self.author.strip() else [],
+            organisation=self.org.strip() or None,
+            date_from=self.date_from,
+            date_to=self.date_to,
+        )
+
+    @property
+    def active(self) -> bool:
+        """Whether there is anything to search for."""
+        return bool(self.q.strip() or self.cat or self.author or self.org)
+
+
+def run_search(searcher: Searcher, form: SearchForm, per_page: int) -> tuple[list[Hit], list[str]]:
+    """One page of results and the notes about the query (cut, semantic search missing…)."""
+    if not form.active:
+        return [], []
+    results = searcher.search(
+        form.q,
+        mode=form.mode,
+        sort=form.sort,
+        limit=per_page,
+        offset=(form.page - 1) * per_page,
+        filters=form.filters(),
+    )
+    return results.hits, results.notes

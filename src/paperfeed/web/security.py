@@ -1,0 +1,112 @@
+"""Who is asking, and may they: sessions, API tokens, CSRF tokens and rate limits.
+
+- Sessions live in a signed cookie (Starlette's ``SessionMiddleware``: HttpOnly,
+  SameSite=Lax, Secure when ``cookie_secure``) holding the user id and a CSRF token.
+- Every state-changing request made with the session cookie must carry that CSRF token, in
+  the form field ``csrf_token`` or the ``X-CSRF-Token`` header (synchronizer token pattern).
+  Requests authenticated by an API token (``Authorization: Bearer pf_…``) carry no cookie a
+  third-party page could ride on, so they need none.
+- Sign-in, sign-up and submissions are rate-limited per client address or user (``limits``,
+  moving window, in process memory: each worker counts its own).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import HTTPException, Request
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from paperfeed.store.accounts import get_user, user_for_token
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+LIMITER = MovingWindowRateLimiter(MemoryStorage())
+
+
+def secret_key(configured: str | None, home: Path) -> str:
+    """The configured key, else one generated once and kept (mode 600) in ``home``."""
+    if configured:
+        return configured
+    path = home / "secret_key"
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(secrets.token_urlsafe(48))
+        temporary.chmod(0o600)
+        temporary.replace(path)
+    return path.read_text().strip()
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token (made on first use)."""
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    """Refuse (403) a cookie-authenticated change without the session's CSRF token."""
+    if _bearer(request):
+        return
+    expected = request.session.get("csrf")
+    given = submitted or request.headers.get(CSRF_HEADER)
+    if not expected or not given or not secrets.compare_digest(expected, given):
+        raise HTTPException(
+            403,
+            "The form has expired or did not come from this site: reload the page and try again.",
+        )
+
+
+def current_user(request: Request) -> dict[str, Any] | None:
+    """The signed-in user (by session cookie or API token), or ``None``."""
+    if not hasattr(request.state, "user"):
+        engine = request.app.state.engine
+        token = _bearer(request)
+        if token:
+            user = user_for_token(engine, token)
+            if user is None:
+                raise HTTPException(401, "Unknown API token.")
+        else:
+            user_id = request.session.get("user_id")
+            user = get_user(engine, user_id) if isinstance(user_id, int) else None
+        request.state.user = user
+    return request.state.user
+
+
+def require_user(request: Request) -> dict[str, Any]:
+    """The signed-in user; 401 otherwise."""
+    user = current_user(request)
+    if user is None:
+        raise HTTPException(401, "Sign in first.")
+    return user
+
+
+def sign_in(request: Request, user: dict[str, Any]) -> None:
+    """Start a fresh session for ``user`` (a new CSRF token too: no fixation)."""
+    request.session.clear()
+    request.session["user_id"] = user["id"]
+    csrf_token(request)
+    request.state.user = user
+
+
+def sign_out(request: Request) -> None:
+    request.session.clear()
+    request.state.user = None
+
+
+def rate_limit(request: Request, rate: str, scope: str, key: str | None = None) -> None:
+    """Refuse (429) once ``key`` (default: the client's address) has used up ``rate``."""
+    who = key or (request.client.host if request.client else "unknown")
+    if not LIMITER.hit(parse(rate), scope, who):
+        raise HTTPException(429, f"Too many attempts ({rate}); wait a little and try again.")
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None

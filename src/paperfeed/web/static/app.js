@@ -1,0 +1,20 @@
+// Progressive enhancement: upvote without reloading the page. Without JavaScript the
+// forms post and redirect back, which works just the same.
+document.addEventListener("submit", async (event) => {
+  const form = event.target.closest("form.vote");
+  if (!form) return;
+  event.preventDefault();
+  const on = form.elements.on.value === "true";
+  const response = await fetch(`/api/papers/${form.dataset.paper}/upvote`, {
+    method: on ? "POST" : "DELETE",
+    headers: { "X-CSRF-Token": form.elements.csrf_token.value },
+    credentials: "same-origin",
+  });
+  if (response.status === 401) { window.location = "/login?next=" + encodeURIComponent(location.pathname); return; }
+  if (!response.ok) { form.submit(); return; }
+  const body = await response.json();
+  form.querySelector(".count").textContent = body.upvotes;
+  form.elements.on.value = on ? "false" : "true";
+  form.classList.toggle("voted", on);
+  form.querySelector("button").setAttribute("aria-pressed", on ? "true" : "false");
+});
