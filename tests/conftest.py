@@ -23,13 +23,20 @@ SAMPLE = ARXIV / "arxiv_sample_mixed_200.jsonl"
 POSTGRES_URL = os.environ.get("PAPERFEED_TEST_POSTGRES_URL")
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder of exported ONNX models for the whole run (an export takes seconds)."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_cache: Path) -> None:
     """No test sees the developer's configuration or data directory."""
     for name in list(os.environ):
         if name.startswith("PAPERFEED_") and name != "PAPERFEED_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
     monkeypatch.setenv("PAPERFEED_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PAPERFEED_MODEL_CACHE", str(model_cache))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

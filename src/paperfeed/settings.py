@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     feedback_docs: int = Field(default=3, ge=0, le=50, description="Dense feedback papers.")
     feedback_weight: float = Field(default=0.5, ge=0, le=5)
 
+    model_cache: Path | None = Field(
+        default=None, description="Folder of exported ONNX models; default: home/models."
+    )
     secret_key: str | None = Field(
         default=None,
         description="Signs session cookies; default: a random key kept in home/secret_key "
@@ -83,7 +86,7 @@ class Settings(BaseSettings):
     @property
     def model_dir(self) -> Path:
         """Where models exported for the onnx embedding backend are kept."""
-        return self.home / "models"
+        return self.model_cache or self.home / "models"
 
     @property
     def database(self) -> str:
