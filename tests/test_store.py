@@ -182,3 +182,26 @@ def test_migrating_a_store_of_the_previous_schema_keeps_its_papers(blank_engine:
     with blank_engine.connect() as conn:
         row = conn.execute(text("SELECT arxiv_id, changed_at FROM papers")).one()
     assert row[0] == "2501.00001" and row[1] is not None
+
+
+def test_migrating_keeps_author_links_and_vectors(blank_engine: Engine) -> None:
+    migrate(blank_engine, "0003")
+    with blank_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO papers (id, arxiv_id, title, abstract, categories, links, withdrawn,"
+                " source, first_seen, last_seen, changed_at) VALUES (1, '2501.00001', 'T', 'A',"
+                " '[]', '[]', false, 'test', '2025-01-02', '2025-01-02', '2025-01-02 00:00:00')"
+            )
+        )
+        conn.execute(text("INSERT INTO authors (id, name) VALUES (1, 'Ada Lovelace')"))
+        conn.execute(text("INSERT INTO paper_authors VALUES (1, 0, 1)"))
+        conn.execute(
+            text("INSERT INTO embeddings VALUES (1, 'm', 'h', '2025-01-02 00:00:00', :vector)"),
+            {"vector": b"\x00\x01"},
+        )
+    migrate(blank_engine)
+    with blank_engine.connect() as conn:
+        for table in ("paper_authors", "embeddings"):
+            assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 1, table
+        assert conn.execute(text("SELECT votes, hidden FROM papers")).one() == (0, False)

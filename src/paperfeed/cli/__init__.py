@@ -5,10 +5,12 @@ from __future__ import annotations
 import click
 from pydantic import ValidationError
 
+from paperfeed.cli.admin import admin
 from paperfeed.cli.context import AppContext
 from paperfeed.cli.ingest import ingest
 from paperfeed.cli.inspect import show, stats
 from paperfeed.cli.search import index, search, similar
+from paperfeed.cli.serve import demo, serve
 from paperfeed.settings import Settings
 
 
@@ -36,6 +38,9 @@ cli.add_command(show)
 cli.add_command(index)
 cli.add_command(search)
 cli.add_command(similar)
+cli.add_command(serve)
+cli.add_command(demo)
+cli.add_command(admin)
 
 
 def main() -> None:

@@ -12,7 +12,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from paperfeed.settings import Settings
 from paperfeed.sources.http import PoliteClient
@@ -27,11 +28,13 @@ class AppContext:
     @cached_property
     def engine(self) -> Engine:
         """The store, migrated to the current schema on first use."""
+        url = self.settings.database
         try:
-            return open_store(self.settings.database)
-        except OperationalError as exc:
+            return open_store(url)
+        except (OperationalError, ArgumentError, ImportError, OSError) as exc:
+            reason = exc.orig if isinstance(exc, OperationalError) else exc
             raise click.ClickException(
-                f"cannot open the store {self.settings.database!r}: {exc.orig}. "
+                f"cannot open the store {_shown(url)!r}: {' '.join(str(reason).split())}. "
                 "Check PAPERFEED_DATABASE_URL."
             ) from None
 
@@ -42,6 +45,14 @@ class AppContext:
             user_agent=self.settings.user_agent,
             timeout=self.settings.http_timeout,
         )
+
+
+def _shown(url: str) -> str:
+    """``url`` with its password masked (as given when it does not parse)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 pass_app = click.make_pass_decorator(AppContext)

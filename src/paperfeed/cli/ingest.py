@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -92,14 +94,22 @@ def ingest_arxiv_api(
 @pass_app
 def ingest_rss(app: AppContext, categories: tuple[str, ...]) -> None:
     """Today's announcements of CATEGORIES (e.g. cs math.CO) from arXiv's RSS feed."""
+    with one_line_errors():
+        import_announcements(app, categories)
+
+
+def import_announcements(app: AppContext, categories: Sequence[str]) -> RssSource:
+    """Import today's announcements of ``categories`` and say what the day brought; a
+    :class:`SourceError` is left to the caller."""
     source = RssSource(app.http(), app.settings.arxiv_rss_url, list(categories))
-    run(app, source)
+    import_source(app, source)
     if source.empty_day_message:
         click.echo(f"{source.empty_day_message} (a weekend or holiday: nothing to do).")
     elif source.announce_counts:
         click.echo(
             "announced: " + ", ".join(f"{n:,} {k}" for k, n in source.announce_counts.items())
         )
+    return source
 
 
 @ingest.command("hf-daily")
@@ -121,15 +131,27 @@ def ingest_hf_daily(app: AppContext, file: Path | None, day: date | None) -> Non
 
 def run(app: AppContext, source: Source) -> Report:
     """Import with a progress bar, print the closing report; errors become one clear line."""
-    try:
-        with resumable(app), progress_bar(app, source.name) as step:
-            report = run_ingest(
-                app.engine, source, batch_size=app.settings.batch_size, on_progress=step
-            )
-    except (SourceError, RunInProgress) as exc:
-        raise click.ClickException(str(exc)) from None
+    with one_line_errors():
+        return import_source(app, source)
+
+
+def import_source(app: AppContext, source: Source) -> Report:
+    """Import with a progress bar and print the closing report; errors are raised."""
+    with resumable(app), progress_bar(app, source.name) as step:
+        report = run_ingest(
+            app.engine, source, batch_size=app.settings.batch_size, on_progress=step
+        )
     print_report(report)
     return report
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """A source that fails, or an import already running, ends the command with one line."""
+    try:
+        yield
+    except (SourceError, RunInProgress) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def print_report(report: Report) -> None:

@@ -87,10 +87,18 @@ def index(app: AppContext, rebuild: bool, no_embed: bool, import_vectors: Path |
     """Bring the search indexes up to date with the store. Papers are searchable by words at
     once and by meaning once embedded; embedding resumes where an interrupted run stopped."""
     with resumable(app):
-        _index(app, rebuild, no_embed, import_vectors)
+        build_indexes(app, rebuild=rebuild, no_embed=no_embed, import_vectors=import_vectors)
 
 
-def _index(app: AppContext, rebuild: bool, no_embed: bool, import_vectors: Path | None) -> None:
+def build_indexes(
+    app: AppContext,
+    *,
+    rebuild: bool = False,
+    no_embed: bool = False,
+    import_vectors: Path | None = None,
+) -> None:
+    """Update (or ``rebuild``) the lexical index, then embed what is pending (or import
+    vectors) and update the vector index, with progress bars and a line for each."""
     settings, engine = app.settings, app.engine
     lexical = LexicalIndex.open(settings.index_dir / "lexical")
     with progress_bar(app, "words") as step:

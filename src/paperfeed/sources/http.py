@@ -15,6 +15,18 @@ from paperfeed.sources.base import SourceError
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 
+class Unreachable(SourceError):
+    """No connection to ``host`` at all (no network, no DNS): retrying will not help."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(
+            f"cannot reach {host} ({reason}); check the network, or import a file "
+            "instead (paperfeed ingest jsonl|kaggle|hf-daily FILE)"
+        )
+        self.host = host
+        self.reason = reason
+
+
 class PoliteClient:
     """GETs at most one request per ``delay`` seconds; retries 429/5xx and network errors,
     waiting as long as the server's ``Retry-After`` asks (arXiv's OAI-PMH sends 503 + it)."""
@@ -51,10 +63,7 @@ class PoliteClient:
             try:
                 response = self._client.get(url, params=params)
             except httpx.ConnectError as exc:  # no route or no DNS: waiting will not help
-                raise SourceError(
-                    f"cannot reach {shown.host} ({exc}); check the network, or import a file "
-                    "instead (paperfeed ingest jsonl|kaggle|hf-daily FILE)"
-                ) from None
+                raise Unreachable(shown.host, str(exc)) from None
             except httpx.TransportError as exc:
                 problem = f"cannot reach {shown} ({type(exc).__name__}: {exc})"
                 wait = self._backoff(attempt)

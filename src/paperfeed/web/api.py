@@ -104,8 +104,8 @@ class Submission(BaseModel):
 
 @router.post("/papers/submit", summary="Submit a paper by arXiv id or URL", status_code=201)
 def submit(request: Request, body: Submission, background: BackgroundTasks) -> dict[str, Any]:
-    check_csrf(request, None)
     user = require_user(request)
+    check_csrf(request, None)
     services = request.app.state.services
     rate_limit(request, services.settings.submit_rate, "submit", key=str(user["id"]))
     try:
@@ -157,8 +157,8 @@ def paper(request: Request, arxiv_id: str) -> dict[str, Any]:
 
 
 def _vote(request: Request, arxiv_id: str, on: bool) -> dict[str, Any]:
-    check_csrf(request, None)
     user = require_user(request)
+    check_csrf(request, None)
     try:
         total = set_vote(request.app.state.engine, user["id"], _canonical(arxiv_id), on)
     except UnknownPaper:
@@ -167,8 +167,8 @@ def _vote(request: Request, arxiv_id: str, on: bool) -> dict[str, Any]:
 
 
 def _save(request: Request, arxiv_id: str, on: bool) -> dict[str, Any]:
-    check_csrf(request, None)
     user = require_user(request)
+    check_csrf(request, None)
     try:
         set_saved(request.app.state.engine, user["id"], _canonical(arxiv_id), on)
     except UnknownPaper:

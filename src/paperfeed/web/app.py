@@ -115,6 +115,12 @@ def create_app(
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The app over the settings of the environment (``PAPERFEED_*``, ``config.toml``): the
+    factory ``paperfeed serve`` gives uvicorn, so that every worker process builds its own."""
+    return create_app()
+
+
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 

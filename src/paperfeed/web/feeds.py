@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time
 from typing import Annotated, Any
 
@@ -16,6 +17,8 @@ from paperfeed.web.search_form import SearchForm, run_search
 router = APIRouter(prefix="/feeds", include_in_schema=False)
 FORMATS = {"atom": "application/atom+xml", "rss": "application/rss+xml"}
 ITEMS = 50
+# characters XML 1.0 cannot hold (lxml refuses them): control characters, lone surrogates
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @router.get("/daily.{kind}")
@@ -50,6 +53,7 @@ def _render(
     base = str(request.base_url).rstrip("/")
     generator = FeedGenerator()
     generator.id(base + page)
+    title = _xml(title)
     generator.title(title)
     generator.link(href=base + page, rel="alternate")
     generator.link(href=str(request.url), rel="self")
@@ -59,12 +63,17 @@ def _render(
         entry = generator.add_entry()
         link = f"{base}/papers/{card['arxiv_id']}"
         entry.id(link)
-        entry.title(plain(card.get("title")))
+        entry.title(_xml(plain(card.get("title"))))
         entry.link(href=link)
-        entry.description(plain(card.get("abstract")) or " ")
+        entry.description(_xml(plain(card.get("abstract"))) or " ")
         for name in (card.get("authors") or [])[:20]:
-            entry.author(name=name)
+            entry.author(name=_xml(name))
         if card.get("announced"):
             entry.published(datetime.combine(card["announced"], time(), UTC))
     body = generator.atom_str(pretty=True) if kind == "atom" else generator.rss_str(pretty=True)
     return Response(body, media_type=FORMATS[kind])
+
+
+def _xml(text: str) -> str:
+    """``text`` without the characters an XML document cannot contain (a query may have any)."""
+    return NOT_XML.sub("", text)

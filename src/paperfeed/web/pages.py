@@ -176,9 +176,11 @@ def hide(request: Request, arxiv_id: str, csrf_token: CsrfField = "", on: OnFiel
 
 
 def _acting_user(request: Request, csrf_token: str) -> dict[str, Any]:
-    """The signed-in user sending this form, with a valid CSRF token."""
+    """The signed-in user sending this form (401: sign in first), with a valid CSRF token
+    (403). Signed-out visitors are told to sign in, which is what they can do about it."""
+    user = require_user(request)
     check_csrf(request, csrf_token)
-    return require_user(request)
+    return user
 
 
 def _on_paper(arxiv_id: str, action: Callable[[], object]) -> None:
@@ -220,8 +222,8 @@ def submit(
     paper: Annotated[str, Form(max_length=500)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Any:
-    check_csrf(request, csrf_token)
     user = require_user(request)
+    check_csrf(request, csrf_token)
     services = _services(request)
     rate_limit(request, services.settings.submit_rate, "submit", key=str(user["id"]))
     try:
@@ -298,8 +300,8 @@ def profile(request: Request) -> Any:
 
 @router.post("/profile/tokens")
 def new_token(request: Request, csrf_token: Annotated[str, Form()] = "") -> Any:
-    check_csrf(request, csrf_token)
     user = require_user(request)
+    check_csrf(request, csrf_token)
     token = create_token(request.app.state.engine, user["id"], "web")
     return _profile_page(request, user, token=token)
 

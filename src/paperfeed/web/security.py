@@ -71,6 +71,7 @@ def current_user(request: Request) -> dict[str, Any] | None:
         if token:
             user = user_for_token(engine, token)
             if user is None:
+                request.state.user = None  # the error page is then shown signed out
                 raise HTTPException(401, "Unknown API token.")
         else:
             user_id = request.session.get("user_id")

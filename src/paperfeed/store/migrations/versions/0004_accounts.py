@@ -37,11 +37,11 @@ def _moment(name: str) -> sa.Column:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("papers") as batch:
-        batch.add_column(sa.Column("votes", sa.Integer(), server_default="0", nullable=False))
-        batch.add_column(
-            sa.Column("hidden", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+    # plain ADD COLUMNs: a batch migration would copy the whole papers table on SQLite
+    op.add_column("papers", sa.Column("votes", sa.Integer(), server_default="0", nullable=False))
+    op.add_column(
+        "papers", sa.Column("hidden", sa.Boolean(), server_default=sa.false(), nullable=False)
+    )
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),

@@ -1,0 +1,49 @@
+"""``paperfeed admin``: make admins, hide papers."""
+
+from __future__ import annotations
+
+import click
+
+from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperfeed.cli.context import AppContext, pass_app
+from paperfeed.store.accounts import AccountError, find_user, make_admin
+from paperfeed.store.activity import UnknownPaper, set_hidden
+
+
+@click.group()
+def admin() -> None:
+    """Administer the site: admins, and papers hidden from it."""
+
+
+@admin.command("create")
+@click.argument("email")
+@click.option("--password", help="For a new account (asked for, hidden, when not given).")
+@pass_app
+def admin_create(app: AppContext, email: str, password: str | None) -> None:
+    """Make EMAIL an admin, creating the account if it has none."""
+    exists = find_user(app.engine, email) is not None
+    if not exists and password is None:
+        password = click.prompt(
+            f"Password for {email.strip().lower()}", hide_input=True, confirmation_prompt=True
+        )
+    try:
+        user = make_admin(app.engine, email, password)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{user['email']} is an admin ({'existing' if exists else 'new'} account).")
+
+
+@admin.command("hide")
+@click.argument("arxiv_id")
+@click.option("--show", is_flag=True, help="Show the paper again.")
+@pass_app
+def admin_hide(app: AppContext, arxiv_id: str, show: bool) -> None:
+    """Hide ARXIV_ID from every page, feed and search (or --show it again)."""
+    try:
+        ident = parse_arxiv_id(arxiv_id).id
+        set_hidden(app.engine, ident, not show)
+    except InvalidArxivId as exc:
+        raise click.BadParameter(str(exc), param_hint="ARXIV_ID") from None
+    except UnknownPaper:
+        raise click.ClickException(f"{arxiv_id} is not in the store") from None
+    click.echo(f"{ident} is {'shown' if show else 'hidden'}.")

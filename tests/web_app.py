@@ -1,0 +1,263 @@
+"""A small web app for the web tests: a store with a few announcement days of papers (one of
+them hostile: HTML and LaTeX in its title and abstract), an organisation and upvotes, indexed
+with :class:`HashEmbedder` (no model), and an arXiv client on recorded responses.
+
+``build(tmp_path)`` gives a :class:`WebApp`; ``browser()`` a ``TestClient`` with its own
+cookies (one per user); ``sign_up``/``form_token`` drive the pages as a browser would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from lxml import html
+from sqlalchemy import Engine
+
+from hash_embedder import HashEmbedder
+from memory_source import MemorySource, paper
+from paperfeed.index.dense import VectorIndex, embed_pending
+from paperfeed.index.lexical import LexicalIndex
+from paperfeed.ingest.pipeline import ingest
+from paperfeed.ranking.search import Searcher, Tuning
+from paperfeed.records import Organisation, PaperRecord
+from paperfeed.settings import Settings
+from paperfeed.sources.http import PoliteClient
+from paperfeed.store.database import open_store
+from paperfeed.web.app import create_app
+from paperfeed.web.security import LIMITER
+from protocol import Route, recorded_transport
+
+MONDAY, TUESDAY, WEDNESDAY = date(2025, 3, 3), date(2025, 3, 4), date(2025, 3, 5)
+THURSDAY = date(2025, 3, 6)  # a "holiday": nothing announced
+FRIDAY, SATURDAY, NEXT_MONDAY = date(2025, 3, 7), date(2025, 3, 8), date(2025, 3, 10)
+NEWEST = NEXT_MONDAY
+DEEP = Organisation("deepthought", "Deep Thought Lab")
+
+HOSTILE = "2503.06666"
+SCRIPT = "<script>alert(1)</script>"
+HOSTILE_TITLE = f"{SCRIPT} Robust $\\alpha$-divergence training <b>now</b>"
+HOSTILE_ABSTRACT = (
+    f"We bound the $\\alpha$-divergence by $\\beta^2$ {SCRIPT} and "
+    '<img src=x onerror="alert(2)"> attention layers for robust transformers.'
+)
+HOSTILE_AUTHOR = "Mallory <i>Evil</i>"
+
+# id: (title, abstract, day, HF upvotes)
+PAPERS: dict[str, tuple[str, str, date, int | None]] = {
+    "2503.00001": (
+        "Graph neural networks at scale",
+        "Message passing between graph nodes on billions of edges.",
+        MONDAY,
+        3,
+    ),
+    "2503.00002": (
+        "Graph attention networks revisited",
+        "Attention over graph neighbours, with sparse kernels.",
+        MONDAY,
+        None,
+    ),
+    "2503.00003": (
+        "Protein folding with diffusion",
+        "Predicting protein structure from amino acid sequences.",
+        MONDAY,
+        1,
+    ),
+    "2503.00101": (
+        "Galaxy clusters and weak lensing",
+        "Dark matter maps from weak gravitational lensing surveys.",
+        TUESDAY,
+        None,
+    ),
+    "2503.00102": (
+        "Surface codes for logical qubits",
+        "Quantum error correction of logical qubits with surface codes.",
+        TUESDAY,
+        7,
+    ),
+    "2503.00103": (
+        "Sparse attention for long documents",
+        "Sparse attention patterns let transformers read long documents.",
+        TUESDAY,
+        None,
+    ),
+    "2503.00201": (
+        "Reinforcement learning from human feedback",
+        "Reward models trained on human preferences align language models.",
+        WEDNESDAY,
+        12,
+    ),
+    "2503.00202": (
+        "Tokenizers for code",
+        "Byte pair encoding tuned for source code.",
+        WEDNESDAY,
+        None,
+    ),
+    "2503.00203": (
+        "Climate model emulators",
+        "Neural emulators of climate models run a thousand times faster.",
+        WEDNESDAY,
+        None,
+    ),
+    "2503.00301": (
+        "Speculative decoding survey",
+        "Draft models propose tokens that a large model verifies.",
+        FRIDAY,
+        2,
+    ),
+    "2503.00302": (
+        "Mixture of experts routing",
+        "Load balancing of expert routing in sparse mixture of experts models.",
+        FRIDAY,
+        None,
+    ),
+    "2503.00303": (
+        "Bayesian optimisation of chemistry",
+        "Gaussian processes choose the next molecule to synthesise.",
+        FRIDAY,
+        None,
+    ),
+    "2503.00401": (
+        "Vision transformers without patches",
+        "Pixels as tokens for vision transformers.",
+        NEXT_MONDAY,
+        None,
+    ),
+    "2503.00402": (
+        "Retrieval augmented generation benchmarks",
+        "Benchmarks for retrieval augmented generation over scientific papers.",
+        NEXT_MONDAY,
+        None,
+    ),
+    "2503.00403": (
+        "Diffusion models for audio",
+        "Score based diffusion generates speech and music.",
+        NEXT_MONDAY,
+        5,
+    ),
+    "2503.00404": (
+        "Graph transformers for molecules",
+        "Graph transformers predict molecular properties.",
+        NEXT_MONDAY,
+        None,
+    ),
+    HOSTILE: (HOSTILE_TITLE, HOSTILE_ABSTRACT, NEXT_MONDAY, None),
+}
+ORGANISED = {"2503.00001", "2503.00201", "2503.00403"}  # Deep Thought Lab's papers
+GITHUB = "https://github.com/deepthought/gnn-scale"
+
+
+def records() -> list[PaperRecord]:
+    """The store's papers as records."""
+    found = []
+    for arxiv_id, (title, abstract, day, upvotes) in PAPERS.items():
+        authors = ["Ada Lovelace", "Alan Turing"]
+        if arxiv_id == HOSTILE:
+            authors = [HOSTILE_AUTHOR, "Ada Lovelace"]
+        found.append(
+            paper(
+                arxiv_id,
+                title=title,
+                abstract=abstract,
+                authors=authors,
+                categories=["quant-ph"] if arxiv_id == "2503.00102" else ["cs.LG"],
+                announced=day,
+                upvotes=upvotes,
+                organisation=DEEP if arxiv_id in ORGANISED else None,
+                links=[GITHUB] if arxiv_id == "2503.00001" else [],
+            )
+        )
+    return found
+
+
+@dataclass
+class WebApp:
+    app: FastAPI
+    engine: Engine
+    settings: Settings
+    searcher: Searcher
+
+    def browser(self) -> TestClient:
+        """A client with its own cookie jar; server errors come back as responses."""
+        return TestClient(self.app, raise_server_exceptions=False)
+
+
+def build(
+    tmp_path: Path,
+    *,
+    routes: Sequence[Route] = (),
+    transport: httpx.BaseTransport | None = None,
+    **settings: Any,
+) -> WebApp:
+    """The app over a fresh, indexed store in ``tmp_path``; arXiv answers from ``routes``
+    (recorded responses) or ``transport``. ``settings`` override :class:`Settings` fields.
+    The rate limiter's memory is emptied: each app starts with every allowance."""
+    LIMITER.storage.reset()
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    engine = open_store(url)
+    ingest(engine, MemorySource(records()), today=NEWEST)
+    embedder = HashEmbedder()
+    lexical = LexicalIndex.open(tmp_path / "index" / "lexical")
+    lexical.update(engine)
+    embed_pending(engine, embedder)
+    vectors = VectorIndex(tmp_path / "index" / "dense")
+    vectors.update(engine, embedder.model)
+    searcher = Searcher(engine, lexical, vectors, embedder, Tuning(depth=20))
+    config = Settings(home=tmp_path / "home", database_url=url, request_delay=0, **settings)
+    arxiv = transport or recorded_transport(routes)
+    app = create_app(
+        config,
+        engine=engine,
+        searcher=searcher,
+        http=lambda: PoliteClient(delay=0, retries=0, transport=arxiv),
+    )
+    return WebApp(app, engine, config, searcher)
+
+
+def form_token(page: str) -> str:
+    """The CSRF token of the page's first form (its hidden ``csrf_token`` input)."""
+    values = html.fromstring(page).xpath("//input[@name='csrf_token']/@value")
+    assert values, "the page has no form with a CSRF token"
+    return values[0]
+
+
+def sign_up(
+    client: TestClient, email: str = "ada@example.org", password: str = "correct horse"
+) -> str:
+    """Sign up through the form (signed in afterwards); returns the session's CSRF token."""
+    token = form_token(client.get("/signup").text)
+    response = client.post(
+        "/signup",
+        data={
+            "email": email,
+            "password": password,
+            "name": email.split("@")[0],
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return form_token(client.get("/papers").text)
+
+
+def card_ids(page: str) -> list[str]:
+    """The arXiv ids of the paper cards on a page, in order."""
+    return [
+        str(i)
+        for i in html.fromstring(page).xpath("//article[@class='card']//span[@class='id']/text()")
+    ]
+
+
+def upvotes_shown(page: str, arxiv_id: str) -> int:
+    """The upvote count a page shows on the paper's vote button."""
+    counts = html.fromstring(page).xpath(
+        f"//form[@data-paper='{arxiv_id}']//span[@class='count']/text()"
+    )
+    assert counts, f"no vote button for {arxiv_id}"
+    return int(counts[0])
