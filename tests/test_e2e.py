@@ -19,7 +19,15 @@ from pathlib import Path
 
 import pytest
 from live_server import LiveServer
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Response,
+    expect,
+    sync_playwright,
+)
 
 from hash_embedder import HashEmbedder
 from memory_source import MemorySource, paper
@@ -324,15 +332,20 @@ class Browsing:
         self.contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on(
-            "console",
-            lambda message: (
-                self.problems.append(f"console: {message.text}")
-                if message.type == "error"
-                else None
-            ),
-        )
+        page.on("console", self._console)
+        page.on("response", self._response)
         return page
+
+    def _console(self, message: ConsoleMessage) -> None:
+        # a 4xx a page expects (the 401 to a signed-out upvote) logs "Failed to load
+        # resource"; responses are judged below. Any other error (a CSP refusal, a script
+        # error) is a problem.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.problems.append(f"console: {message.text}")
+
+    def _response(self, response: Response) -> None:
+        if response.status >= 400 and response.request.resource_type not in ("document", "fetch"):
+            self.problems.append(f"{response.status} for {response.url}")
 
     def close(self) -> None:
         for context in self.contexts:

@@ -8,8 +8,12 @@ cookies (one per user); ``sign_up``/``form_token`` drive the pages as a browser 
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -199,16 +203,17 @@ def build(
     (recorded responses) or ``transport``. ``settings`` override :class:`Settings` fields.
     The rate limiter's memory is emptied: each app starts with every allowance."""
     LIMITER.storage.reset()
-    url = f"sqlite:///{tmp_path / 'web.db'}"
+    shutil.copytree(_template(), tmp_path / "web")
+    url = f"sqlite:///{tmp_path / 'web' / 'store.db'}"
     engine = open_store(url)
-    ingest(engine, MemorySource(records()), today=NEWEST)
     embedder = HashEmbedder()
-    lexical = LexicalIndex.open(tmp_path / "index" / "lexical")
-    lexical.update(engine)
-    embed_pending(engine, embedder)
-    vectors = VectorIndex(tmp_path / "index" / "dense")
-    vectors.update(engine, embedder.model)
-    searcher = Searcher(engine, lexical, vectors, embedder, Tuning(depth=20))
+    searcher = Searcher(
+        engine,
+        LexicalIndex.open(tmp_path / "web" / "lexical"),
+        VectorIndex(tmp_path / "web" / "dense"),
+        embedder,
+        Tuning(depth=20),
+    )
     config = Settings(home=tmp_path / "home", database_url=url, request_delay=0, **settings)
     arxiv = transport or recorded_transport(routes)
     app = create_app(
@@ -218,6 +223,22 @@ def build(
         http=lambda: PoliteClient(delay=0, retries=0, transport=arxiv),
     )
     return WebApp(app, engine, config, searcher)
+
+
+@cache
+def _template() -> Path:
+    """The store and its indexes, made once per test run and copied for each app (migrating
+    and indexing take longer than a test)."""
+    folder = Path(tempfile.mkdtemp(prefix="paperfeed-web-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    engine = open_store(f"sqlite:///{folder / 'store.db'}")
+    ingest(engine, MemorySource(records()), today=NEWEST)
+    embedder = HashEmbedder()
+    LexicalIndex.open(folder / "lexical").update(engine)
+    embed_pending(engine, embedder)
+    VectorIndex(folder / "dense").update(engine, embedder.model)
+    engine.dispose()  # SQLite folds its write-ahead log into the file: one file to copy
+    return folder
 
 
 def form_token(page: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import click
-import uvicorn
 from sqlalchemy import Engine, func, select
 
 from paperfeed.cli.context import AppContext, pass_app, resumable
@@ -15,7 +14,6 @@ from paperfeed.sources.base import SourceError
 from paperfeed.sources.http import Unreachable
 from paperfeed.store.feed import VISIBLE
 from paperfeed.store.papers import papers
-from paperfeed.web.security import secret_key
 
 FACTORY = "paperfeed.web.app:app_from_environment"
 POPULAR = ("cs.CL", "cs.LG", "cs.CV", "cs.AI")
@@ -41,8 +39,7 @@ PORT = click.option("--port", type=click.IntRange(1, 65535), default=8000, show_
 )
 @click.option(
     "--forwarded-allow-ips",
-    help="Proxies trusted for X-Forwarded-* headers (default: 127.0.0.1, or "
-    "$FORWARDED_ALLOW_IPS).",
+    help="Proxy addresses whose X-Forwarded-* headers are trusted (default: 127.0.0.1).",
 )
 @pass_app
 def serve(
@@ -104,6 +101,10 @@ def run_server(
     """Open (and migrate) the store, say where its papers are served, and serve until
     stopped. Every worker builds the app from the environment, so the store's URL goes there
     and the session key is made once, before they start."""
+    import uvicorn  # the web stack loads only to serve: other commands start faster
+
+    from paperfeed.web.security import secret_key
+
     count = visible_papers(app.engine)  # a store that cannot be opened fails here, in one line
     settings = app.settings
     os.environ["PAPERFEED_DATABASE_URL"] = settings.database
@@ -130,4 +131,3 @@ def visible_papers(engine: Engine) -> int:
     """How many papers the site shows (neither withdrawn nor hidden)."""
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(papers).where(*VISIBLE)).scalar_one()
-

@@ -1,0 +1,410 @@
+"""The HTML pages as a visitor sees them: the daily feed and its days, papers, organisations,
+authors, search, trending, submitting a paper and the profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from lxml import html
+
+from paperfeed.settings import Settings
+from paperfeed.store.database import open_store
+from paperfeed.store.queries import get_paper
+from paperfeed.web.app import create_app
+from protocol import recorded, unreachable
+from web_app import (
+    DEEP,
+    GITHUB,
+    NEXT_MONDAY,
+    ORGANISED,
+    PAPERS,
+    WebApp,
+    build,
+    card_ids,
+    form_token,
+    sign_up,
+    upvotes_shown,
+)
+
+AEW10 = "1707.08567"  # recorded arXiv API answer: "Proceedings of Workshop AEW10 …"
+ARXIV_ROUTES = [
+    ({"id_list": AEW10}, recorded("arxiv_api_atom/id_1707.08567_s0_m100_6a1afebfc6a3.xml")),
+    ({"id_list": "0000.0000"}, recorded("arxiv_api_atom/id_0000.0000_s0_m100_8b51d9633a68.xml")),
+]
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> WebApp:
+    return build(tmp_path, routes=ARXIV_ROUTES)
+
+
+@pytest.fixture
+def browser(web: WebApp) -> TestClient:
+    return web.browser()
+
+
+def on_day(day: str) -> list[str]:
+    return sorted(key for key, (*_, announced, _) in PAPERS.items() if str(announced) == day)
+
+
+def text_of(page: str, xpath: str) -> str:
+    nodes = html.fromstring(page).xpath(xpath)
+    return " ".join(" ".join(node.text_content() for node in nodes).split())
+
+
+def link(page: str, rel: str) -> str | None:
+    found = html.fromstring(page).xpath(f"//nav[@class='days']/a[@rel='{rel}']/@href")
+    return found[0] if found else None
+
+
+# the daily feed ---------------------------------------------------------------------------
+
+
+def test_the_home_page_is_the_daily_feed(browser: TestClient) -> None:
+    response = browser.get("/", follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (307, "/papers")
+
+
+def test_the_feed_shows_the_newest_day_most_upvoted_first(browser: TestClient) -> None:
+    page = browser.get("/papers")
+    assert page.status_code == 200
+    assert "Mon 10 Mar 2025" in text_of(page.text, "//h1")
+    shown = card_ids(page.text)
+    assert sorted(shown) == on_day(str(NEXT_MONDAY))
+    assert shown[0] == "2503.00403"  # the only one of the day with upvotes
+    assert f"{len(shown)} papers" in page.text
+    assert (link(page.text, "prev"), link(page.text, "next")) == ("/papers/date/2025-03-07", None)
+
+
+def test_a_day_links_the_announcement_days_around_it(browser: TestClient) -> None:
+    page = browser.get("/papers/date/2025-03-05").text
+    assert sorted(card_ids(page)) == on_day("2025-03-05")
+    assert link(page, "prev") == "/papers/date/2025-03-04"
+    assert link(page, "next") == "/papers/date/2025-03-07"  # Thursday had no announcements
+
+
+def test_the_oldest_day_has_no_previous_link(browser: TestClient) -> None:
+    page = browser.get("/papers/date/2025-03-03").text
+    assert (link(page, "prev"), link(page, "next")) == (None, "/papers/date/2025-03-04")
+
+
+@pytest.mark.parametrize(("day", "weekday"), [("2025-03-08", "Saturday"), ("2025-03-09", "Sunday")])
+def test_a_weekend_day_says_arxiv_does_not_announce_then(
+    browser: TestClient, day: str, weekday: str
+) -> None:
+    page = browser.get(f"/papers/date/{day}")
+    assert page.status_code == 200
+    assert f"arXiv does not announce papers on {weekday}s." in page.text
+    assert card_ids(page.text) == []
+    assert link(page.text, "prev") == "/papers/date/2025-03-07"
+    assert link(page.text, "next") == "/papers/date/2025-03-10"
+    assert "The previous announcement was on" in text_of(page.text, "//p[@class='empty']")
+
+
+def test_a_weekday_without_papers_says_so(browser: TestClient) -> None:
+    page = browser.get("/papers/date/2025-03-06").text
+    assert "No papers were announced on this day" in page
+    assert (link(page, "prev"), link(page, "next")) == (
+        "/papers/date/2025-03-05",
+        "/papers/date/2025-03-07",
+    )
+
+
+@pytest.mark.parametrize("day", ["2025-02-30", "yesterday", "2025-13-01", "0"])
+def test_a_bad_date_is_a_not_found_page(browser: TestClient, day: str) -> None:
+    page = browser.get(f"/papers/date/{day}")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "is not a date (YYYY-MM-DD)" in page.text
+    assert 'href="/papers"' in page.text  # a way back
+
+
+def test_an_empty_store_invites_to_load_papers(tmp_path: Path) -> None:
+    engine = open_store(f"sqlite:///{tmp_path / 'empty.db'}")
+    app = create_app(Settings(home=tmp_path / "home"), engine=engine)
+    with TestClient(app, raise_server_exceptions=False) as browser:
+        page = browser.get("/papers")
+        assert page.status_code == 200
+        assert "No papers yet" in page.text
+        assert browser.get("/papers/trending").status_code == 200
+        assert browser.get("/api/daily_papers").json() == []
+
+
+# papers, organisations, authors ----------------------------------------------------------
+
+
+def test_a_paper_page_shows_the_paper(browser: TestClient) -> None:
+    page = browser.get("/papers/2503.00001")
+    assert page.status_code == 200
+    assert text_of(page.text, "//h1") == "Graph neural networks at scale"
+    assert text_of(page.text, "//p[@class='authors']") == "Ada Lovelace, Alan Turing"
+    assert "Message passing between graph nodes" in text_of(page.text, "//p[@class='abstract']")
+    links = html.fromstring(page.text).xpath("//p[@class='links']/a/@href")
+    assert links == [
+        "https://arxiv.org/abs/2503.00001",
+        "https://arxiv.org/pdf/2503.00001",
+        GITHUB,
+    ]
+    assert f'href="/org/{DEEP.handle}"' in page.text
+    assert DEEP.name in page.text
+    assert upvotes_shown(page.text, "2503.00001") == 3
+
+
+def test_a_paper_page_lists_similar_papers_but_not_itself(browser: TestClient) -> None:
+    page = browser.get("/papers/2503.00001").text
+    similar = [
+        str(i)
+        for i in html.fromstring(page).xpath(
+            "//section[@class='similar']//span[@class='id']/text()"
+        )
+    ]
+    assert similar
+    assert "2503.00001" not in similar
+    assert similar[0] in {"2503.00002", "2503.00404"}  # the other graph papers
+
+
+def test_a_versioned_id_redirects_to_the_paper(browser: TestClient) -> None:
+    response = browser.get("/papers/2503.00001v2", follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (301, "/papers/2503.00001")
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/papers/2503.99999", "2503.99999 is not in this feed"),
+        ("/papers/not-a-paper", "is not an arXiv id"),
+        ("/org/nobody", "There is no organisation 'nobody' here"),
+        ("/author/Nobody%20Known", "There are no papers by 'Nobody Known' here"),
+        ("/papers/trending?period=year", "period is now, week or month"),
+        ("/nowhere", "Not Found"),
+    ],
+)
+def test_missing_things_are_not_found_pages(browser: TestClient, path: str, message: str) -> None:
+    page = browser.get(path)
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert message in text_of(page.text, "//p[@class='error']")
+
+
+def test_an_organisation_page_lists_its_papers_newest_first(browser: TestClient) -> None:
+    page = browser.get(f"/org/{DEEP.handle}")
+    assert page.status_code == 200
+    assert text_of(page.text, "//h1") == DEEP.name
+    assert card_ids(page.text) == ["2503.00403", "2503.00201", "2503.00001"]
+    assert set(card_ids(page.text)) == ORGANISED
+
+
+def test_an_author_page_lists_the_authors_papers(browser: TestClient) -> None:
+    page = browser.get("/author/Alan%20Turing")
+    assert page.status_code == 200
+    assert text_of(page.text, "//h1") == "Alan Turing"
+    assert len(card_ids(page.text)) == len(PAPERS) - 1  # all but the hostile paper
+    # the author links on the cards lead there
+    feed = html.fromstring(browser.get("/papers").text)
+    assert "/author/Alan%20Turing" in feed.xpath("//article[@class='card']//a/@href")
+
+
+# search -----------------------------------------------------------------------------------
+
+
+def test_search_finds_the_matching_paper_first_with_highlights(browser: TestClient) -> None:
+    page = browser.get("/search", params={"q": "protein structure"})
+    assert page.status_code == 200
+    assert card_ids(page.text)[0] == "2503.00003"
+    snippet = html.fromstring(page.text).xpath("//p[@class='snippet']")[0]
+    assert [b.text.lower() for b in snippet.iter("b")] == ["protein", "structure"]
+    feed_link = "/feeds/search.atom?q=protein+structure"
+    assert f'href="{feed_link}"' in page.text
+
+
+def test_search_filters_and_modes(browser: TestClient) -> None:
+    quantum = browser.get("/search", params={"q": "cat:quant-ph"}).text
+    assert card_ids(quantum) == ["2503.00102"]
+    lexical = browser.get("/search", params={"q": "graph", "mode": "lexical", "sort": "date"})
+    assert card_ids(lexical.text) == ["2503.00404", "2503.00002", "2503.00001"]
+    dated = browser.get(
+        "/search", params={"q": "graph", "mode": "lexical", "from": "2025-03-04"}
+    ).text
+    assert card_ids(dated) == ["2503.00404"]
+    by_org = browser.get("/search", params={"q": "graph", "mode": "lexical", "org": "deepthought"})
+    assert card_ids(by_org.text) == ["2503.00001"]
+
+
+def test_an_empty_search_shows_the_form_only(browser: TestClient) -> None:
+    page = browser.get("/search")
+    assert page.status_code == 200
+    assert card_ids(page.text) == []
+    assert "No papers match" not in page.text
+    nothing = browser.get("/search", params={"q": "zzyzx", "mode": "lexical"})
+    assert "No papers match" in nothing.text
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "x" * 10_000,
+        '"unbalanced quotes',
+        "author:",
+        "🤖🔥 ünïcödé",
+        "'; DROP TABLE papers; --",
+        "\x00\x1f control",
+        "((( AND OR NOT )))",
+        "cat:cs year:2020..1999 after:2025-13-45",
+        "$\\alpha$ \\frac{",
+        "<script>alert(1)</script>",
+    ],
+    ids=lambda q: repr(q[:20]),
+)
+@pytest.mark.parametrize("mode", ["hybrid", "lexical", "dense"])
+def test_hostile_queries_get_a_page_never_an_error(
+    browser: TestClient, query: str, mode: str
+) -> None:
+    page = browser.get("/search", params={"q": query, "mode": mode})
+    assert page.status_code == 200
+    assert "<script>alert(1)</script>" not in page.text
+    assert browser.get("/search", params={"q": query, "sort": "upvotes"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("params", "problem"),
+    [
+        ({"q": "graph", "from": "last week"}, "from: "),
+        ({"q": "graph", "page": "0"}, "page: "),
+        ({"q": "graph", "mode": "psychic"}, "mode: "),
+    ],
+)
+def test_a_bad_search_parameter_is_explained(
+    browser: TestClient, params: dict[str, str], problem: str
+) -> None:
+    page = browser.get("/search", params=params)
+    assert page.status_code == 422
+    assert problem in text_of(page.text, "//p[@class='error']")
+
+
+def test_search_pages_through_results(browser: TestClient) -> None:
+    first = browser.get("/search", params={"q": "the", "mode": "dense"}).text
+    assert len(card_ids(first)) == 17  # every paper: fewer than a page
+    assert 'rel="next"' not in first
+
+
+# trending ---------------------------------------------------------------------------------
+
+
+def test_trending_has_now_week_and_month_tabs(browser: TestClient) -> None:
+    now = browser.get("/papers/trending").text
+    assert card_ids(now)[:2] == ["2503.00403", "2503.00201"]  # fresh votes count most
+    current = html.fromstring(now).xpath("//nav[@class='tabs']/a[@aria-current='page']/text()")
+    assert current == ["Now"]
+    week = browser.get("/papers/trending", params={"period": "week"}).text
+    assert card_ids(week) == ["2503.00201", "2503.00102", "2503.00403", "2503.00301"]
+    month = browser.get("/papers/trending", params={"period": "month"}).text
+    assert card_ids(month) == card_ids(week)[:3] + ["2503.00001", "2503.00301", "2503.00003"]
+
+
+def test_an_upvoted_paper_rises_in_trending(web: WebApp) -> None:
+    before = card_ids(web.browser().get("/papers/trending").text)
+    assert before.index("2503.00402") > before.index("2503.00201")
+    for number in range(2):
+        user = web.browser()
+        token = sign_up(user, f"reader{number}@example.org")
+        voted = user.post("/papers/2503.00402/upvote", data={"csrf_token": token, "on": "true"})
+        assert voted.status_code == 200
+    after = card_ids(web.browser().get("/papers/trending").text)
+    assert after[:2] == ["2503.00403", "2503.00402"]  # above older papers with more votes
+    week = card_ids(web.browser().get("/papers/trending?period=week").text)
+    assert "2503.00402" in week
+
+
+# submitting papers ------------------------------------------------------------------------
+
+
+def test_submit_asks_to_sign_in_first(browser: TestClient) -> None:
+    page = browser.get("/submit").text
+    assert 'href="/login?next=/submit"' in page
+    refused = browser.post("/submit", data={"paper": AEW10, "csrf_token": form_token(page)})
+    assert refused.status_code == 401
+
+
+def test_submitting_an_arxiv_id_adds_the_paper(web: WebApp, browser: TestClient) -> None:
+    token = sign_up(browser)
+    response = browser.post(
+        "/submit",
+        data={"paper": f"https://arxiv.org/abs/{AEW10}v1", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert (response.status_code, response.headers["location"]) == (303, f"/papers/{AEW10}")
+    page = browser.get(f"/papers/{AEW10}").text
+    assert "Proceedings of Workshop AEW10" in text_of(page, "//h1")
+    profile = browser.get("/profile").text
+    submitted = html.fromstring(profile).xpath("//section[h2[starts-with(., 'Submitted')]]")[0]
+    assert [str(i) for i in submitted.xpath(".//span[@class='id']/text()")] == [AEW10]
+    # indexed right after: found by its words
+    found = browser.get("/search", params={"q": "AEW10 workshop", "mode": "lexical"}).text
+    assert card_ids(found) == [AEW10]
+
+
+def test_submitting_a_stored_paper_asks_arxiv_nothing(web: WebApp, browser: TestClient) -> None:
+    token = sign_up(browser)
+    response = browser.post("/submit", data={"paper": "arXiv:2503.00202", "csrf_token": token})
+    assert response.url.path == "/papers/2503.00202"  # no route for it: arXiv was not asked
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("my favourite paper", "is not an arXiv id or URL"),
+        ("0000.0000", "arXiv has no paper 0000.0000"),
+    ],
+)
+def test_a_bad_submission_is_explained_in_the_form(
+    web: WebApp, browser: TestClient, text: str, message: str
+) -> None:
+    token = sign_up(browser)
+    page = browser.post("/submit", data={"paper": text, "csrf_token": token})
+    assert page.status_code == 400
+    assert message in text_of(page.text, "//p[@class='error']")
+    assert html.fromstring(page.text).xpath("//input[@name='paper']/@value") == [text]
+
+
+def test_submitting_while_arxiv_is_unreachable_says_so(tmp_path: Path) -> None:
+    web = build(tmp_path, routes=[({}, unreachable())])
+    browser = web.browser()
+    token = sign_up(browser)
+    page = browser.post("/submit", data={"paper": AEW10, "csrf_token": token})
+    assert page.status_code == 400
+    assert "arXiv cannot be reached right now" in text_of(page.text, "//p[@class='error']")
+    assert "Traceback" not in page.text
+    assert get_paper(web.engine, AEW10) is None
+    assert "None yet." in browser.get("/profile").text
+
+
+# the profile ------------------------------------------------------------------------------
+
+
+def test_the_profile_lists_upvoted_and_saved_papers(browser: TestClient) -> None:
+    token = sign_up(browser)
+    browser.post("/papers/2503.00003/upvote", data={"csrf_token": token, "on": "true"})
+    saved = browser.post("/papers/2503.00101/save", data={"csrf_token": token, "on": "true"})
+    assert saved.status_code == 200
+    assert "Saved ✓" in browser.get("/papers/2503.00101").text
+    profile = html.fromstring(browser.get("/profile").text)
+
+    def listed(title: str) -> list[str]:
+        section = profile.xpath(f"//section[h2[starts-with(., '{title}')]]")[0]
+        return [str(i) for i in section.xpath(".//span[@class='id']/text()")]
+
+    assert (listed("Upvoted"), listed("Saved"), listed("Submitted")) == (
+        ["2503.00003"],
+        ["2503.00101"],
+        [],
+    )
+    browser.post("/papers/2503.00101/save", data={"csrf_token": token, "on": "false"})
+    assert "Saved ✓" not in browser.get("/papers/2503.00101").text
+
+
+def test_the_profile_sends_signed_out_visitors_to_sign_in(browser: TestClient) -> None:
+    response = browser.get("/profile", follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (303, "/login?next=/profile")
+
