@@ -112,11 +112,7 @@ def _vectors(engine, db: Path, embedder, real: int, workdir: Path) -> Path:
 
 def _latency(engine, lexical, embedder, workdir, db, count, settings) -> None:
     """p50/p99 per mode over titles of random papers (short queries) and abstract openings."""
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT title, abstract FROM papers ORDER BY random() LIMIT ?", (count,)
-        ).fetchall()
-    queries = [t if i % 2 else " ".join(a.split()[:12]) for i, (t, a) in enumerate(rows)]
+    queries = sample_queries(db, count)
     tuning = Tuning(settings.hybrid_alpha, settings.feedback_docs, settings.feedback_weight)
     searcher = Searcher(engine, lexical, VectorIndex(workdir / "dense"), embedder, tuning)
     searcher.search("warm up the model", mode="hybrid")
@@ -131,6 +127,15 @@ def _latency(engine, lexical, embedder, workdir, db, count, settings) -> None:
             times.append((time.perf_counter() - started) * 1000)
         p99 = statistics.quantiles(times, n=100)[98]
         print(f"{mode:<8} {statistics.median(times):>8.1f} {p99:>8.1f}")
+
+
+def sample_queries(db: Path, count: int) -> list[str]:
+    """``count`` queries: titles of random papers and openings of others' abstracts, in turn."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT title, abstract FROM papers ORDER BY random() LIMIT ?", (count,)
+        ).fetchall()
+    return [t if i % 2 else " ".join(a.split()[:12]) for i, (t, a) in enumerate(rows)]
 
 
 INDEX_RAM = """
@@ -163,10 +168,11 @@ def _index_ram(workdir: Path) -> str:
     return f"{int(megabytes):,} MB"
 
 
-def _timed(label: str, action) -> None:
+def _timed(label: str, action):
     started = time.perf_counter()
-    action()
+    value = action()
     print(f"{label}: {time.perf_counter() - started:,.1f} s")
+    return value
 
 
 def _size(folder: Path) -> int:

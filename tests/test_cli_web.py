@@ -92,25 +92,45 @@ def test_demo_without_arxiv_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch)
     )
 
 
-def test_demo_on_a_day_without_announcements_serves_what_the_store_has(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    arxiv_answers(monkeypatch, "/rss/cs.CL+cs.LG", recorded(EMPTY_FEED))
+@pytest.fixture
+def serving(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """What ``uvicorn.run`` was asked to serve (it is not run)."""
     monkeypatch.setenv("PAPERFEED_DATABASE_URL", Settings().database)  # undone after the test
     served: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(options, app=app))
+    return served
+
+
+def test_demo_on_a_day_without_announcements_and_an_empty_store(
+    monkeypatch: pytest.MonkeyPatch, serving: dict[str, Any]
+) -> None:
+    arxiv_answers(monkeypatch, "/rss/cs.CL+cs.LG", recorded(EMPTY_FEED))
     result = invoke("demo", "--categories", "cs.CL,cs.LG", "--no-embed", "--port", "8765")
     assert result.exit_code == 0, result.output
-    assert "no announcements on 2024-11-28" in result.output
-    assert "dense index" not in result.output
     assert result.output.endswith(
-        "There were no announcements today.\n"
+        "no announcements on 2024-11-28 (a weekend or holiday: nothing to do).\n"
+        "lexical index: 0 papers (re)indexed, 0 in all\n"
         f"The store is empty: load papers from a file with {LOAD_A_FILE}, then paperfeed "
         "index and paperfeed serve.\n"
         "paperfeed is serving 0 papers at http://127.0.0.1:8765/papers\n"
     )
-    assert served["app"] == "paperfeed.web.app:app_from_environment"
-    assert (served["factory"], served["port"], served["workers"]) == (True, 8765, 1)
+    assert serving["app"] == "paperfeed.web.app:app_from_environment"
+    assert (serving["factory"], serving["port"], serving["workers"]) == (True, 8765, 1)
+
+
+def test_demo_on_a_day_without_announcements_serves_the_store(
+    monkeypatch: pytest.MonkeyPatch, serving: dict[str, Any], tmp_path: Path
+) -> None:
+    ingest_twenty(tmp_path)
+    arxiv_answers(monkeypatch, "/rss/cs.AI", recorded(EMPTY_FEED))
+    result = invoke("demo", "--categories", "cs.AI", "--no-embed")
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith(
+        "(a weekend or holiday: nothing to do).\n"
+        "lexical index: 20 papers (re)indexed, 20 in all\n"
+        "paperfeed is serving 20 papers at http://127.0.0.1:8000/papers\n"
+    )
+    assert invoke("demo", "--categories", " ").exit_code == 2
 
 
 def test_admin_create_asks_for_a_hidden_password_then_promotes(tmp_path: Path) -> None:

@@ -2,23 +2,29 @@
 them hostile: HTML and LaTeX in its title and abstract), an organisation and upvotes, indexed
 with :class:`HashEmbedder` (no model), and an arXiv client on recorded responses.
 
-``build(tmp_path)`` gives a :class:`WebApp`; ``browser()`` a ``TestClient`` with its own
-cookies (one per user); ``sign_up``/``form_token`` drive the pages as a browser would.
+``build(tmp_path)`` gives a :class:`WebApp` over a copy of a store made once per run
+(``build_shared`` for a module-scoped fixture, ``build(tmp_path, engine=...)`` to fill a given
+store, e.g. PostgreSQL); ``browser()`` a ``TestClient`` with its own cookies (one per user);
+``sign_up``/``form_token`` drive the pages as a browser would. Patch ``CHEAP_HASHER`` in for
+argon2 to keep signing in fast.
 """
 
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from lxml import html
@@ -52,6 +58,8 @@ HOSTILE_ABSTRACT = (
     '<img src=x onerror="alert(2)"> attention layers for robust transformers.'
 )
 HOSTILE_AUTHOR = "Mallory <i>Evil</i>"
+ALPHA, BETA = "\N{GREEK SMALL LETTER ALPHA}", "\N{GREEK SMALL LETTER BETA}"
+HOSTILE_TITLE_SHOWN = f"{SCRIPT} Robust {ALPHA}-divergence training <b>now</b>"  # as text
 
 # id: (title, abstract, day, HF upvotes)
 PAPERS: dict[str, tuple[str, str, date, int | None]] = {
@@ -155,6 +163,9 @@ PAPERS: dict[str, tuple[str, str, date, int | None]] = {
 }
 ORGANISED = {"2503.00001", "2503.00201", "2503.00403"}  # Deep Thought Lab's papers
 GITHUB = "https://github.com/deepthought/gnn-scale"
+# argon2 with the least work: the defaults take ~0.1-0.3 s a hash, and tests sign in a lot
+# (use: monkeypatch.setattr(paperfeed.store.accounts, "HASHER", CHEAP_HASHER))
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def records() -> list[PaperRecord]:
@@ -195,25 +206,30 @@ class WebApp:
 def build(
     tmp_path: Path,
     *,
+    engine: Engine | None = None,
     routes: Sequence[Route] = (),
     transport: httpx.BaseTransport | None = None,
     **settings: Any,
 ) -> WebApp:
-    """The app over a fresh, indexed store in ``tmp_path``; arXiv answers from ``routes``
+    """The app over a fresh, indexed store in ``tmp_path`` (or over ``engine``, an empty
+    store, filled here: for tests run on each database); arXiv answers from ``routes``
     (recorded responses) or ``transport``. ``settings`` override :class:`Settings` fields.
     The rate limiter's memory is emptied: each app starts with every allowance."""
     LIMITER.storage.reset()
-    shutil.copytree(_template(), tmp_path / "web")
-    url = f"sqlite:///{tmp_path / 'web' / 'store.db'}"
-    engine = open_store(url)
-    embedder = HashEmbedder()
+    folder = tmp_path / "web"
+    if engine is None:
+        shutil.copytree(_template(), folder)
+        engine = open_store(f"sqlite:///{folder / 'store.db'}")
+    else:
+        _fill(engine, folder)
     searcher = Searcher(
         engine,
-        LexicalIndex.open(tmp_path / "web" / "lexical"),
-        VectorIndex(tmp_path / "web" / "dense"),
-        embedder,
+        LexicalIndex.open(folder / "lexical"),
+        VectorIndex(folder / "dense"),
+        HashEmbedder(),
         Tuning(depth=20),
     )
+    url = engine.url.render_as_string(hide_password=False)
     config = Settings(home=tmp_path / "home", database_url=url, request_delay=0, **settings)
     arxiv = transport or recorded_transport(routes)
     app = create_app(
@@ -225,6 +241,16 @@ def build(
     return WebApp(app, engine, config, searcher)
 
 
+def build_shared(folder: Path) -> WebApp:
+    """:func:`build` for a module-scoped fixture (an app the tests only read from). Those are
+    made before conftest's ``clean_environment``, so the environment is cleaned here too."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith("PAPERFEED_")]:
+            patch.delenv(name)
+        patch.setenv("PAPERFEED_HOME", str(folder / "home"))
+        return build(folder)
+
+
 @cache
 def _template() -> Path:
     """The store and its indexes, made once per test run and copied for each app (migrating
@@ -232,13 +258,18 @@ def _template() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="paperfeed-web-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     engine = open_store(f"sqlite:///{folder / 'store.db'}")
+    _fill(engine, folder)
+    engine.dispose()  # SQLite folds its write-ahead log into the file: one file to copy
+    return folder
+
+
+def _fill(engine: Engine, folder: Path) -> None:
+    """The papers into the store, their words and vectors into indexes in ``folder``."""
     ingest(engine, MemorySource(records()), today=NEWEST)
     embedder = HashEmbedder()
     LexicalIndex.open(folder / "lexical").update(engine)
     embed_pending(engine, embedder)
     VectorIndex(folder / "dense").update(engine, embedder.model)
-    engine.dispose()  # SQLite folds its write-ahead log into the file: one file to copy
-    return folder
 
 
 def form_token(page: str) -> str:

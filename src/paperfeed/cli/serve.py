@@ -73,22 +73,22 @@ def demo(
     """A first run in one command: today's arXiv announcements in a few popular categories,
     imported, indexed and served."""
     wanted = [name for value in categories for name in value.replace(",", " ").split()]
+    if not wanted:
+        raise click.UsageError("give at least one category, e.g. --categories cs.CL")
     with one_line_errors():
         try:
-            source = import_announcements(app, wanted)
+            import_announcements(app, wanted)
         except SourceError as exc:
             raise click.ClickException(unreachable_message(exc)) from None
     with resumable(app):
         build_indexes(app, no_embed=no_embed)
-    count = visible_papers(app.engine)
-    if source.empty_day_message:
-        click.echo("There were no announcements today.")
+    count = visible_papers(app.engine)  # a day without announcements still shows the store
     if not count:
         click.echo(f"The store is empty: load papers from a file with {LOAD_A_FILE}.")
-    if no_serve:
+    elif no_serve:
         click.echo(f"{count:,} papers are ready: `paperfeed serve` shows them.")
-        return
-    run_server(app, host, port)
+    if not no_serve:
+        run_server(app, host, port)
 
 
 def run_server(

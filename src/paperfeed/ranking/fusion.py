@@ -40,5 +40,6 @@ def _min_max(ranked: Ranked) -> dict[str, float]:
         return {}
     scores = [score for _, score in ranked]
     low, high = min(scores), max(scores)
-    span = high - low or 1.0
-    return {key: (score - low) / span for key, score in ranked}
+    if high == low:  # one document, or a tie: each is the best of its list, not the worst
+        return {key: 1.0 for key, _ in ranked}
+    return {key: (score - low) / (high - low) for key, score in ranked}

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/feeds", include_in_schema=False)
 FORMATS = {"atom": "application/atom+xml", "rss": "application/rss+xml"}
 ITEMS = 50
 # characters XML 1.0 cannot hold (lxml refuses them): control characters, lone surrogates
-NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @router.get("/daily.{kind}")

@@ -321,9 +321,10 @@ def _back(request: Request, fallback: str) -> RedirectResponse:
     referer = request.headers.get("referer", "")
     base = str(request.base_url)
     target = "/" + referer[len(base) :] if referer.startswith(base) else fallback
-    return RedirectResponse(target, 303)
+    return RedirectResponse(_local(target, fallback), 303)
 
 
-def _local(target: str) -> str:
-    """``target`` if it is a path on this site (no open redirects), else the feed."""
-    return target if target.startswith("/") and not target.startswith("//") else "/papers"
+def _local(target: str, fallback: str = "/papers") -> str:
+    """``target`` if it is a path on this site (no open redirects), else ``fallback``.
+    Browsers read ``/\\host`` like ``//host``: another site."""
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else fallback

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from datetime import date, datetime
@@ -12,6 +13,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from pylatexenc.latex2text import LatexNodes2Text
 
 from paperfeed.arxiv_ids import abs_url, pdf_url
@@ -20,6 +22,7 @@ from paperfeed.web.security import csrf_token, current_user
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
 UNESCAPED = re.compile(r"(?<!\\)([%&#])")  # comment/alignment characters, meant literally
+UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")
 logging.getLogger("pylatexenc").setLevel(logging.ERROR)
 
 
@@ -29,11 +32,29 @@ def plain(text: str | None) -> str:
     as it is where the LaTeX does not parse. Jinja escapes the result like any text."""
     if not text or not any(c in text for c in "$\\{"):
         return text or ""
+    if len(UNESCAPED_DOLLAR.findall(text)) % 2:  # a lone $ is money ("costs $5"), not maths
+        return text
     try:
         converted = LATEX.latex_to_text(UNESCAPED.sub(r"\\\1", text))
     except Exception:  # pylatexenc raises many kinds on odd input; the raw text is fine
         return text
     return text if "%s" in converted else " ".join(converted.split())
+
+
+def snippet_html(fragment: str | None) -> Markup:
+    """A search snippet (escaped abstract text, the query's words in ``<b>``) with its LaTeX
+    shown as :func:`plain` text, like the rest of the card; as it came if that fails."""
+    if not fragment:
+        return Markup("")
+    if not any(c in fragment for c in "$\\{"):
+        return Markup(fragment)
+    fragment = fragment.replace("\x02", "").replace("\x03", "")  # the markers below
+    opened, closed = fragment.count("<b>"), fragment.count("</b>")
+    marked = html.unescape(fragment.replace("<b>", "\x02").replace("</b>", "\x03"))
+    shown = plain(marked)
+    if shown.count("\x02") != opened or shown.count("\x03") != closed:
+        return Markup(fragment)
+    return Markup(str(escape(shown)).replace("\x02", "<b>").replace("\x03", "</b>"))
 
 
 def day_label(value: date | datetime | None) -> str:
@@ -53,7 +74,9 @@ def with_query(request: Request, **changes: Any) -> str:
     return f"{request.url.path}?{urlencode(params)}"
 
 
-TEMPLATES.env.filters.update(plain=plain, day=day_label, arxiv_abs=abs_url, pdf=pdf_url)
+TEMPLATES.env.filters.update(
+    plain=plain, snippet=snippet_html, day=day_label, arxiv_abs=abs_url, pdf=pdf_url
+)
 TEMPLATES.env.globals.update(author_url=author_url, with_query=with_query)
 
 

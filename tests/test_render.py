@@ -1,0 +1,23 @@
+"""How titles and abstracts with LaTeX read on the pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from paperfeed.web.render import plain
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (r"On $\alpha$-divergences in $O(n^2)$ time", "On α-divergences in O(n^2) time"),
+        (r"Schr\"odinger cats", "Schrödinger cats"),
+        ("50% faster & 2x smaller #1", "50% faster & 2x smaller #1"),
+        ("It costs $5 per run", "It costs $5 per run"),  # a lone $ is money
+        (r"broken \frac{a", r"broken \frac{a"),  # does not parse: shown as it is
+        ("<script>alert(1)</script>", "<script>alert(1)</script>"),  # escaped by Jinja later
+        (None, ""),
+    ],
+)
+def test_latex_reads_as_plain_text(text: str | None, shown: str) -> None:
+    assert plain(text) == shown
