@@ -6,8 +6,9 @@ later) and upvotes count ours plus those from Hugging Face: the Hacker News form
 1.8). A vote counts most on a fresh paper: a day-old paper needs ~3x the votes of one 12
 hours old to rank level with it, a week-old one ~29x the votes of a day-old one.
 
-The clock is the earlier of now and the end of the newest announcement day, so a store that has not been
-fed for a while still shows what was trending at its newest day, not an empty page.
+The clock is the earlier of now and the end of the newest announcement day, so a store that
+has not been fed for a while still shows what was trending at its newest day, not an empty
+page.
 """
 
 from __future__ import annotations
