@@ -104,3 +104,17 @@ def test_without_embeddings_search_falls_back_to_words_and_says_so(
 )
 def test_hostile_queries_return_results_or_nothing(searcher: Searcher, query: str) -> None:
     assert isinstance(searcher.search(query).hits, list)
+
+
+def test_a_running_searcher_sees_papers_another_process_embedded(
+    searcher: Searcher, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("paperfeed.ranking.search.RECHECK", 0.0)
+    held = searcher.vectors
+    ingest(engine, MemorySource([paper("2501.00009", title="Sourdough", abstract="Wild yeast.")]))
+    embed_pending(engine, HashEmbedder())
+    assert held is not None
+    VectorIndex(held.folder).update(engine, HashEmbedder.model)  # as `paperfeed index` would
+    found = searcher.search("wild yeast sourdough", mode="dense", limit=1)
+    assert ids(found) == ["2501.00009"]
+    assert len(held) == 5  # the index a search was holding was left as it was

@@ -90,16 +90,27 @@ class VectorIndex:
     def __len__(self) -> int:
         return len(self._by_key[0])
 
+    def outdated(self) -> bool:
+        """Whether a newer generation has been saved (by another process) since this one."""
+        return self._newer_meta() is not None
+
     def refresh(self) -> bool:
         """Load the generation saved since this one (by another process), if there is one.
         A folder of another format counts as empty: the next update rebuilds it."""
-        path = self.folder / META
-        meta = orjson.loads(path.read_bytes()) if path.exists() else {}
-        if meta.get("format") != FORMAT or meta["generation"] == self._generation:
+        meta = self._newer_meta()
+        if meta is None:
             return False
         self._clear()
         self._load(meta)
         return True
+
+    def _newer_meta(self) -> dict | None:
+        """The saved generation's metadata if it is not the one loaded (and of our format)."""
+        path = self.folder / META
+        meta = orjson.loads(path.read_bytes()) if path.exists() else {}
+        if meta.get("format") != FORMAT or meta["generation"] == self._generation:
+            return None
+        return meta
 
     def update(self, engine: Engine, model: str) -> IndexUpdate:
         """Catch up with the vectors stored under ``model``: add new and re-embedded papers,

@@ -14,6 +14,7 @@ Hybrid ranking (tuned on the SciFact *train* queries only, see ``bench/beir.py``
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -33,6 +34,7 @@ SORTS = ("relevance", "date", "upvotes")
 # the dense side keeps POOL * depth papers (from twice as many graph candidates): the best
 # ``depth`` are fused, all are re-scored by exact cosine after the feedback round
 POOL = 2
+RECHECK = 1.0  # seconds between looks for a newer vector index on disk
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class Searcher:
         self.vectors = vectors
         self.embedder = embedder
         self.tuning = tuning
+        self._checked = time.monotonic()
 
     def search(
         self,
@@ -114,9 +117,20 @@ class Searcher:
 
     def similar(self, arxiv_id: str, limit: int = 10) -> list[Hit]:
         """The papers nearest to ``arxiv_id`` by embedding; never the paper itself."""
-        if self.vectors is None:
+        vectors = self._current_vectors()
+        if vectors is None:
             return []
-        return self._cards(self.vectors.similar(arxiv_id, limit), None)
+        return self._cards(vectors.similar(arxiv_id, limit), None)
+
+    def _current_vectors(self) -> VectorIndex | None:
+        """The vector index, reloaded when another process (``paperfeed index``) has saved a
+        newer one; checked at most once a second. A search keeps the object it started with,
+        so a reload never changes an index under a running search."""
+        if self.vectors is not None and time.monotonic() - self._checked >= RECHECK:
+            self._checked = time.monotonic()
+            if self.vectors.outdated():
+                self.vectors = VectorIndex(self.vectors.folder)
+        return self.vectors
 
     def _relevance(
         self, query: ParsedQuery, filters: Filters, mode: str, wanted: int, notes: list[str]
@@ -125,20 +139,21 @@ class Searcher:
         lexical = self._lexical(query, filters, depth, "relevance") if mode != "dense" else []
         if mode == "lexical":
             return lexical
-        if self.vectors is None or self.embedder is None or not len(self.vectors):
+        vectors = self._current_vectors()
+        if vectors is None or self.embedder is None or not len(vectors):
             notes.append("semantic search is not available yet: run `paperfeed index`")
             return lexical
         vector = self.embedder.embed_query(query.text)
-        pool = self._dense(vector, query, filters, POOL * depth)
+        pool = self._dense(vectors, vector, query, filters, POOL * depth)
         dense = pool[:depth]
         if mode == "dense":
             return dense
         fused = convex_combination(lexical, dense, self.tuning.alpha)
         feedback = [key for key, _ in fused[: self.tuning.feedback_docs]]
         if feedback and self.tuning.feedback_weight:
-            centroid = self.vectors.vectors_of(feedback).mean(0)
+            centroid = vectors.vectors_of(feedback).mean(0)
             vector = vector + self.tuning.feedback_weight * centroid
-            rescored = self.vectors.cosines(vector, [key for key, _ in pool])
+            rescored = vectors.cosines(vector, [key for key, _ in pool])
             dense = sorted(rescored, key=lambda pair: (-pair[1], pair[0]))[:depth]
             fused = convex_combination(lexical, dense, self.tuning.alpha)
         return fused
@@ -147,12 +162,13 @@ class Searcher:
         hits = self.lexical.search(query, limit=limit, sort=sort, filters=filters)
         return [(hit.arxiv_id, hit.score) for hit in hits]
 
-    def _dense(self, vector: np.ndarray, query: ParsedQuery, filters: Filters, k: int) -> Ranked:
-        assert self.vectors is not None
+    def _dense(
+        self, vectors: VectorIndex, vector: np.ndarray, query: ParsedQuery, filters: Filters, k: int
+    ) -> Ranked:
         if not filters.restrict(query):
-            return self.vectors.search(vector, k, candidates=2 * k)
+            return vectors.search(vector, k, candidates=2 * k)
         # filtered: look deeper, keep the papers the lexical index says pass the filters
-        found = self.vectors.search(vector, k * 10)
+        found = vectors.search(vector, k * 10)
         allowed = self.lexical.passing([key for key, _ in found], query, filters)
         return [(key, score) for key, score in found if key in allowed][:k]
 

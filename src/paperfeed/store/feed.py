@@ -39,11 +39,23 @@ def neighbour_days(engine: Engine, day: date) -> tuple[date | None, date | None]
     return before, after
 
 
-def day_papers(engine: Engine, day: date, limit: int | None = None) -> list[dict[str, Any]]:
+def day_papers(
+    engine: Engine, day: date, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
     """The papers announced on ``day`` or submitted by a user that day, most upvoted first."""
+    return cards(engine, _on_day(day), order_by=BY_VOTES, limit=limit, offset=offset)
+
+
+def day_count(engine: Engine, day: date) -> int:
+    """How many papers :func:`day_papers` lists for ``day``."""
+    with engine.connect() as conn:
+        query = select(func.count()).select_from(papers).where(_on_day(day), *VISIBLE)
+        return conn.execute(query).scalar_one()
+
+
+def _on_day(day: date) -> Any:
     start = datetime.combine(day, time(), UTC)
-    end = start + timedelta(days=1)
-    return cards(engine, arrived_between(day, day, start, end), order_by=BY_VOTES, limit=limit)
+    return arrived_between(day, day, start, start + timedelta(days=1))
 
 
 def arrived_between(first: date, last: date, start: datetime, end: datetime) -> Any:

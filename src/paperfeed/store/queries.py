@@ -48,7 +48,11 @@ def card_columns() -> list[Any]:
 
 
 def cards(
-    engine: Engine, *where: Any, order_by: Sequence[Any] = (), limit: int | None = None
+    engine: Engine,
+    *where: Any,
+    order_by: Sequence[Any] = (),
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Cards of the visible papers matching ``where``, in ``order_by`` order."""
     query = (
@@ -58,6 +62,7 @@ def cards(
         .where(papers.c.withdrawn.is_(False), papers.c.hidden.is_(False), *where)
         .order_by(*order_by)
         .limit(limit)
+        .offset(offset or None)
     )
     with engine.connect() as conn:
         return [dict(row) for row in conn.execute(query).mappings()]

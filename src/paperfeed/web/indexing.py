@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from paperfeed.index.dense import embed_pending
+from paperfeed.index.dense import VectorIndex, embed_pending
 
 log = logging.getLogger("paperfeed.web")
 
@@ -22,6 +22,7 @@ def index_soon(services: Any) -> None:
         return
     try:
         embed_pending(engine, searcher.embedder, batch_size=services.settings.embedding_batch_size)
-        searcher.vectors.update(engine, searcher.embedder.model)
+        # a copy, saved as a new generation: searches running now keep the index they hold
+        VectorIndex(searcher.vectors.folder).update(engine, searcher.embedder.model)
     except Exception:  # the paper stays lexically searchable; `paperfeed index` retries
         log.exception("embedding new papers failed; run `paperfeed index`")

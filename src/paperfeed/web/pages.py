@@ -40,6 +40,7 @@ from paperfeed.web.security import (
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 20
+PER_DAY = 100  # a busy arXiv day has ~1,000 papers
 
 
 def _services(request: Request) -> Any:
@@ -63,24 +64,29 @@ def home() -> RedirectResponse:
     return RedirectResponse("/papers", 307)
 
 
+PageField = Annotated[int, Query(ge=1, le=1000)]
+
+
 @router.get("/papers")
-def latest(request: Request) -> Any:
+def latest(request: Request, page: PageField = 1) -> Any:
     engine = request.app.state.engine
-    return _day_page(request, feed.latest_day(engine, datetime.now(UTC).date()))
+    return _day_page(request, feed.latest_day(engine, datetime.now(UTC).date()), page)
 
 
 @router.get("/papers/date/{day}")
-def on_day(request: Request, day: str) -> Any:
+def on_day(request: Request, day: str, page: PageField = 1) -> Any:
     try:
         wanted = date.fromisoformat(day)
     except ValueError:
         raise HTTPException(404, f"{day!r} is not a date (YYYY-MM-DD).") from None
-    return _day_page(request, wanted)
+    return _day_page(request, wanted, page)
 
 
-def _day_page(request: Request, day: date | None) -> Any:
+def _day_page(request: Request, day: date | None, number: int) -> Any:
     engine = request.app.state.engine
-    items = feed.day_papers(engine, day) if day else []
+    offset = (number - 1) * PER_DAY
+    items = feed.day_papers(engine, day, PER_DAY, offset) if day else []
+    total = feed.day_count(engine, day) if day else 0
     before, after = feed.neighbour_days(engine, day) if day else (None, None)
     quiet = None
     if day and not items:
@@ -95,6 +101,9 @@ def _day_page(request: Request, day: date | None) -> Any:
         "day.html",
         day=day,
         papers=_with_marks(request, items),
+        total=total,
+        number=number,
+        more=offset + len(items) < total,
         before=before,
         after=after,
         quiet=quiet,

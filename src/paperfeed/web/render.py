@@ -41,6 +41,18 @@ def plain(text: str | None) -> str:
     return text if "%s" in converted else " ".join(converted.split())
 
 
+def lead(text: str | None, chars: int = 260) -> str:
+    """The opening of an abstract for a card, LaTeX shown as text. The raw text is cut first
+    (at a space, never inside ``$...$``): converting a whole abstract is the slow part."""
+    if not text or len(text) <= chars:
+        return plain(text)
+    head = text[: max(text.rfind(" ", 0, chars), chars // 2)]
+    dollars = [m.start() for m in UNESCAPED_DOLLAR.finditer(head)]
+    if len(dollars) % 2:
+        head = head[: dollars[-1]]
+    return plain(head.rstrip()) + " …"
+
+
 def snippet_html(fragment: str | None) -> Markup:
     """A search snippet (escaped abstract text, the query's words in ``<b>``) with its LaTeX
     shown as :func:`plain` text, like the rest of the card; as it came if that fails."""
@@ -51,6 +63,8 @@ def snippet_html(fragment: str | None) -> Markup:
     fragment = fragment.replace("\x02", "").replace("\x03", "")  # the markers below
     opened, closed = fragment.count("<b>"), fragment.count("</b>")
     marked = html.unescape(fragment.replace("<b>", "\x02").replace("</b>", "\x03"))
+    if len(UNESCAPED_DOLLAR.findall(marked)) % 2:  # the fragment ends inside $...$
+        marked += "$"
     shown = plain(marked)
     if shown.count("\x02") != opened or shown.count("\x03") != closed:
         return Markup(fragment)
@@ -75,7 +89,7 @@ def with_query(request: Request, **changes: Any) -> str:
 
 
 TEMPLATES.env.filters.update(
-    plain=plain, snippet=snippet_html, day=day_label, arxiv_abs=abs_url, pdf=pdf_url
+    lead=lead, plain=plain, snippet=snippet_html, day=day_label, arxiv_abs=abs_url, pdf=pdf_url
 )
 TEMPLATES.env.globals.update(author_url=author_url, with_query=with_query)
 
