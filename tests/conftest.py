@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from paperfeed.store import accounts
 from paperfeed.store.database import create_store_engine, normalise_url, open_store
+from web_app import CHEAP_HASHER, WebApp, build_shared
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 ARXIV = SHARED / "arxiv"
@@ -76,3 +78,15 @@ def blank_engine(store_url: str) -> Iterator[Engine]:
     engine = create_store_engine(store_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fast password hasher: the web tests sign up and in hundreds of times."""
+    monkeypatch.setattr(accounts, "HASHER", CHEAP_HASHER)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> WebApp:
+    """One web app for a module's tests that only read: built once for the module."""
+    return build_shared(tmp_path_factory.mktemp("site"))

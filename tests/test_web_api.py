@@ -9,12 +9,10 @@ from fastapi.testclient import TestClient
 from lxml import etree, html
 from sqlalchemy import Engine
 
-from paperfeed.store import accounts
 from paperfeed.store.accounts import create_token, create_user
 from paperfeed.store.queries import get_paper
 from protocol import recorded, unreachable
 from web_app import (
-    CHEAP_HASHER,
     DEEP,
     GITHUB,
     HOSTILE,
@@ -25,7 +23,6 @@ from web_app import (
     SCRIPT,
     WebApp,
     build,
-    build_shared,
     sign_up,
 )
 
@@ -34,15 +31,7 @@ ROUTES = [({"id_list": AEW10}, recorded("arxiv_api_atom/id_1707.08567_s0_m100_6a
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(accounts, "HASHER", CHEAP_HASHER)
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> WebApp:
-    """One app for the tests that only read: built once for the module."""
-    return build_shared(tmp_path_factory.mktemp("site"))
+pytestmark = pytest.mark.usefixtures("cheap_passwords")
 
 
 @pytest.fixture

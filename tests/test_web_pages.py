@@ -10,13 +10,11 @@ from fastapi.testclient import TestClient
 from lxml import html
 
 from paperfeed.settings import Settings
-from paperfeed.store import accounts
 from paperfeed.store.database import open_store
 from paperfeed.store.queries import get_paper
 from paperfeed.web.app import create_app
 from protocol import recorded, unreachable
 from web_app import (
-    CHEAP_HASHER,
     DEEP,
     GITHUB,
     NEXT_MONDAY,
@@ -24,7 +22,6 @@ from web_app import (
     PAPERS,
     WebApp,
     build,
-    build_shared,
     card_ids,
     sign_up,
     upvotes_shown,
@@ -37,15 +34,7 @@ ARXIV_ROUTES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(accounts, "HASHER", CHEAP_HASHER)
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> WebApp:
-    """One app for the tests that only read: built once for the module."""
-    return build_shared(tmp_path_factory.mktemp("site"))
+pytestmark = pytest.mark.usefixtures("cheap_passwords")
 
 
 @pytest.fixture

@@ -18,14 +18,12 @@ from paperfeed.web.render import author_url
 from web_app import (
     ALPHA,
     BETA,
-    CHEAP_HASHER,
     HOSTILE,
     HOSTILE_AUTHOR,
     HOSTILE_TITLE_SHOWN,
     SCRIPT,
     WebApp,
     build,
-    build_shared,
     card_ids,
     form_token,
     sign_up,
@@ -35,15 +33,7 @@ from web_app import (
 PASSWORD = "correct horse"
 
 
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(accounts, "HASHER", CHEAP_HASHER)
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> WebApp:
-    """One app for the tests that only read: built once for the module."""
-    return build_shared(tmp_path_factory.mktemp("site"))
+pytestmark = pytest.mark.usefixtures("cheap_passwords")
 
 
 @pytest.fixture
