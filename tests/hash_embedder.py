@@ -5,8 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
+from sqlalchemy import Engine
+
+from paperfeed.index.dense import VectorIndex, embed_pending
+from paperfeed.index.lexical import LexicalIndex
+from paperfeed.ranking.search import Searcher, Tuning
 
 
 class HashEmbedder:
@@ -34,3 +40,15 @@ class HashEmbedder:
             digest = hashlib.blake2b(word.encode(), digest_size=2).digest()
             vector[digest[0] % self.dim] += 1 if digest[1] % 2 else -1
         return vector / np.linalg.norm(vector)
+
+
+def indexed_searcher(engine: Engine, folder: Path, tuning: Tuning | None = None) -> Searcher:
+    """A searcher over the store's papers, indexed in ``folder`` (words, and hash vectors)
+    as ``paperfeed index`` would; indexes already there are brought up to date."""
+    embedder = HashEmbedder()
+    lexical = LexicalIndex.open(folder / "lexical")
+    lexical.update(engine)
+    embed_pending(engine, embedder)
+    vectors = VectorIndex(folder / "dense")
+    vectors.update(engine, embedder.model)
+    return Searcher(engine, lexical, vectors, embedder, tuning or Tuning())

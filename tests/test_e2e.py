@@ -30,12 +30,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from hash_embedder import HashEmbedder
+from hash_embedder import indexed_searcher
 from memory_source import MemorySource, paper
-from paperfeed.index.dense import VectorIndex, embed_pending
-from paperfeed.index.lexical import LexicalIndex
 from paperfeed.ingest.pipeline import ingest
-from paperfeed.ranking.search import Searcher
 from paperfeed.records import Organisation
 from paperfeed.settings import Settings
 from paperfeed.sources.http import PoliteClient
@@ -285,13 +282,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
         engine = open_store(settings.database)
         ingest(engine, MemorySource(records()))
-        embedder = HashEmbedder()
-        lexical = LexicalIndex.open(folder / "lexical")
-        lexical.update(engine)
-        embed_pending(engine, embedder)
-        vectors = VectorIndex(folder / "dense")
-        vectors.update(engine, embedder.model)
-        searcher = Searcher(engine, lexical, vectors, embedder)
+        searcher = indexed_searcher(engine, folder)
         routes = [({"id_list": SUBMITTED}, recorded(SUBMITTED_REPLY))]
         app = create_app(
             settings,

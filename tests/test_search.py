@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from hash_embedder import HashEmbedder
+from hash_embedder import HashEmbedder, indexed_searcher
 from memory_source import MemorySource, paper
 from paperfeed.index.dense import VectorIndex, embed_pending
 from paperfeed.index.lexical import LexicalIndex
@@ -32,13 +32,7 @@ def searcher(engine: Engine, tmp_path: Path) -> Searcher:
         for key, (t, a, c) in PAPERS.items()
     ]
     ingest(engine, MemorySource(records))
-    embedder = HashEmbedder()
-    lexical = LexicalIndex.open(tmp_path / "lexical")
-    lexical.update(engine)
-    embed_pending(engine, embedder)
-    vectors = VectorIndex(tmp_path / "dense")
-    vectors.update(engine, embedder.model)
-    return Searcher(engine, lexical, vectors, embedder, Tuning(depth=10))
+    return indexed_searcher(engine, tmp_path, Tuning(depth=10))
 
 
 def ids(results) -> list[str]:

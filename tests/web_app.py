@@ -30,10 +30,8 @@ from fastapi.testclient import TestClient
 from lxml import html
 from sqlalchemy import Engine
 
-from hash_embedder import HashEmbedder
+from hash_embedder import indexed_searcher
 from memory_source import MemorySource, paper
-from paperfeed.index.dense import VectorIndex, embed_pending
-from paperfeed.index.lexical import LexicalIndex
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.ranking.search import Searcher, Tuning
 from paperfeed.records import Organisation, PaperRecord
@@ -221,14 +219,8 @@ def build(
         shutil.copytree(_template(), folder)
         engine = open_store(f"sqlite:///{folder / 'store.db'}")
     else:
-        _fill(engine, folder)
-    searcher = Searcher(
-        engine,
-        LexicalIndex.open(folder / "lexical"),
-        VectorIndex(folder / "dense"),
-        HashEmbedder(),
-        Tuning(depth=20),
-    )
+        ingest(engine, MemorySource(records()), today=NEWEST)
+    searcher = indexed_searcher(engine, folder, Tuning(depth=20))
     url = engine.url.render_as_string(hide_password=False)
     config = Settings(home=tmp_path / "home", database_url=url, request_delay=0, **settings)
     arxiv = transport or recorded_transport(routes)
@@ -258,18 +250,10 @@ def _template() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="paperfeed-web-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     engine = open_store(f"sqlite:///{folder / 'store.db'}")
-    _fill(engine, folder)
+    ingest(engine, MemorySource(records()), today=NEWEST)
+    indexed_searcher(engine, folder)
     engine.dispose()  # SQLite folds its write-ahead log into the file: one file to copy
     return folder
-
-
-def _fill(engine: Engine, folder: Path) -> None:
-    """The papers into the store, their words and vectors into indexes in ``folder``."""
-    ingest(engine, MemorySource(records()), today=NEWEST)
-    embedder = HashEmbedder()
-    LexicalIndex.open(folder / "lexical").update(engine)
-    embed_pending(engine, embedder)
-    VectorIndex(folder / "dense").update(engine, embedder.model)
 
 
 def form_token(page: str) -> str:

@@ -14,12 +14,12 @@ from paperfeed.ingest.submit import SubmitError, submit_paper
 from paperfeed.ranking.search import Hit
 from paperfeed.ranking.trending import top, trending
 from paperfeed.store import feed
-from paperfeed.store.activity import UnknownPaper, set_saved, set_vote
+from paperfeed.store.activity import set_saved, set_vote
 from paperfeed.store.papers import papers
 from paperfeed.store.queries import cards, get_paper
 from paperfeed.web.indexing import index_soon
 from paperfeed.web.search_form import SearchForm, run_search
-from paperfeed.web.security import check_csrf, rate_limit, require_user
+from paperfeed.web.security import acting_user, rate_limit
 
 router = APIRouter(prefix="/api", tags=["papers"])
 
@@ -104,8 +104,7 @@ class Submission(BaseModel):
 
 @router.post("/papers/submit", summary="Submit a paper by arXiv id or URL", status_code=201)
 def submit(request: Request, body: Submission, background: BackgroundTasks) -> dict[str, Any]:
-    user = require_user(request)
-    check_csrf(request, None)
+    user = acting_user(request, None)
     services = request.app.state.services
     rate_limit(request, services.settings.submit_rate, "submit", key=str(user["id"]))
     try:
@@ -157,23 +156,15 @@ def paper(request: Request, arxiv_id: str) -> dict[str, Any]:
 
 
 def _vote(request: Request, arxiv_id: str, on: bool) -> dict[str, Any]:
-    user = require_user(request)
-    check_csrf(request, None)
-    try:
-        total = set_vote(request.app.state.engine, user["id"], _canonical(arxiv_id), on)
-    except UnknownPaper:
-        raise HTTPException(404, f"{arxiv_id} is not in this feed") from None
-    return {"id": _canonical(arxiv_id), "upvotes": total, "upvoted": on}
+    user, canonical = acting_user(request, None), _canonical(arxiv_id)
+    total = set_vote(request.app.state.engine, user["id"], canonical, on)
+    return {"id": canonical, "upvotes": total, "upvoted": on}
 
 
 def _save(request: Request, arxiv_id: str, on: bool) -> dict[str, Any]:
-    user = require_user(request)
-    check_csrf(request, None)
-    try:
-        set_saved(request.app.state.engine, user["id"], _canonical(arxiv_id), on)
-    except UnknownPaper:
-        raise HTTPException(404, f"{arxiv_id} is not in this feed") from None
-    return {"id": _canonical(arxiv_id), "saved": on}
+    user, canonical = acting_user(request, None), _canonical(arxiv_id)
+    set_saved(request.app.state.engine, user["id"], canonical, on)
+    return {"id": canonical, "saved": on}
 
 
 def _canonical(arxiv_id: str) -> str:

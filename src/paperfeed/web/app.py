@@ -24,6 +24,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from paperfeed.ranking.search import Searcher, open_searcher
 from paperfeed.settings import Settings
 from paperfeed.sources.http import PoliteClient
+from paperfeed.store.activity import UnknownPaper
 from paperfeed.store.database import open_store
 from paperfeed.web import api, feeds, pages
 from paperfeed.web.render import page
@@ -110,6 +111,7 @@ def create_app(
     app.include_router(feeds.router)
     app.include_router(pages.router)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(UnknownPaper, _unknown_paper)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(Exception, _crash)
     return app
@@ -130,6 +132,10 @@ async def _http_error(request: Request, exc: HTTPException) -> Any:
     if _wants_json(request):
         return JSONResponse({"error": message}, exc.status_code, headers=exc.headers)
     return page(request, "error.html", exc.status_code, status=exc.status_code, message=message)
+
+
+async def _unknown_paper(request: Request, exc: UnknownPaper) -> Any:
+    return await _http_error(request, HTTPException(404, f"{exc} is not in this feed."))
 
 
 async def _invalid_request(request: Request, exc: RequestValidationError) -> Any:

@@ -40,7 +40,7 @@ def trending_feed(request: Request, kind: str) -> Response:
 @router.get("/search.{kind}")
 def search_feed(request: Request, kind: str, form: Annotated[SearchForm, Query()]) -> Response:
     hits, _ = run_search(request.app.state.services.searcher, form, ITEMS)
-    items = [vars(hit) | {"arxiv_id": hit.arxiv_id} for hit in hits]
+    items = [vars(hit) for hit in hits]
     query = request.url.query
     return _render(request, kind, f"paperfeed: {form.q or 'search'}", f"/search?{query}", items)
 

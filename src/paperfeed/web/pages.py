@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -17,7 +16,6 @@ from paperfeed.ranking.trending import top, trending
 from paperfeed.store import feed
 from paperfeed.store.accounts import AccountError, authenticate, create_token, create_user
 from paperfeed.store.activity import (
-    UnknownPaper,
     activity_ids,
     marks,
     set_hidden,
@@ -30,10 +28,10 @@ from paperfeed.web.indexing import index_soon
 from paperfeed.web.render import page
 from paperfeed.web.search_form import SearchForm, run_search
 from paperfeed.web.security import (
+    acting_user,
     check_csrf,
     current_user,
     rate_limit,
-    require_user,
     sign_in,
     sign_out,
 )
@@ -164,39 +162,24 @@ OnField = Annotated[bool, Form()]
 
 @router.post("/papers/{arxiv_id:path}/upvote")
 def upvote(request: Request, arxiv_id: str, csrf_token: CsrfField = "", on: OnField = True) -> Any:
-    user = _acting_user(request, csrf_token)
-    _on_paper(arxiv_id, lambda: set_vote(request.app.state.engine, user["id"], arxiv_id, on))
+    user = acting_user(request, csrf_token)
+    set_vote(request.app.state.engine, user["id"], arxiv_id, on)
     return _back(request, f"/papers/{arxiv_id}")
 
 
 @router.post("/papers/{arxiv_id:path}/save")
 def save(request: Request, arxiv_id: str, csrf_token: CsrfField = "", on: OnField = True) -> Any:
-    user = _acting_user(request, csrf_token)
-    _on_paper(arxiv_id, lambda: set_saved(request.app.state.engine, user["id"], arxiv_id, on))
+    user = acting_user(request, csrf_token)
+    set_saved(request.app.state.engine, user["id"], arxiv_id, on)
     return _back(request, f"/papers/{arxiv_id}")
 
 
 @router.post("/papers/{arxiv_id:path}/hide")
 def hide(request: Request, arxiv_id: str, csrf_token: CsrfField = "", on: OnField = True) -> Any:
-    if not _acting_user(request, csrf_token)["is_admin"]:
+    if not acting_user(request, csrf_token)["is_admin"]:
         raise HTTPException(403, "Only an admin can hide papers.")
-    _on_paper(arxiv_id, lambda: set_hidden(request.app.state.engine, arxiv_id, on))
+    set_hidden(request.app.state.engine, arxiv_id, on)
     return RedirectResponse("/papers" if on else f"/papers/{arxiv_id}", 303)
-
-
-def _acting_user(request: Request, csrf_token: str) -> dict[str, Any]:
-    """The signed-in user sending this form (401: sign in first), with a valid CSRF token
-    (403). Signed-out visitors are told to sign in, which is what they can do about it."""
-    user = require_user(request)
-    check_csrf(request, csrf_token)
-    return user
-
-
-def _on_paper(arxiv_id: str, action: Callable[[], object]) -> None:
-    try:
-        action()
-    except UnknownPaper:
-        raise HTTPException(404, f"{arxiv_id} is not in this feed.") from None
 
 
 @router.get("/org/{handle}")
@@ -231,8 +214,7 @@ def submit(
     paper: Annotated[str, Form(max_length=500)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Any:
-    user = require_user(request)
-    check_csrf(request, csrf_token)
+    user = acting_user(request, csrf_token)
     services = _services(request)
     rate_limit(request, services.settings.submit_rate, "submit", key=str(user["id"]))
     try:
@@ -309,8 +291,7 @@ def profile(request: Request) -> Any:
 
 @router.post("/profile/tokens")
 def new_token(request: Request, csrf_token: Annotated[str, Form()] = "") -> Any:
-    user = require_user(request)
-    check_csrf(request, csrf_token)
+    user = acting_user(request, csrf_token)
     token = create_token(request.app.state.engine, user["id"], "web")
     return _profile_page(request, user, token=token)
 

@@ -88,6 +88,14 @@ def require_user(request: Request) -> dict[str, Any]:
     return user
 
 
+def acting_user(request: Request, csrf_token: str | None) -> dict[str, Any]:
+    """The signed-in user making a change, with the session's CSRF token: 401 before 403, so
+    a signed-out visitor is sent to sign in rather than told the form expired."""
+    user = require_user(request)
+    check_csrf(request, csrf_token)
+    return user
+
+
 def sign_in(request: Request, user: dict[str, Any]) -> None:
     """Start a fresh session for ``user`` (a new CSRF token too: no fixation)."""
     request.session.clear()
