@@ -77,6 +77,18 @@ class Settings(BaseSettings):
     login_rate: str = Field(default="10/minute", description="Sign-ins per client address.")
     signup_rate: str = Field(default="5/hour", description="Sign-ups per client address.")
     submit_rate: str = Field(default="30/hour", description="Paper submissions per user.")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The site's address as readers reach it; links in mails point there.",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="Mail server: smtp://user:pass@host:port, smtp+starttls://… or smtps://…; "
+        "unset: digests wait in the outbox.",
+    )
+    mail_from: str = Field(
+        default="paperfeed <paperfeed@localhost>", description="The From of every mail sent."
+    )
 
     @property
     def index_dir(self) -> Path:
