@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     login_rate: str = Field(default="10/minute", description="Sign-ins per client address.")
     signup_rate: str = Field(default="5/hour", description="Sign-ups per client address.")
     submit_rate: str = Field(default="30/hour", description="Paper submissions per user.")
+    subscribe_rate: str = Field(default="10/hour", description="Subscriptions per client address.")
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="The site's address as readers reach it; links in mails point there.",

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from paperfeed.cli.admin import admin
 from paperfeed.cli.context import AppContext
+from paperfeed.cli.digest import digest, subscriptions
 from paperfeed.cli.ingest import ingest
 from paperfeed.cli.inspect import show, stats
 from paperfeed.cli.search import index, search, similar
@@ -41,6 +42,8 @@ cli.add_command(similar)
 cli.add_command(serve)
 cli.add_command(demo)
 cli.add_command(admin)
+cli.add_command(digest)
+cli.add_command(subscriptions)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ Hybrid ranking (tuned on the SciFact *train* queries only, see ``bench/beir.py``
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -35,6 +36,8 @@ SORTS = ("relevance", "date", "upvotes")
 # ``depth`` are fused, all are re-scored by exact cosine after the feedback round
 POOL = 2
 RECHECK = 1.0  # seconds between looks for a newer vector index on disk
+# all-MiniLM-L6-v2 cosine from which a paper is about a query without sharing its words
+MATCH_COSINE = 0.5
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,27 @@ class Searcher:
             ranked = self._relevance(query, filters, mode, offset + limit, notes)
         hits = self._cards(ranked[offset : offset + limit], query if snippets else None)
         return SearchResults(query, mode, sort, hits, notes)
+
+    def match(
+        self, text: str, within: Sequence[str], filters: Filters = NO_FILTERS, limit: int = 20
+    ) -> list[Hit]:
+        """Which of the papers ``within`` a saved search finds, best first: those with the
+        query's words, or close to it in meaning (cosine >= ``MATCH_COSINE``). An alert wants
+        the papers that match, not the best of whatever arrived."""
+        query = parse_query(text)
+        if not query.text or not within:
+            return []
+        lexical = self.lexical.search(query, limit=len(within), filters=filters, within=within)
+        ranked: Ranked = [(hit.arxiv_id, hit.score) for hit in lexical]
+        vectors = self._current_vectors()
+        if vectors is not None and self.embedder is not None and len(vectors):
+            allowed = sorted(self.lexical.passing(within, query, filters))
+            cosines = vectors.cosines(self.embedder.embed_query(query.text), allowed)
+            keep = {key for key, _ in ranked} | {k for k, c in cosines if c >= MATCH_COSINE}
+            dense = sorted(cosines, key=lambda pair: (-pair[1], pair[0]))
+            fused = convex_combination(ranked, dense, self.tuning.alpha)
+            ranked = [(key, score) for key, score in fused if key in keep]
+        return self._cards(ranked[:limit], query)
 
     def similar(self, arxiv_id: str, limit: int = 10) -> list[Hit]:
         """The papers nearest to ``arxiv_id`` by embedding; never the paper itself."""

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
 
 from paperfeed.store.papers import papers
-from paperfeed.store.schema import SavedPaper, Submission, Vote
+from paperfeed.store.schema import PaperTag, SavedPaper, Submission, Tag, Vote
 
 votes: Table = Vote.__table__  # type: ignore[assignment]
 saved_papers: Table = SavedPaper.__table__  # type: ignore[assignment]
@@ -26,7 +26,7 @@ class UnknownPaper(LookupError):
 def set_vote(engine: Engine, user_id: int, arxiv_id: str, on: bool) -> int:
     """Upvote (``on``) or take the upvote back; idempotent. Returns the paper's upvotes."""
     with engine.begin() as conn:
-        paper_id = _paper_id(conn, arxiv_id)
+        paper_id = paper_id_of(conn, arxiv_id)
         key = (votes.c.user_id == user_id) & (votes.c.paper_id == paper_id)
         voted = conn.execute(select(func.count()).select_from(votes).where(key)).scalar_one()
         if on and not voted:
@@ -45,20 +45,29 @@ def set_vote(engine: Engine, user_id: int, arxiv_id: str, on: bool) -> int:
 
 
 def set_saved(engine: Engine, user_id: int, arxiv_id: str, on: bool) -> None:
-    """Save the paper for the user (``on``) or remove it; idempotent."""
+    """Save the paper for the user (``on``) or remove it with its tags; idempotent."""
     with engine.begin() as conn:
-        paper_id = _paper_id(conn, arxiv_id)
+        paper_id = paper_id_of(conn, arxiv_id)
         key = (saved_papers.c.user_id == user_id) & (saved_papers.c.paper_id == paper_id)
-        conn.execute(delete(saved_papers).where(key))
-        if on:
+        saved = conn.execute(select(func.count()).select_from(saved_papers).where(key))
+        if on and not saved.scalar_one():
             row = {"user_id": user_id, "paper_id": paper_id, "created_at": datetime.now(UTC)}
             conn.execute(insert(saved_papers).values(row))
+        elif not on:
+            conn.execute(delete(saved_papers).where(key))
+            tags, paper_tags = Tag.__table__, PaperTag.__table__
+            mine = select(tags.c.id).where(tags.c.user_id == user_id)
+            conn.execute(
+                delete(paper_tags).where(
+                    paper_tags.c.paper_id == paper_id, paper_tags.c.tag_id.in_(mine)
+                )
+            )
 
 
 def record_submission(engine: Engine, user_id: int, arxiv_id: str) -> bool:
     """Note that the user submitted the paper; ``False`` if somebody already had."""
     with engine.begin() as conn:
-        paper_id = _paper_id(conn, arxiv_id)
+        paper_id = paper_id_of(conn, arxiv_id)
         query = select(func.count()).select_from(submissions)
         if conn.execute(query.where(submissions.c.paper_id == paper_id)).scalar_one():
             return False
@@ -73,7 +82,7 @@ def record_submission(engine: Engine, user_id: int, arxiv_id: str) -> bool:
 def set_hidden(engine: Engine, arxiv_id: str, hidden: bool) -> None:
     """Hide a paper from every page, feed and search (or show it again)."""
     with engine.begin() as conn:
-        paper_id = _paper_id(conn, arxiv_id, include_hidden=True)
+        paper_id = paper_id_of(conn, arxiv_id, include_hidden=True)
         change = {"hidden": hidden, "changed_at": datetime.now(UTC)}
         conn.execute(update(papers).where(papers.c.id == paper_id).values(change))
 
@@ -114,7 +123,7 @@ def activity_ids(engine: Engine, user_id: int, limit: int = 100) -> dict[str, li
     return found
 
 
-def _paper_id(conn: Connection, arxiv_id: str, include_hidden: bool = False) -> int:
+def paper_id_of(conn: Connection, arxiv_id: str, include_hidden: bool = False) -> int:
     query = select(papers.c.id).where(papers.c.arxiv_id == arxiv_id, papers.c.withdrawn.is_(False))
     if not include_hidden:
         query = query.where(papers.c.hidden.is_(False))

@@ -218,9 +218,7 @@ class PaperTag(Base):
     """A saved paper filed under a tag; a paper may carry several."""
 
     __tablename__ = "paper_tags"
-    tag_id: Mapped[int] = mapped_column(
-        ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True
-    )
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
     paper_id: Mapped[int] = mapped_column(
         ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True, index=True
     )
@@ -323,6 +321,4 @@ class DigestPaper(Base):
     paper_id: Mapped[int] = mapped_column(
         ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
     )
-    outbox_id: Mapped[int] = mapped_column(
-        ForeignKey("outbox.id", ondelete="CASCADE"), index=True
-    )
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)

@@ -18,3 +18,8 @@ document.addEventListener("submit", async (event) => {
   form.classList.toggle("voted", on);
   form.querySelector("button").setAttribute("aria-pressed", on ? "true" : "false");
 });
+
+// Subscribe forms: the digest comes in the morning of the reader's own time zone.
+for (const field of document.querySelectorAll("input[data-timezone]")) {
+  field.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+}

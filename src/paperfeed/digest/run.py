@@ -1,0 +1,163 @@
+"""``paperfeed digest run``: build every due digest into the outbox, then deliver the outbox.
+
+Safe to run at any time and as often as wanted (cron every few minutes, or ``paperfeed
+serve``'s scheduler, or both): a digest is one outbox row keyed by subscription and period,
+written in one transaction with the papers it carries, so a run that crashes half-way leaves
+whole digests or none, and the next run builds only the missing ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+
+from paperfeed.digest.content import Contents, digest_papers
+from paperfeed.digest.links import Links
+from paperfeed.digest.mail import confirmation_message, digest_message
+from paperfeed.digest.outbox import DeliveryReport, deliver, enqueue, prune
+from paperfeed.digest.schedule import LOOK_BACK, due_period
+from paperfeed.digest.smtp import SmtpConfig
+from paperfeed.ranking.search import Searcher
+from paperfeed.settings import Settings
+from paperfeed.store.schema import OutboxMessage, SuppressedAddress
+from paperfeed.store.subscriptions import list_subscriptions
+from paperfeed.web.security import secret_key
+
+outbox = OutboxMessage.__table__
+suppressed = SuppressedAddress.__table__
+KEEP_SENT = timedelta(days=30)  # then a sent mail's text goes; its row stays as the record
+
+
+@dataclass
+class BuildReport:
+    """What one run found to do: digests due, queued, empty (not sent), already queued."""
+
+    due: int = 0
+    queued: int = 0
+    empty: int = 0
+    done_before: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.due:,} digests due: {self.queued:,} queued, {self.done_before:,} "
+            f"queued before, {self.empty:,} with no new papers (not sent)"
+        )
+
+
+def build_digests(
+    engine: Engine,
+    contents: Contents,
+    links: Links,
+    sender: str,
+    progress: Callable[[int], None] | None = None,
+) -> BuildReport:
+    """Queue the digest of every active subscription that is due at ``contents.now`` and not
+    queued yet for its period; ``progress`` is told of each subscription looked at."""
+    report = BuildReport()
+    queued = _queued_keys(engine, contents.now)
+    stopped = _suppressed(engine)
+    for subscription in list_subscriptions(engine, status="active"):
+        if progress:
+            progress(1)
+        period = due_period(
+            subscription["frequency"], subscription["timezone"], subscription["hour"], contents.now
+        )
+        if period is None or subscription["email"] in stopped:
+            continue
+        report.due += 1
+        key = digest_key(subscription["id"], period.key)
+        if key in queued:
+            report.done_before += 1
+            continue
+        digest = contents.digest(subscription, period)
+        if not digest.papers:
+            report.empty += 1
+            continue
+        message = digest_message(digest, links, sender)
+        with engine.begin() as conn:
+            outbox_id = enqueue(
+                conn,
+                key,
+                subscription["email"],
+                "digest",
+                message,
+                subscription["id"],
+                contents.now,
+            )
+            if outbox_id is None:  # another run queued it a moment ago
+                report.done_before += 1
+                continue
+            rows = [
+                {
+                    "subscription_id": subscription["id"],
+                    "paper_id": card["id"],
+                    "outbox_id": outbox_id,
+                }
+                for card in digest.papers
+            ]
+            conn.execute(insert(digest_papers), rows)
+        report.queued += 1
+    return report
+
+
+def digest_key(subscription_id: int, period: str) -> str:
+    """The outbox key that makes a subscription's digest for a period unique."""
+    return f"digest:{subscription_id}:{period}"
+
+
+def request_confirmation(
+    engine: Engine, subscription: dict[str, Any], links: Links, sender: str
+) -> bool:
+    """Queue the mail asking the address to confirm the subscription: at most one a day, so
+    a form submitted again and again cannot flood somebody's inbox. ``False`` if one was
+    already queued today."""
+    now = datetime.now(UTC)
+    key = f"confirm:{subscription['id']}:{now.date().isoformat()}"
+    message = confirmation_message(subscription, links, sender)
+    with engine.begin() as conn:
+        return (
+            enqueue(conn, key, subscription["email"], "confirm", message, subscription["id"], now)
+            is not None
+        )
+
+
+def _queued_keys(engine: Engine, now: datetime) -> set[str]:
+    since = now - timedelta(days=max(LOOK_BACK.values()) + 1)
+    query = select(outbox.c.key).where(outbox.c.kind == "digest", outbox.c.created_at >= since)
+    with engine.connect() as conn:
+        return set(conn.execute(query).scalars())
+
+
+def _suppressed(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.execute(select(suppressed.c.email)).scalars())
+
+
+def run_digests(
+    settings: Settings,
+    engine: Engine,
+    searcher: Searcher | None,
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[BuildReport, DeliveryReport]:
+    """One whole run: queue the due digests, deliver what the outbox has due, drop the text
+    of mails sent long ago."""
+    now = now or datetime.now(UTC)
+    contents = Contents(engine, searcher, now)
+    built = build_digests(engine, contents, mail_links(settings), settings.mail_from, progress)
+    delivered = deliver(engine, smtp_config(settings), now=now)
+    prune(engine, KEEP_SENT, now)
+    return built, delivered
+
+
+def mail_links(settings: Settings) -> Links:
+    """Links for mails, signed with the site's secret key (the web app checks them)."""
+    return Links(settings.public_url, secret_key(settings.secret_key, settings.home))
+
+
+def smtp_config(settings: Settings) -> SmtpConfig | None:
+    return SmtpConfig.from_url(settings.smtp_url) if settings.smtp_url else None

@@ -1,0 +1,134 @@
+"""All that the store keeps about one user: exported as one JSON document, or deleted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, select, update
+
+from paperfeed.store.accounts import api_tokens, users
+from paperfeed.store.activity import saved_papers, submissions, votes
+from paperfeed.store.library import not_interested, notes, paper_tags, tags
+from paperfeed.store.papers import papers
+from paperfeed.store.subscriptions import subscriptions
+
+FORMAT = "paperfeed-user-data/1"
+
+
+def export_user_data(engine: Engine, user_id: int) -> dict[str, Any]:
+    """The account, library (saved papers with tags and notes), upvotes, "not interested"
+    marks, submissions, subscriptions and API token names, as JSON-ready values."""
+    with engine.connect() as conn:
+        account = (
+            conn.execute(
+                select(users.c.email, users.c.name, users.c.created_at, users.c.preferences).where(
+                    users.c.id == user_id
+                )
+            )
+            .mappings()
+            .one()
+        )
+        data = {
+            "format": FORMAT,
+            "exported_at": datetime.now(UTC).isoformat(),
+            "account": {**account, "created_at": account["created_at"].isoformat()},
+            "library": _library(conn, user_id),
+            "tags": sorted(
+                conn.execute(select(tags.c.name).where(tags.c.user_id == user_id)).scalars()
+            ),
+            "upvoted": _papers(conn, votes, votes.c.created_at, user_id),
+            "not_interested": _papers(conn, not_interested, not_interested.c.created_at, user_id),
+            "submitted": _papers(conn, submissions, submissions.c.submitted_at, user_id),
+            "subscriptions": _subscriptions(conn, user_id, account["email"]),
+            "api_tokens": [
+                {"name": name, "created_at": moment.isoformat()}
+                for name, moment in conn.execute(
+                    select(api_tokens.c.name, api_tokens.c.created_at).where(
+                        api_tokens.c.user_id == user_id
+                    )
+                )
+            ],
+        }
+    return data
+
+
+def delete_account(engine: Engine, user_id: int) -> bool:
+    """Delete the user and everything the store keeps about them, their upvotes taken back
+    from the papers' counts and their address's subscriptions stopped; ``False`` if there is
+    no such user."""
+    with engine.begin() as conn:
+        email = conn.execute(select(users.c.email).where(users.c.id == user_id)).scalar()
+        if email is None:
+            return False
+        voted = select(votes.c.paper_id).where(votes.c.user_id == user_id)
+        conn.execute(
+            update(papers)
+            .where(papers.c.id.in_(voted))
+            .values(votes=papers.c.votes - 1, changed_at=datetime.now(UTC))
+        )
+        conn.execute(delete(subscriptions).where(subscriptions.c.email == email))
+        # the rest cascades from the user row (votes, library, notes, tags, tokens, ...)
+        conn.execute(delete(users).where(users.c.id == user_id))
+    return True
+
+
+def _library(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+    saved = conn.execute(
+        select(papers.c.arxiv_id, papers.c.title, saved_papers.c.created_at)
+        .join(saved_papers, saved_papers.c.paper_id == papers.c.id)
+        .where(saved_papers.c.user_id == user_id)
+        .order_by(saved_papers.c.created_at, papers.c.arxiv_id)
+    ).all()
+    tagged: dict[str, list[str]] = {}
+    for arxiv_id, name in conn.execute(
+        select(papers.c.arxiv_id, tags.c.name)
+        .join(paper_tags, paper_tags.c.paper_id == papers.c.id)
+        .join(tags, tags.c.id == paper_tags.c.tag_id)
+        .where(tags.c.user_id == user_id)
+        .order_by(func.lower(tags.c.name))
+    ):
+        tagged.setdefault(arxiv_id, []).append(name)
+    noted = dict(
+        conn.execute(
+            select(papers.c.arxiv_id, notes.c.text)
+            .join(notes, notes.c.paper_id == papers.c.id)
+            .where(notes.c.user_id == user_id)
+        ).all()
+    )
+    library = [
+        {
+            "arxiv_id": arxiv_id,
+            "title": title,
+            "saved_at": moment.isoformat(),
+            "tags": tagged.get(arxiv_id, []),
+            "note": noted.pop(arxiv_id, None),
+        }
+        for arxiv_id, title, moment in saved
+    ]
+    # notes on papers that are not saved are the user's data too
+    library += [{"arxiv_id": key, "note": text, "tags": []} for key, text in sorted(noted.items())]
+    return library
+
+
+def _papers(conn: Connection, table, moment, user_id: int) -> list[dict[str, str]]:
+    rows = conn.execute(
+        select(papers.c.arxiv_id, moment)
+        .join(table, table.c.paper_id == papers.c.id)
+        .where(table.c.user_id == user_id)
+        .order_by(moment, papers.c.arxiv_id)
+    )
+    return [{"arxiv_id": arxiv_id, "at": at.isoformat()} for arxiv_id, at in rows]
+
+
+def _subscriptions(conn: Connection, user_id: int, email: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(subscriptions)
+        .where((subscriptions.c.user_id == user_id) | (subscriptions.c.email == email))
+        .order_by(subscriptions.c.id)
+    ).mappings()
+    keep = ("email", "kind", "frequency", "query", "filters", "timezone", "hour", "status")
+    return [
+        {**{key: row[key] for key in keep}, "created_at": row["created_at"].isoformat()}
+        for row in rows
+    ]
