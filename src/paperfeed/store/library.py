@@ -41,7 +41,10 @@ def tag_name(text: str) -> str:
 
 def set_tags(engine: Engine, user_id: int, arxiv_id: str, names: Iterable[str]) -> list[str]:
     """File the paper under exactly these tags (creating new ones), saving it; returns them."""
-    wanted = sorted({tag_name(name) for name in names if name.strip()}, key=str.casefold)
+    # one tag per spelling regardless of case: "GNN" and "gnn" are the same tag
+    typed = [tag_name(name) for name in names if name.strip()]
+    unique = {name.casefold(): name for name in reversed(typed)}  # the first spelling wins
+    wanted = sorted(unique.values(), key=str.casefold)
     if len(wanted) > MAX_TAGS:
         raise LibraryError(f"a paper takes at most {MAX_TAGS} tags")
     now = datetime.now(UTC)
@@ -206,10 +209,13 @@ def _save(conn: Connection, user_id: int, paper_id: int, now: datetime) -> int:
 
 def _tag_ids(conn: Connection, user_id: int, names: Sequence[str], now: datetime) -> list[int]:
     """The ids of the user's tags with these names, creating the missing ones."""
-    mine = tags.c.user_id == user_id
-    known = dict(conn.execute(select(tags.c.name, tags.c.id).where(mine, tags.c.name.in_(names))))
-    for name in names:
-        if name not in known:
+    folded = [name.casefold() for name in names]
+    query = select(tags.c.name, tags.c.id).where(
+        tags.c.user_id == user_id, func.lower(tags.c.name).in_(folded)
+    )
+    known = {name.casefold(): tag_id for name, tag_id in conn.execute(query)}
+    for name, key in zip(names, folded, strict=True):
+        if key not in known:
             row = {"user_id": user_id, "name": name, "created_at": now}
-            known[name] = conn.execute(insert(tags).values(row)).inserted_primary_key[0]
-    return [known[name] for name in names]
+            known[key] = conn.execute(insert(tags).values(row)).inserted_primary_key[0]
+    return [known[key] for key in folded]
