@@ -63,8 +63,8 @@ def digest_run(app: AppContext, now: datetime | None) -> None:
             bar(done, None)
 
         built, delivered = run_digests(app.settings, app.engine, searcher, now, step)
-    click.echo(built.summary())
-    click.echo(delivered.summary())
+    click.echo(str(built))
+    click.echo(str(delivered))
     if app.settings.smtp_url is None:
         click.echo("No mail server set: set PAPERFEED_SMTP_URL (smtp://user:pass@host:587).")
 
@@ -133,7 +133,7 @@ def subscriptions_add(
     click.echo(f"Subscription {made['id']}: {_describe(made)}")
     if made["status"] == "pending":
         request_confirmation(app.engine, made, mail_links(app.settings), app.settings.mail_from)
-        click.echo(deliver(app.engine, smtp_config(app.settings)).summary())
+        click.echo(str(deliver(app.engine, smtp_config(app.settings))))
         click.echo("A confirmation mail asks the address to confirm (or add --confirmed).")
 
 

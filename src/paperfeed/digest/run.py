@@ -41,7 +41,7 @@ class BuildReport:
     empty: int = 0
     done_before: int = 0
 
-    def summary(self) -> str:
+    def __str__(self) -> str:
         return (
             f"{self.due:,} digests due: {self.queued:,} queued, {self.done_before:,} "
             f"queued before, {self.empty:,} with no new papers (not sent)"
