@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from paperfeed.store import accounts
 from paperfeed.store.database import create_store_engine, normalise_url, open_store
+from smtp_server import smtp_server  # noqa: F401 - a fixture for every test module
 from web_app import CHEAP_HASHER, WebApp, build_shared
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -13,12 +13,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from smtp_server import SmtpServer, smtp_server  # noqa: F401 - the fixture
 from sqlalchemy import Engine, select
 
 from paperfeed.digest.run import run_digests
 from paperfeed.store.schema import OutboxMessage
-from paperfeed.store.subscriptions import get_subscription, list_subscriptions, subscribe
+from paperfeed.store.subscriptions import (
+    get_subscription,
+    list_subscriptions,
+    subscribe,
+    unsubscribe,
+)
+from smtp_server import SmtpServer
 from web_app import WebApp, build, form_token
 
 MONDAY_MORNING = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)  # the store's newest day
@@ -38,7 +43,7 @@ READERS = [f"reader{n}@example.org" for n in range(6)]
 
 
 @pytest.fixture
-def web(tmp_path: Path, smtp_server: SmtpServer) -> WebApp:  # noqa: F811
+def web(tmp_path: Path, smtp_server: SmtpServer) -> WebApp:
     return build(tmp_path, smtp_url=smtp_server.url, public_url="https://papers.example.org")
 
 
@@ -63,7 +68,7 @@ def readers(engine: Engine, *emails: str, **choices) -> None:
 
 def test_subscribe_confirm_digest_and_one_click_unsubscribe(
     web: WebApp,
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
 ) -> None:
     browser = web.browser()
     page = browser.get("/papers/trending")
@@ -104,7 +109,7 @@ def test_subscribe_confirm_digest_and_one_click_unsubscribe(
     assert list_subscriptions(web.engine)[0]["status"] == "unsubscribed"
 
 
-def test_a_period_gets_one_digest_however_many_runs(web: WebApp, smtp_server: SmtpServer) -> None:  # noqa: F811
+def test_a_period_gets_one_digest_however_many_runs(web: WebApp, smtp_server: SmtpServer) -> None:
     readers(web.engine, *READERS[:2])
     run(web)
     again, _ = run(web, MONDAY_MORNING + timedelta(hours=3))
@@ -114,7 +119,7 @@ def test_a_period_gets_one_digest_however_many_runs(web: WebApp, smtp_server: Sm
 
 def test_no_paper_is_sent_twice_and_an_empty_digest_is_not_sent(
     web: WebApp,
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
 ) -> None:
     readers(web.engine, READERS[0])
     run(web)
@@ -125,7 +130,7 @@ def test_no_paper_is_sent_twice_and_an_empty_digest_is_not_sent(
 
 def test_a_weekend_has_no_daily_digest_but_a_weekly_one(
     web: WebApp,
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
 ) -> None:
     readers(web.engine, READERS[0])
     readers(web.engine, READERS[1], frequency="weekly")
@@ -137,7 +142,7 @@ def test_a_weekend_has_no_daily_digest_but_a_weekly_one(
     assert weekly.message["Subject"] == "Trending papers, week 10 of 2025"
 
 
-def test_the_digest_comes_in_the_subscribers_morning(web: WebApp, smtp_server: SmtpServer) -> None:  # noqa: F811
+def test_the_digest_comes_in_the_subscribers_morning(web: WebApp, smtp_server: SmtpServer) -> None:
     readers(web.engine, "tokyo@example.org", timezone="Asia/Tokyo", hour=7)
     readers(web.engine, "berlin@example.org", timezone="Europe/Berlin", hour=7)
     sunday_night_utc = datetime(2025, 3, 9, 22, 30, tzinfo=UTC)  # Monday 07:30 in Tokyo
@@ -149,7 +154,7 @@ def test_the_digest_comes_in_the_subscribers_morning(web: WebApp, smtp_server: S
 
 def test_a_saved_search_digest_has_only_papers_that_match(
     web: WebApp,
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
 ) -> None:
     readers(web.engine, READERS[0], kind="search", query="graph transformers")
     run(web)
@@ -161,7 +166,7 @@ def test_a_saved_search_digest_has_only_papers_that_match(
 
 def test_a_refused_address_is_marked_and_not_mailed_again(
     web: WebApp,
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
 ) -> None:
     readers(web.engine, *READERS[:3])
     smtp_server.refuse(READERS[1])
@@ -175,7 +180,7 @@ def test_a_refused_address_is_marked_and_not_mailed_again(
 
 def test_a_server_dropping_mid_run_loses_nothing_and_sends_nothing_twice(
     web: WebApp,
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
 ) -> None:
     readers(web.engine, *READERS)
     smtp_server.drop_after(2)
@@ -188,7 +193,7 @@ def test_a_server_dropping_mid_run_loses_nothing_and_sends_nothing_twice(
 
 def test_a_stopped_server_keeps_the_digests_until_it_is_back(
     web: WebApp,
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
 ) -> None:
     readers(web.engine, *READERS[:3])
     smtp_server.stop()
@@ -201,13 +206,11 @@ def test_a_stopped_server_keeps_the_digests_until_it_is_back(
 
 def test_a_run_killed_half_way_is_finished_by_the_next_without_duplicates(
     web: WebApp,
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
 ) -> None:
     readers(web.engine, *READERS)
     pending = subscribe(web.engine, "pending@example.org")
     stopped = subscribe(web.engine, "stopped@example.org", confirmed=True)
-    from paperfeed.store.subscriptions import unsubscribe
-
     unsubscribe(web.engine, stopped["id"])
     smtp_server.slow(0.4)
     environment = {
@@ -231,3 +234,17 @@ def test_a_run_killed_half_way_is_finished_by_the_next_without_duplicates(
     with web.engine.connect() as conn:
         keys = conn.execute(select(OutboxMessage.key).where(OutboxMessage.kind == "digest"))
         assert len(list(keys)) == len(READERS)
+
+
+def test_a_digest_queued_before_an_unsubscribe_is_not_sent(
+    web: WebApp, smtp_server: SmtpServer
+) -> None:
+    readers(web.engine, *READERS[:2])
+    smtp_server.stop()
+    run(web)  # queued, not sent
+    smtp_server.start()
+    leaving = list_subscriptions(web.engine, email=READERS[0])[0]
+    unsubscribe(web.engine, leaving["id"])
+    _, delivered = run(web, MONDAY_MORNING + timedelta(hours=1))
+    assert (delivered.sent, delivered.cancelled) == (1, 1)
+    assert smtp_server.copies() == {READERS[1]: 1}

@@ -18,17 +18,21 @@ from sqlalchemy import Engine, insert, select
 from paperfeed.digest.content import Contents, digest_papers
 from paperfeed.digest.links import Links
 from paperfeed.digest.mail import confirmation_message, digest_message
-from paperfeed.digest.outbox import DeliveryReport, deliver, enqueue, prune
+from paperfeed.digest.outbox import (
+    DeliveryReport,
+    deliver,
+    enqueue,
+    outbox,
+    prune,
+    suppressed_addresses,
+)
 from paperfeed.digest.schedule import LOOK_BACK, due_period
 from paperfeed.digest.smtp import SmtpConfig
 from paperfeed.ranking.search import Searcher
 from paperfeed.settings import Settings
-from paperfeed.store.schema import OutboxMessage, SuppressedAddress
 from paperfeed.store.subscriptions import list_subscriptions
 from paperfeed.web.security import secret_key
 
-outbox = OutboxMessage.__table__
-suppressed = SuppressedAddress.__table__
 KEEP_SENT = timedelta(days=30)  # then a sent mail's text goes; its row stays as the record
 
 
@@ -134,7 +138,7 @@ def _queued_keys(engine: Engine, now: datetime) -> set[str]:
 
 def _suppressed(engine: Engine) -> set[str]:
     with engine.connect() as conn:
-        return set(conn.execute(select(suppressed.c.email)).scalars())
+        return set(conn.execute(select(suppressed_addresses.c.email)).scalars())
 
 
 def run_digests(

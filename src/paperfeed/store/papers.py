@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Insert, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from paperfeed.ingest.merge import Row, changed, merge, new_row
@@ -126,16 +126,20 @@ def ensure_keys(
     """Insert the rows whose ``key`` is not stored yet; return ``{key value: id}`` for all."""
     if not rows:
         return {}
+    ids = _ids_of(conn, table, key, {row[key] for row in rows})
+    missing = [row for row in rows if row[key] not in ids]
+    if missing:
+        conn.execute(insert_new(conn, table, key), missing)
+        ids |= _ids_of(conn, table, key, {row[key] for row in missing})
+    return ids
+
+
+def insert_new(conn: Connection, table: Table, key: str) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING``: a concurrent writer's row wins, without an error."""
     dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
     if dialect is None:
         raise RuntimeError(f"paperfeed supports SQLite and PostgreSQL, not {conn.dialect.name}")
-    ids = _ids_of(conn, table, key, {row[key] for row in rows})
-    missing = [row for row in rows if row[key] not in ids]
-    if missing:  # a concurrent writer may add the same key first: then nothing happens
-        statement = dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
-        conn.execute(statement, missing)
-        ids |= _ids_of(conn, table, key, {row[key] for row in missing})
-    return ids
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
 
 
 def _ids_of(conn: Connection, table: Table, key: str, values: set[str]) -> dict[str, int]:

@@ -255,7 +255,8 @@ class Note(Base):
 class Subscription(Base):
     """An email digest: trending papers, a saved search or recommendations, daily or weekly.
 
-    ``status`` is pending (until the address confirms), active or unsubscribed.
+    ``status`` is pending (until the address confirms), active, unsubscribed, or bounced
+    (the mail server refused the address for good).
     """
 
     __tablename__ = "subscriptions"
@@ -288,7 +289,8 @@ class SuppressedAddress(Base):
 class OutboxMessage(Base):
     """A mail to send, rendered once; ``key`` makes each digest (subscription, period) unique.
 
-    ``status`` is pending (with ``next_attempt_at``), sent or failed.
+    ``status`` is pending (due at ``next_attempt_at``), sending (claimed by a run until
+    ``next_attempt_at``), sent, failed, or cancelled (its subscription stopped first).
     """
 
     __tablename__ = "outbox"

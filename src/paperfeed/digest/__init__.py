@@ -1,0 +1,1 @@
+"""Email digests: subscriptions' mails rendered into an outbox, then delivered over SMTP."""

@@ -1,0 +1,282 @@
+"""The outbox: every mail is rendered once into a row, then delivered, retried or given up.
+
+Delivery is at least once. A message's outcome is committed right after the server's reply,
+so a process killed between the server's 250 and that commit, or a connection lost before
+that 250 arrived, sends that one message again on a later run; its ``Message-ID`` comes from
+the key, so mail clients can tell the copy.
+
+Two runs at once (cron overlapping, ``serve``'s scheduler and a manual run) never send the
+same message: each run claims one message at a time, setting status ``sending`` and a lease
+that ends at ``next_attempt_at``. On PostgreSQL the claim skips rows another run has locked;
+on SQLite the write lock serialises claims, and the claim's ``UPDATE`` re-checks that the
+row is still due, so only one run wins it. A crashed run's claim expires ``LEASE`` after it
+was taken (in real time, even in a run given a fixed ``now``), and the message is due again.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.parser import HeaderParser
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+
+from sqlalchemy import Connection, Engine, Row, Table, func, select, update
+
+from paperfeed.digest.smtp import (
+    PermanentFailure,
+    ServerUnavailable,
+    SmtpConfig,
+    SmtpConnection,
+    TemporaryFailure,
+)
+from paperfeed.store.papers import insert_new
+from paperfeed.store.schema import OutboxMessage, Subscription, SuppressedAddress
+
+outbox: Table = OutboxMessage.__table__  # type: ignore[assignment]
+suppressed_addresses: Table = SuppressedAddress.__table__  # type: ignore[assignment]
+subscriptions: Table = Subscription.__table__  # type: ignore[assignment]
+
+PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
+LEASE = timedelta(minutes=10)  # far longer than one send may take (SMTP timeout: 30 s)
+FIRST_RETRY = timedelta(minutes=1)  # then doubled after each failure ...
+LONGEST_RETRY = timedelta(hours=6)  # ... up to this
+MAX_ATTEMPTS = 12  # with the delays above: about 20 hours of trying
+MAX_AGE = timedelta(days=2)  # a digest this old is stale: give up
+
+
+@dataclass
+class DeliveryReport:
+    """What a delivery run did; ``error`` says why it stopped early (server unavailable)."""
+
+    sent: int = 0
+    retry_later: int = 0
+    failed: int = 0
+    waiting: int = 0
+    cancelled: int = 0  # digests of subscriptions stopped since they were queued
+    error: str | None = None
+
+    def __str__(self) -> str:
+        line = (
+            f"{self.sent} sent, {self.retry_later} to retry later, {self.failed} failed, "
+            f"{self.waiting} waiting"
+        )
+        if self.cancelled:
+            line += f", {self.cancelled} cancelled (unsubscribed)"
+        return f"{line}; stopped: {self.error}" if self.error else line
+
+
+def enqueue(
+    conn: Connection,
+    key: str,
+    email: str,
+    kind: str,
+    message: EmailMessage,
+    subscription_id: int | None = None,
+    now: datetime | None = None,
+) -> int | None:
+    """Queue a mail in the caller's transaction, once per ``key``; ``None``: already queued.
+
+    The stored copy gets a ``Message-ID`` derived from the key and a ``Date``.
+    """
+    now = now or datetime.now(UTC)
+    row = {
+        "key": key,
+        "subscription_id": subscription_id,
+        "email": email.strip().lower(),
+        "kind": kind,
+        "message": _stamped(message, key, now).as_string(policy=SMTP),
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    statement = insert_new(conn, outbox, "key").values(row).returning(outbox.c.id)
+    return conn.execute(statement).scalar()
+
+
+def message_id(key: str, domain: str) -> str:
+    """The same ``Message-ID`` for every copy of the message with this key."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failed try: 1, 2, 4 … minutes, at most 6 h."""
+    return min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_RETRY)
+
+
+def deliver(
+    engine: Engine,
+    config: SmtpConfig | None,
+    now: datetime | None = None,
+    limit: int | None = None,
+    progress: Callable[[DeliveryReport], None] | None = None,
+) -> DeliveryReport:
+    """Send the due messages, oldest first, over one connection; ``config=None``: none.
+
+    Stops early when the server is unavailable, leaving the rest pending. ``now`` fixes the
+    clock for due times, backoff and ``sent_at``; ``limit`` caps the messages tried;
+    ``progress`` sees the report after each.
+    """
+    lease_clock = _moving_clock(now)
+    clock = (lambda: now) if now else lease_clock
+    report = DeliveryReport()
+    if config is not None:
+        with SmtpConnection(config) as smtp:
+            while not report.error and (limit is None or _tried(report) < limit):
+                claimed = _claim(engine, clock(), lease_clock() + LEASE)
+                if claimed is None:
+                    break
+                _attempt(engine, smtp, claimed, clock(), report)
+                if progress:
+                    progress(report)
+    report.waiting = max(0, _unsent(engine) - report.retry_later)
+    return report
+
+
+def _moving_clock(start: datetime | None) -> Callable[[], datetime]:
+    """A clock from ``start`` (default: now) on, moving with real time.
+
+    Leases need it: a run told a fixed ``now`` still spends real time sending, and a lease
+    taken late in a long run must not have expired already for the other runs.
+    """
+    origin, started = start or datetime.now(UTC), time.monotonic()
+    return lambda: origin + timedelta(seconds=time.monotonic() - started)
+
+
+def prune(engine: Engine, older_than: timedelta, now: datetime | None = None) -> int:
+    """Drop the text of mails sent longer ago than ``older_than``; how many were pruned.
+
+    The rows stay: their keys keep a digest from being queued twice.
+    """
+    cutoff = (now or datetime.now(UTC)) - older_than
+    statement = (
+        update(outbox)
+        .where(outbox.c.status == SENT, outbox.c.sent_at < cutoff, outbox.c.message.is_not(None))
+        .values(message=None)
+    )
+    with engine.begin() as conn:
+        return conn.execute(statement).rowcount
+
+
+def _stamped(message: EmailMessage, key: str, now: datetime) -> EmailMessage:
+    stamped = copy.deepcopy(message)  # the caller's message is left as it was
+    domain = parseaddr(str(message.get("From", "")))[1].rpartition("@")[2] or "localhost"
+    del stamped["Message-ID"]
+    stamped["Message-ID"] = message_id(key, domain)
+    if "Date" not in stamped:
+        stamped["Date"] = format_datetime(now)
+    return stamped
+
+
+def _tried(report: DeliveryReport) -> int:
+    return report.sent + report.retry_later + report.failed
+
+
+def _claim(engine: Engine, now: datetime, lease_until: datetime) -> Row | None:
+    """Take the next due message for this run, with the reason its address is suppressed
+    and the status of its subscription."""
+    due = outbox.c.status.in_((PENDING, SENDING)) & (outbox.c.next_attempt_at <= now)
+    query = (
+        select(
+            outbox,
+            suppressed_addresses.c.reason.label("suppressed"),
+            subscriptions.c.status.label("subscription_status"),
+        )
+        .outerjoin(suppressed_addresses, suppressed_addresses.c.email == outbox.c.email)
+        .outerjoin(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
+        .where(due)
+        .order_by(outbox.c.next_attempt_at, outbox.c.id)
+        .limit(1)
+        .with_for_update(of=outbox, skip_locked=True)  # PostgreSQL; SQLite ignores it
+    )
+    lease = {"status": SENDING, "next_attempt_at": lease_until}
+    while True:
+        with engine.begin() as conn:
+            row = conn.execute(query).first()
+            if row is None:
+                return None
+            take = update(outbox).where(outbox.c.id == row.id, due).values(lease)
+            if conn.execute(take).rowcount:
+                return row
+        # another run took it between our SELECT and UPDATE (SQLite): try the next one
+
+
+def _attempt(
+    engine: Engine, smtp: SmtpConnection, row: Row, now: datetime, report: DeliveryReport
+) -> None:
+    if row.suppressed is not None:
+        _record(engine, row.id, status=FAILED, last_error=f"suppressed: {row.suppressed}")
+        report.failed += 1
+        return
+    stopped = row.subscription_id is not None and row.subscription_status != "active"
+    if row.kind == "digest" and stopped:
+        # unsubscribed (or bounced) after the digest was queued: it must not go out
+        _record(engine, row.id, status=CANCELLED, last_error=f"{row.subscription_status}")
+        report.cancelled += 1
+        return
+    try:
+        smtp.send(_sender(row.message), row.email, row.message.encode())
+    except PermanentFailure as error:
+        _bounce(engine, row, str(error), now)
+        report.failed += 1
+    except TemporaryFailure as error:
+        if _retry_later(engine, row, str(error), now):
+            report.retry_later += 1
+        else:
+            report.failed += 1
+        if isinstance(error, ServerUnavailable):
+            report.error = str(error)
+    else:
+        _record(engine, row.id, status=SENT, attempts=row.attempts + 1, sent_at=now)
+        report.sent += 1
+
+
+def _sender(message: str) -> str:
+    """The envelope sender: the message's From address."""
+    return parseaddr(HeaderParser().parsestr(message).get("From", ""))[1]
+
+
+def _record(engine: Engine, message_id: int, **values: object) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == message_id).values(values))
+
+
+def _retry_later(engine: Engine, row: Row, error: str, now: datetime) -> bool:
+    """Schedule the next try; ``False`` if the message has been tried too long and fails."""
+    attempts = row.attempts + 1
+    if attempts >= MAX_ATTEMPTS or now - row.created_at >= MAX_AGE:
+        _record(engine, row.id, status=FAILED, attempts=attempts, last_error=error)
+        return False
+    next_attempt_at = now + retry_delay(attempts)
+    _record(
+        engine,
+        row.id,
+        status=PENDING,
+        attempts=attempts,
+        next_attempt_at=next_attempt_at,
+        last_error=error,
+    )
+    return True
+
+
+def _bounce(engine: Engine, row: Row, reply: str, now: datetime) -> None:
+    """The address does not take mail: fail the message, suppress the address, stop its digests."""
+    with engine.begin() as conn:
+        change = {"status": FAILED, "attempts": row.attempts + 1, "last_error": reply}
+        conn.execute(update(outbox).where(outbox.c.id == row.id).values(change))
+        suppress = {"email": row.email, "reason": reply, "created_at": now}
+        conn.execute(insert_new(conn, suppressed_addresses, "email").values(suppress))
+        active = (subscriptions.c.email == row.email) & (subscriptions.c.status == "active")
+        conn.execute(update(subscriptions).where(active).values(status="bounced"))
+
+
+def _unsent(engine: Engine) -> int:
+    query = select(func.count()).select_from(outbox).where(outbox.c.status.in_((PENDING, SENDING)))
+    with engine.connect() as conn:
+        return conn.execute(query).scalar_one()
