@@ -87,6 +87,12 @@ class Settings(BaseSettings):
         description="Mail server: smtp://user:pass@host:port, smtp+starttls://… or smtps://…; "
         "unset: digests wait in the outbox.",
     )
+    digest_minutes: int = Field(
+        default=10,
+        ge=0,
+        description="How often `paperfeed serve` runs the due digests when a mail server is "
+        "set (0: never; then run `paperfeed digest run` from cron).",
+    )
     mail_from: str = Field(
         default="paperfeed <paperfeed@localhost>", description="The From of every mail sent."
     )

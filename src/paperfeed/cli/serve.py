@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import click
 from sqlalchemy import Engine, func, select
@@ -103,6 +104,7 @@ def run_server(
     and the session key is made once, before they start."""
     import uvicorn  # the web stack loads only to serve: other commands start faster
 
+    from paperfeed.digest.scheduler import start_schedule
     from paperfeed.web.security import secret_key
 
     count = visible_papers(app.engine)  # a store that cannot be opened fails here, in one line
@@ -111,6 +113,9 @@ def run_server(
     secret_key(settings.secret_key, settings.home)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"paperfeed is serving {count:,} papers at http://{shown}:{port}/papers")
+    if settings.smtp_url and settings.digest_minutes:
+        start_schedule(settings, threading.Event())
+        click.echo(f"Email digests: due ones are sent every {settings.digest_minutes} minutes.")
     uvicorn.run(
         FACTORY,
         factory=True,
