@@ -47,7 +47,7 @@ class BuildReport:
 
     def __str__(self) -> str:
         return (
-            f"{self.due:,} digests due: {self.queued:,} queued, {self.done_before:,} "
+            f"{self.due:,} digest{'' if self.due == 1 else 's'} due: {self.queued:,} queued, {self.done_before:,} "
             f"queued before, {self.empty:,} with no new papers (not sent)"
         )
 
