@@ -1,0 +1,1 @@
+"""A user's personal library: references imported from a reference manager, BibTeX export."""

