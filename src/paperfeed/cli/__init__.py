@@ -10,6 +10,7 @@ from paperfeed.cli.context import AppContext
 from paperfeed.cli.digest import digest, subscriptions
 from paperfeed.cli.ingest import ingest
 from paperfeed.cli.inspect import show, stats
+from paperfeed.cli.library import library_group
 from paperfeed.cli.search import index, search, similar
 from paperfeed.cli.serve import demo, serve
 from paperfeed.settings import Settings
@@ -44,6 +45,7 @@ cli.add_command(demo)
 cli.add_command(admin)
 cli.add_command(digest)
 cli.add_command(subscriptions)
+cli.add_command(library_group)
 
 
 def main() -> None:

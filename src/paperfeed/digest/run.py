@@ -47,8 +47,8 @@ class BuildReport:
 
     def __str__(self) -> str:
         return (
-            f"{self.due:,} digest{'' if self.due == 1 else 's'} due: {self.queued:,} queued, {self.done_before:,} "
-            f"queued before, {self.empty:,} with no new papers (not sent)"
+            f"{self.due:,} digest{'' if self.due == 1 else 's'} due: {self.queued:,} queued, "
+            f"{self.done_before:,} queued before, {self.empty:,} with no new papers (not sent)"
         )
 
 
