@@ -26,7 +26,15 @@ from paperfeed.settings import Settings
 from paperfeed.sources.http import PoliteClient
 from paperfeed.store.activity import UnknownPaper
 from paperfeed.store.database import open_store
-from paperfeed.web import api, api_subscriptions, feeds, pages, subscriptions
+from paperfeed.web import (
+    api,
+    api_library,
+    api_subscriptions,
+    feeds,
+    library,
+    pages,
+    subscriptions,
+)
 from paperfeed.web.render import page
 from paperfeed.web.security import secret_key
 
@@ -108,9 +116,11 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), "static")
     app.include_router(api.router)
+    app.include_router(api_library.router)
     app.include_router(api_subscriptions.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)
+    app.include_router(library.router)
     app.include_router(subscriptions.router)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(UnknownPaper, _unknown_paper)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy import Engine
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.ingest.submit import SubmitError, submit_paper
@@ -22,6 +23,7 @@ from paperfeed.store.activity import (
     set_saved,
     set_vote,
 )
+from paperfeed.store.library import library_details
 from paperfeed.store.papers import papers
 from paperfeed.store.queries import cards, get_paper
 from paperfeed.web.indexing import index_soon
@@ -45,15 +47,18 @@ def _services(request: Request) -> Any:
     return request.app.state.services
 
 
-def _with_marks(request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Cards with ``voted``/``saved`` set for the signed-in user."""
+def with_marks(request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cards with the signed-in user's marks: ``voted``, ``saved``, and their library's
+    ``tags``, ``note`` and ``not_interested`` (which the cards' forms start from)."""
     user = current_user(request)
-    found = (
-        marks(request.app.state.engine, user["id"], [c["arxiv_id"] for c in items]) if user else {}
-    )
+    engine, ids = request.app.state.engine, [c["arxiv_id"] for c in items]
+    found = marks(engine, user["id"], ids) if user else {}
+    details = library_details(engine, user["id"], ids) if user else {}
     for card in items:
         card["voted"] = card["arxiv_id"] in found.get("voted", ())
         card["saved"] = card["arxiv_id"] in found.get("saved", ())
+        kept = details.get(card["arxiv_id"])
+        card.update(kept or {"tags": [], "note": None, "not_interested": False})
     return items
 
 
@@ -98,7 +103,7 @@ def _day_page(request: Request, day: date | None, number: int) -> Any:
         request,
         "day.html",
         day=day,
-        papers=_with_marks(request, items),
+        papers=with_marks(request, items),
         total=total,
         number=number,
         more=offset + len(items) < total,
@@ -115,7 +120,7 @@ def trending_page(request: Request, period: str = "now") -> Any:
     if period not in ("now", "week", "month"):
         raise HTTPException(404, "period is now, week or month")
     items = trending(engine, latest_day) if period == "now" else top(engine, latest_day, period)
-    return page(request, "trending.html", papers=_with_marks(request, items), period=period)
+    return page(request, "trending.html", papers=with_marks(request, items), period=period)
 
 
 @router.get("/search")
@@ -126,7 +131,7 @@ def search_page(request: Request, form: Annotated[SearchForm, Query()]) -> Any:
         request,
         "search.html",
         form=form,
-        hits=_with_marks(request, hits),
+        hits=with_marks(request, hits),
         notes=notes,
         modes=MODES,
         sorts=SORTS,
@@ -148,7 +153,7 @@ def paper_page(request: Request, arxiv_id: str) -> Any:
     if paper is None or paper["withdrawn"] or (paper["hidden"] and not (user and user["is_admin"])):
         raise HTTPException(404, f"{canonical} is not in this feed; signed-in users can submit it.")
     card = cards(engine, papers.c.arxiv_id == canonical)
-    extra = _with_marks(request, card)[0] if card else {}
+    extra = with_marks(request, card)[0] if card else {}
     try:
         similar = _services(request).searcher.similar(canonical, 8)
     except KeyError:  # not embedded yet
@@ -164,14 +169,14 @@ OnField = Annotated[bool, Form()]
 def upvote(request: Request, arxiv_id: str, csrf_token: CsrfField = "", on: OnField = True) -> Any:
     user = acting_user(request, csrf_token)
     set_vote(request.app.state.engine, user["id"], arxiv_id, on)
-    return _back(request, f"/papers/{arxiv_id}")
+    return back(request, f"/papers/{arxiv_id}")
 
 
 @router.post("/papers/{arxiv_id:path}/save")
 def save(request: Request, arxiv_id: str, csrf_token: CsrfField = "", on: OnField = True) -> Any:
     user = acting_user(request, csrf_token)
     set_saved(request.app.state.engine, user["id"], arxiv_id, on)
-    return _back(request, f"/papers/{arxiv_id}")
+    return back(request, f"/papers/{arxiv_id}")
 
 
 @router.post("/papers/{arxiv_id:path}/hide")
@@ -190,7 +195,7 @@ def organisation_page(request: Request, handle: str) -> Any:
         raise HTTPException(404, f"There is no organisation {handle!r} here.")
     items = feed.organisation_papers(engine, handle)
     return page(
-        request, "listing.html", heading=organisation["name"], papers=_with_marks(request, items)
+        request, "listing.html", heading=organisation["name"], papers=with_marks(request, items)
     )
 
 
@@ -199,7 +204,7 @@ def author_page(request: Request, name: str) -> Any:
     items = feed.author_papers(request.app.state.engine, name)
     if not items:
         raise HTTPException(404, f"There are no papers by {name!r} here.")
-    return page(request, "listing.html", heading=name, papers=_with_marks(request, items))
+    return page(request, "listing.html", heading=name, papers=with_marks(request, items))
 
 
 @router.get("/submit")
@@ -299,14 +304,19 @@ def new_token(request: Request, csrf_token: Annotated[str, Form()] = "") -> Any:
 def _profile_page(request: Request, user: dict[str, Any], token: str | None) -> Any:
     engine = request.app.state.engine
     ids = activity_ids(engine, user["id"])
-    lists = {}
-    for name, wanted in ids.items():
-        found = {c["arxiv_id"]: c for c in cards(engine, papers.c.arxiv_id.in_(wanted))}
-        lists[name] = _with_marks(request, [found[i] for i in wanted if i in found])
+    lists = {
+        name: with_marks(request, cards_in_order(engine, wanted)) for name, wanted in ids.items()
+    }
     return page(request, "profile.html", lists=lists, token=token)
 
 
-def _back(request: Request, fallback: str) -> RedirectResponse:
+def cards_in_order(engine: Engine, arxiv_ids: list[str]) -> list[dict[str, Any]]:
+    """The cards of the visible papers among ``arxiv_ids``, in that order (a user's list)."""
+    found = {c["arxiv_id"]: c for c in cards(engine, papers.c.arxiv_id.in_(arxiv_ids))}
+    return [found[i] for i in arxiv_ids if i in found]
+
+
+def back(request: Request, fallback: str) -> RedirectResponse:
     """Back to the page the form was on (same site only)."""
     referer = request.headers.get("referer", "")
     base = str(request.base_url)
