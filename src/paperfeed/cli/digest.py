@@ -12,7 +12,13 @@ from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app, progress_ba
 from paperfeed.digest.content import Contents
 from paperfeed.digest.mail import digest_message
 from paperfeed.digest.outbox import deliver
-from paperfeed.digest.run import mail_links, request_confirmation, run_digests, smtp_config
+from paperfeed.digest.run import (
+    mail_links,
+    recommender_for,
+    request_confirmation,
+    run_digests,
+    smtp_config,
+)
 from paperfeed.digest.schedule import period_of
 from paperfeed.ranking.search import open_searcher
 from paperfeed.store.subscriptions import (
@@ -81,7 +87,8 @@ def digest_preview(app: AppContext, subscription_id: int, html: bool) -> None:
     now = datetime.now(UTC)
     local = now.astimezone(ZoneInfo(subscription["timezone"]))
     period = period_of(subscription["frequency"], local.date())
-    contents = Contents(app.engine, open_searcher(app.settings, app.engine), now)
+    searcher = open_searcher(app.settings, app.engine)
+    contents = Contents(app.engine, searcher, now, recommender_for(searcher))
     found = contents.digest(subscription, period)
     message = digest_message(found, mail_links(app.settings), app.settings.mail_from)
     part = message.get_body(("html",) if html else ("plain",))

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select
 
 from paperfeed.digest.schedule import Period
 from paperfeed.index.query import Filters
+from paperfeed.ranking.recommend import Recommender
 from paperfeed.ranking.search import Searcher
 from paperfeed.ranking.trending import arrival, trending_score
 from paperfeed.store.feed import arrived_between
@@ -39,9 +40,16 @@ class Digest:
 class Contents:
     """Builds the digests of one run at one moment."""
 
-    def __init__(self, engine: Engine, searcher: Searcher | None, now: datetime) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        searcher: Searcher | None,
+        now: datetime,
+        recommender: Recommender | None = None,
+    ) -> None:
         self.engine = engine
         self.searcher = searcher
+        self.recommender = recommender
         self.now = now
         self._windows: dict[str, list[dict[str, Any]]] = {}
         self._sent: dict[str, dict[int, set[str]]] = {}
@@ -113,4 +121,23 @@ def _search(
     return [{**by_id[hit.arxiv_id], "snippet": hit.snippet} for hit in hits]
 
 
-RANKERS: dict[str, Ranker] = {"trending": _trending, "search": _search}
+def _recommend(
+    contents: Contents, subscription: dict[str, Any], fresh: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The fresh papers the subscriber's account would be recommended, each with the paper of
+    theirs it is most like; none for an account with nothing saved or upvoted yet."""
+    if contents.recommender is None or subscription["user_id"] is None:
+        return []
+    by_id = {card["arxiv_id"]: card for card in fresh}
+    found = contents.recommender.recommend(
+        subscription["user_id"],
+        within=list(by_id),
+        limit=SIZE[subscription["frequency"]],
+    )
+    return [
+        {**by_id[item.arxiv_id], "because": item.because, "because_title": item.because_title}
+        for item in found
+    ]
+
+
+RANKERS: dict[str, Ranker] = {"trending": _trending, "search": _search, "recommend": _recommend}

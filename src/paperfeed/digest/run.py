@@ -28,6 +28,7 @@ from paperfeed.digest.outbox import (
 )
 from paperfeed.digest.schedule import LOOK_BACK, due_period
 from paperfeed.digest.smtp import SmtpConfig
+from paperfeed.ranking.recommend import Recommender
 from paperfeed.ranking.search import Searcher
 from paperfeed.settings import Settings
 from paperfeed.store.subscriptions import list_subscriptions
@@ -151,11 +152,18 @@ def run_digests(
     """One whole run: queue the due digests, deliver what the outbox has due, drop the text
     of mails sent long ago."""
     now = now or datetime.now(UTC)
-    contents = Contents(engine, searcher, now)
+    contents = Contents(engine, searcher, now, recommender_for(searcher))
     built = build_digests(engine, contents, mail_links(settings), settings.mail_from, progress)
     delivered = deliver(engine, smtp_config(settings), now=now)
     prune(engine, KEEP_SENT, now)
     return built, delivered
+
+
+def recommender_for(searcher: Searcher | None) -> Recommender | None:
+    """Recommendations over the searcher's vector index (one copy of it in memory)."""
+    if searcher is None or searcher.vectors is None:
+        return None
+    return Recommender(searcher.engine, searcher.vectors)
 
 
 def mail_links(settings: Settings) -> Links:

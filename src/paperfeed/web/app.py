@@ -21,6 +21,8 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from paperfeed.digest.run import recommender_for
+from paperfeed.ranking.recommend import Recommender
 from paperfeed.ranking.search import Searcher, open_searcher
 from paperfeed.settings import Settings
 from paperfeed.sources.http import PoliteClient
@@ -66,6 +68,10 @@ class Services:
     @cached_property
     def searcher(self) -> Searcher:
         return self._searcher or open_searcher(self.settings, self.engine)
+
+    @cached_property
+    def recommender(self) -> Recommender | None:
+        return recommender_for(self.searcher)
 
     def http(self) -> PoliteClient:
         if self._http is not None:

@@ -60,7 +60,7 @@ def next_digest(request: Request, subscription: dict[str, Any]) -> Any:
     services = request.app.state.services
     now = datetime.now(UTC)
     local = now.astimezone(ZoneInfo(subscription["timezone"]))
-    contents = Contents(services.engine, services.searcher, now)
+    contents = Contents(services.engine, services.searcher, now, services.recommender)
     return contents.digest(subscription, period_of(subscription["frequency"], local.date()))
 
 
