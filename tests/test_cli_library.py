@@ -76,3 +76,10 @@ def test_tag_note_and_export_as_json_and_bibtex(reader: str) -> None:
 def test_mistakes_get_one_line_errors(reader: str, args: list[str], error: str) -> None:
     result = invoke("library", *args)
     assert (result.exit_code, result.output) == (1, f"Error: {error}\n")
+
+
+def test_recommend_without_an_index_says_what_to_do(reader: str) -> None:
+    invoke("library", "tag", "2503.11731", "sensors", "--user", reader)
+    result = invoke("recommend", "--user", reader)
+    assert result.exit_code == 0
+    assert "run `paperfeed index`" in result.output

@@ -10,7 +10,7 @@ from paperfeed.cli.context import AppContext
 from paperfeed.cli.digest import digest, subscriptions
 from paperfeed.cli.ingest import ingest
 from paperfeed.cli.inspect import show, stats
-from paperfeed.cli.library import library_group
+from paperfeed.cli.library import library_group, recommend
 from paperfeed.cli.search import index, search, similar
 from paperfeed.cli.serve import demo, serve
 from paperfeed.settings import Settings
@@ -46,6 +46,7 @@ cli.add_command(admin)
 cli.add_command(digest)
 cli.add_command(subscriptions)
 cli.add_command(library_group)
+cli.add_command(recommend)
 
 
 def main() -> None:

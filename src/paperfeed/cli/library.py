@@ -11,9 +11,11 @@ import click
 import orjson
 
 from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app
+from paperfeed.digest.run import recommender_for
 from paperfeed.library.bibtex import to_bibtex
 from paperfeed.library.matching import match_references
 from paperfeed.library.references import ImportFormatError, parse_references
+from paperfeed.ranking.search import open_searcher
 from paperfeed.store import library
 from paperfeed.store.accounts import find_user
 from paperfeed.store.activity import UnknownPaper
@@ -149,3 +151,34 @@ def library_not_interested(app: AppContext, arxiv_id: str, email: str, undo: boo
     with library_errors(arxiv_id):
         library.set_not_interested(app.engine, user["id"], arxiv_id, not undo)
     click.echo(f"{arxiv_id}: {'mark taken back' if undo else 'not interested'}.")
+
+
+@click.command()
+@USER
+@click.option("--tag", help="Recommendations from this tag's papers only.")
+@click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
+@JSON_OPTION
+@pass_app
+def recommend(app: AppContext, email: str, tag: str | None, limit: int, as_json: bool) -> None:
+    """Recent papers for a user, from what they saved, upvoted and rejected, with why."""
+    user = account(app, email)
+    recommender = recommender_for(open_searcher(app.settings, app.engine))
+    found = recommender.recommend(user["id"], tag=tag, limit=limit) if recommender else []
+    if as_json:
+        rows = [
+            {
+                "arxiv_id": r.arxiv_id,
+                "score": r.score,
+                "because": r.because,
+                "title": r.card["title"],
+            }
+            for r in found
+        ]
+        click.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
+        return
+    for item in found:
+        click.echo(f"{item.arxiv_id}  {item.card['title']}")
+        if item.because:
+            click.echo(f"{'':12}because you saved {item.because}: {item.because_title}")
+    if not found:
+        click.echo("Nothing to recommend: save or upvote a few papers, and run `paperfeed index`.")

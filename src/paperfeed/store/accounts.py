@@ -20,7 +20,14 @@ api_tokens: Table = ApiToken.__table__  # type: ignore[assignment]
 HASHER = PasswordHasher()
 MIN_PASSWORD = 8
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
-PUBLIC = (users.c.id, users.c.email, users.c.name, users.c.is_admin, users.c.created_at)
+PUBLIC = (
+    users.c.id,
+    users.c.email,
+    users.c.name,
+    users.c.is_admin,
+    users.c.created_at,
+    users.c.preferences,
+)
 
 
 class AccountError(ValueError):
@@ -130,3 +137,10 @@ def user_for_token(engine: Engine, token: str) -> dict[str, Any] | None:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def set_preferences(engine: Engine, user_id: int, preferences: dict[str, Any]) -> None:
+    """Keep the user's recommendation settings: ``categories`` (only papers listed in any),
+    ``exclude`` (words that drop a paper) and ``seed`` (interests in words, for a start)."""
+    with engine.begin() as conn:
+        conn.execute(update(users).where(users.c.id == user_id).values(preferences=preferences))

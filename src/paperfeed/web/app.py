@@ -33,6 +33,7 @@ from paperfeed.web import (
     api_library,
     api_subscriptions,
     feeds,
+    for_you,
     library,
     pages,
     subscriptions,
@@ -124,6 +125,8 @@ def create_app(
     app.include_router(api.router)
     app.include_router(api_library.router)
     app.include_router(api_subscriptions.router)
+    app.include_router(for_you.api_router)
+    app.include_router(for_you.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)
     app.include_router(library.router)

@@ -1,0 +1,108 @@
+""" "For you": recent papers recommended from what the user saved, upvoted and rejected, for
+the whole library or one tag, with why; the page and its JSON twin under ``/api``.
+
+A new user with nothing saved yet starts from a few words about their interests (kept as
+the ``seed`` preference, embedded like a search query) or by saving a few papers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, Field
+
+from paperfeed.ranking.recommend import Recommendation
+from paperfeed.store.accounts import set_preferences
+from paperfeed.store.library import user_tags
+from paperfeed.web.api import paper_json
+from paperfeed.web.pages import with_marks
+from paperfeed.web.render import page
+from paperfeed.web.security import acting_user, current_user, require_user
+
+router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api/recommendations", tags=["library"])
+SHOWN = 30
+MAX_SEED = 500
+
+
+class Preferences(BaseModel):
+    categories: list[Annotated[str, Field(max_length=40)]] = Field(
+        default_factory=list, max_length=30
+    )
+    exclude: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=50
+    )
+    seed: str = Field("", max_length=MAX_SEED, description="Interests in words, for a start")
+
+
+def recommendations(
+    request: Request, user: dict[str, Any], tag: str | None, limit: int
+) -> list[Recommendation]:
+    """The user's recommendations (their stored filters and seed applied); none without an
+    embedding index yet."""
+    services = request.app.state.services
+    if services.recommender is None:
+        return []
+    seed = (user.get("preferences") or {}).get("seed") if tag is None else None
+    embedder = services.searcher.embedder
+    vectors = embedder.embed_query(seed) if seed and embedder is not None else None
+    return services.recommender.recommend(user["id"], tag=tag, limit=limit, seed_vectors=vectors)
+
+
+@router.get("/for-you")
+def for_you(request: Request, tag: str | None = None) -> Any:
+    user = current_user(request)
+    if user is None:
+        return RedirectResponse("/login?next=/for-you", 303)
+    found = recommendations(request, user, tag, SHOWN)
+    items = with_marks(request, [_card(item) for item in found])
+    preferences = Preferences(**(user.get("preferences") or {}))
+    tags = user_tags(request.app.state.engine, user["id"])
+    return page(request, "for_you.html", papers=items, tag=tag, tags=tags, preferences=preferences)
+
+
+@router.post("/for-you/preferences")
+def save_preferences(
+    request: Request,
+    categories: Annotated[str, Form(max_length=1000)] = "",
+    exclude: Annotated[str, Form(max_length=2000)] = "",
+    seed: Annotated[str, Form(max_length=MAX_SEED)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Any:
+    user = acting_user(request, csrf_token)
+    chosen = Preferences(
+        categories=_listed(categories), exclude=_listed(exclude), seed=seed.strip()
+    )
+    set_preferences(request.app.state.engine, user["id"], chosen.model_dump())
+    return RedirectResponse("/for-you", 303)
+
+
+@api_router.get("", summary="Recent papers recommended for the signed-in user, with why")
+def api_recommendations(request: Request, tag: str | None = None, limit: int = 20) -> list[dict]:
+    user = require_user(request)
+    found = recommendations(request, user, tag, max(1, min(limit, 100)))
+    return [
+        {
+            "paper": paper_json(item.card),
+            "score": round(item.score, 4),
+            "because": {"id": item.because, "title": item.because_title} if item.because else None,
+        }
+        for item in found
+    ]
+
+
+@api_router.put("/preferences", summary="Categories, words to exclude, and a seed")
+def api_preferences(request: Request, body: Preferences) -> dict[str, Any]:
+    user = acting_user(request, None)
+    set_preferences(request.app.state.engine, user["id"], body.model_dump())
+    return body.model_dump()
+
+
+def _card(item: Recommendation) -> dict[str, Any]:
+    return {**item.card, "because": item.because, "because_title": item.because_title}
+
+
+def _listed(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]

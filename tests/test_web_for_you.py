@@ -1,0 +1,69 @@
+"""The "For you" page and its JSON twin: recommendations from the library, with why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from web_app import WebApp, build, card_ids, sign_up
+
+GRAPHS = ["2503.00001", "2503.00002"]  # Graph neural networks at scale; graph attention
+
+
+@pytest.fixture
+def web(tmp_path: Path, cheap_passwords: None) -> WebApp:
+    return build(tmp_path)
+
+
+def save(browser, token: str, *arxiv_ids: str) -> None:
+    for arxiv_id in arxiv_ids:
+        browser.post(f"/papers/{arxiv_id}/save", data={"csrf_token": token})
+
+
+def test_for_you_recommends_papers_like_the_saved_ones_and_says_why(web: WebApp) -> None:
+    browser = web.browser()
+    token = sign_up(browser)
+    save(browser, token, *GRAPHS)
+    shown = browser.get("/for-you")
+    # hash vectors (tests run without the model) make word overlap the likeness
+    assert "2503.00404" in card_ids(shown.text)[:3]  # Graph transformers for molecules
+    assert not set(GRAPHS) & set(card_ids(shown.text))
+    assert "Because you saved" in shown.text
+    found = browser.get("/api/recommendations").json()
+    assert [item["paper"]["id"] for item in found] == card_ids(shown.text)
+    assert {item["because"]["id"] for item in found} <= set(GRAPHS)
+
+
+def test_not_interested_takes_a_paper_out(web: WebApp) -> None:
+    browser = web.browser()
+    token = sign_up(browser)
+    save(browser, token, *GRAPHS)
+    browser.post("/papers/2503.00404/not-interested", data={"csrf_token": token, "on": "true"})
+    assert "2503.00404" not in card_ids(browser.get("/for-you").text)
+
+
+def test_a_new_user_starts_from_words_and_filters_by_category(web: WebApp) -> None:
+    browser = web.browser()
+    token = sign_up(browser)
+    assert "Nothing to recommend yet" in browser.get("/for-you").text
+    browser.post(
+        "/for-you/preferences",
+        data={"seed": "quantum error correction of qubits", "csrf_token": token},
+    )
+    assert card_ids(browser.get("/for-you").text)[0] == "2503.00102"  # Surface codes
+    answer = browser.put(
+        "/api/recommendations/preferences",
+        json={"seed": "graphs and qubits", "categories": ["quant-ph"]},
+        headers={"X-CSRF-Token": token},
+    )
+    assert answer.json()["categories"] == ["quant-ph"]
+    assert card_ids(browser.get("/for-you").text) == ["2503.00102"]
+
+
+def test_for_you_needs_an_account(web: WebApp) -> None:
+    browser = web.browser()
+    assert browser.get("/for-you", follow_redirects=False).headers["location"] == (
+        "/login?next=/for-you"
+    )
+    assert browser.get("/api/recommendations").status_code == 401
