@@ -235,11 +235,17 @@ def test_a_hostile_tag_and_note_are_shown_as_text(browser: TestClient, token: st
     assert texts(browser.get("/library").text, "//p[@class='mynote']") == [SCRIPT]
 
 
-def test_the_library_is_in_the_navigation_when_signed_in(browser: TestClient) -> None:
+def test_for_you_and_the_library_are_in_the_navigation_when_signed_in(browser: TestClient) -> None:
     nav = "//nav[@class='sections']/a"
     assert texts(browser.get("/papers").text, nav) == ["Daily", "Trending", "Submit"]
     sign_up(browser)
-    assert texts(browser.get("/papers").text, nav) == ["Daily", "Trending", "Submit", "Library"]
+    assert texts(browser.get("/papers").text, nav) == [
+        "Daily",
+        "Trending",
+        "Submit",
+        "For you",
+        "Library",
+    ]
 
 
 # export -------------------------------------------------------------------------------------
