@@ -39,6 +39,7 @@ from paperfeed.sources.http import PoliteClient
 from paperfeed.store.database import open_store
 from paperfeed.web.app import create_app
 from protocol import recorded, recorded_transport
+from smtp_server import SmtpServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -264,7 +265,16 @@ def records() -> list:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def mail() -> Iterator[SmtpServer]:
+    """The mail server the app sends through."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, mail: SmtpServer) -> Iterator[str]:
     """The app served on a free local port; its URL."""
     folder = tmp_path_factory.mktemp("e2e")
     with pytest.MonkeyPatch.context() as env:
@@ -279,6 +289,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             signup_rate="1000/minute",
             login_rate="1000/minute",
             submit_rate="1000/minute",
+            subscribe_rate="1000/minute",
+            smtp_url=mail.url,
         )
         engine = open_store(settings.database)
         ingest(engine, MemorySource(records()))
@@ -596,3 +608,46 @@ def test_pages_fit_a_phone_screen(browsing: Browsing) -> None:
     shot(phone, "mobile_paper")
     phone.goto("/search?q=graph")
     shot(phone, "mobile_search")
+
+
+def mailed_link(mail: SmtpServer, to: str, ending: str) -> str:
+    """The path of the link ending in ``ending`` in the newest mail to ``to``."""
+    deadline = datetime.now(UTC) + timedelta(seconds=10)
+    while datetime.now(UTC) < deadline:
+        for received in reversed(mail.received):
+            if to in received.recipients:
+                text = received.message.get_body(("plain",)).get_content()
+                return re.search(rf"https?://[^/\s]+(/subscriptions/\S+{ending})", text)[1]
+    raise AssertionError(f"no mail to {to}")
+
+
+def test_subscribing_from_trending_and_confirming_from_the_mail(
+    browsing: Browsing, mail: SmtpServer
+) -> None:
+    page = browsing.page(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Berlin")
+    address = f"digest-{os.getpid()}@example.org"
+    page.goto("/papers/trending")
+    form = page.locator("form.subscribe")
+    form.get_by_label("Email address").fill(address)
+    form.get_by_label("How often").select_option("weekly")
+    form.get_by_role("button", name="Subscribe").click()
+    expect(page.get_by_text("we sent a mail to")).to_be_visible()
+    page.goto(mailed_link(mail, address, "/confirm"))
+    page.get_by_role("button", name="Yes, confirm").click()
+    expect(page.get_by_role("status")).to_have_text(re.compile("Confirmed"))
+    expect(page.get_by_label("Time zone")).to_have_value("Europe/Berlin")  # the browser's
+    expect(page.get_by_label("How often")).to_have_value("weekly")
+    shot(page, "subscription")
+    page.get_by_role("link", name="Preview the next digest").click()
+    shot(page, "digest-preview")
+
+
+def test_for_you_explains_each_recommendation(page: Page) -> None:
+    sign_up(page)
+    page.goto("/papers/date/2025-06-02")
+    first = card_ids(page)[0]
+    page.goto(f"/papers/{first}")
+    page.get_by_role("button", name="Save").first.click()
+    page.goto("/for-you")
+    expect(page.locator("p.because").first).to_contain_text("Because you saved")
+    shot(page, "for-you")

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import click
 import orjson
 
 from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app, progress_bar, resumable
-from paperfeed.digest.content import Contents
 from paperfeed.digest.mail import digest_message
 from paperfeed.digest.outbox import deliver
 from paperfeed.digest.run import (
     mail_links,
+    next_digest,
     recommender_for,
     request_confirmation,
     run_digests,
     smtp_config,
 )
-from paperfeed.digest.schedule import period_of
 from paperfeed.ranking.search import open_searcher
 from paperfeed.store.subscriptions import (
     SubscriptionError,
@@ -80,22 +78,19 @@ def digest_run(app: AppContext, now: datetime | None) -> None:
 @click.option("--html", is_flag=True, help="Print the HTML part instead of the text.")
 @pass_app
 def digest_preview(app: AppContext, subscription_id: int, html: bool) -> None:
-    """Print the next digest of SUBSCRIPTION_ID as it would be mailed now."""
+    """Print the next digest of SUBSCRIPTION_ID as it would be mailed now (from the newest
+    papers in the store)."""
     subscription = get_subscription(app.engine, subscription_id)
     if subscription is None:
         raise click.ClickException(f"there is no subscription {subscription_id}")
-    now = datetime.now(UTC)
-    local = now.astimezone(ZoneInfo(subscription["timezone"]))
-    period = period_of(subscription["frequency"], local.date())
     searcher = open_searcher(app.settings, app.engine)
-    contents = Contents(app.engine, searcher, now, recommender_for(searcher))
-    found = contents.digest(subscription, period)
+    found = next_digest(app.engine, searcher, recommender_for(searcher), subscription)
     message = digest_message(found, mail_links(app.settings), app.settings.mail_from)
     part = message.get_body(("html",) if html else ("plain",))
     click.echo(f"Subject: {message['Subject']}\n")
     click.echo(part.get_content() if part else "")
     if not found.papers:
-        click.echo("(no new papers: this digest would not be sent now)")
+        click.echo("(no new papers: this digest would not be sent)")
 
 
 @click.group()

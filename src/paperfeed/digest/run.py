@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert, select
 
-from paperfeed.digest.content import Contents, digest_papers
+from paperfeed.digest.content import Contents, Digest, digest_papers
 from paperfeed.digest.links import Links
 from paperfeed.digest.mail import confirmation_message, digest_message
 from paperfeed.digest.outbox import (
@@ -26,11 +27,13 @@ from paperfeed.digest.outbox import (
     prune,
     suppressed_addresses,
 )
-from paperfeed.digest.schedule import LOOK_BACK, due_period
+from paperfeed.digest.schedule import LOOK_BACK, due_period, period_of
 from paperfeed.digest.smtp import SmtpConfig
 from paperfeed.ranking.recommend import Recommender
 from paperfeed.ranking.search import Searcher
+from paperfeed.ranking.trending import clock
 from paperfeed.settings import Settings
+from paperfeed.store.feed import latest_day
 from paperfeed.store.subscriptions import list_subscriptions
 from paperfeed.web.security import secret_key
 
@@ -157,6 +160,20 @@ def run_digests(
     delivered = deliver(engine, smtp_config(settings), now=now)
     prune(engine, KEEP_SENT, now)
     return built, delivered
+
+
+def next_digest(
+    engine: Engine,
+    searcher: Searcher | None,
+    recommender: Recommender | None,
+    subscription: dict[str, Any],
+) -> Digest:
+    """The digest the subscription would get now (a preview): from the newest papers the
+    store has, even when it has not been fed for a while, and whether or not it is due."""
+    moment = clock(latest_day(engine))
+    local = moment.astimezone(ZoneInfo(subscription["timezone"]))
+    contents = Contents(engine, searcher, moment, recommender)
+    return contents.digest(subscription, period_of(subscription["frequency"], local.date()))
 
 
 def recommender_for(searcher: Searcher | None) -> Recommender | None:

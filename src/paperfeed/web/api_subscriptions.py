@@ -12,11 +12,11 @@ from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from paperfeed.digest.mail import subject
-from paperfeed.digest.run import mail_links
+from paperfeed.digest.run import mail_links, next_digest
 from paperfeed.store import subscriptions as store
 from paperfeed.web.api import paper_json
 from paperfeed.web.security import check_csrf, current_user, require_user
-from paperfeed.web.subscriptions import create_subscription, next_digest, subscription_for
+from paperfeed.web.subscriptions import create_subscription, subscription_for
 
 router = APIRouter(prefix="/api/subscriptions", tags=["subscriptions"])
 SHOWN = ("id", "email", "kind", "frequency", "query", "filters", "timezone", "hour", "status")
@@ -92,7 +92,9 @@ def unsubscribe(request: Request, token: str) -> dict[str, Any]:
 
 @router.get("/{token}/preview", summary="The next digest, as it would be sent now")
 def preview(request: Request, token: str) -> dict[str, Any]:
-    digest = next_digest(request, subscription_for(request, token))
+    services = request.app.state.services
+    subscription = subscription_for(request, token)
+    digest = next_digest(services.engine, services.searcher, services.recommender, subscription)
     return {
         "subject": subject(digest),
         "period": digest.period.key,

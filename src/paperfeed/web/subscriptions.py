@@ -8,18 +8,14 @@ POST (mail scanners follow links, and must not confirm or unsubscribe anybody).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from paperfeed.digest.content import Contents
 from paperfeed.digest.mail import digest_message
 from paperfeed.digest.outbox import deliver
-from paperfeed.digest.run import mail_links, request_confirmation, smtp_config
-from paperfeed.digest.schedule import period_of
+from paperfeed.digest.run import mail_links, next_digest, request_confirmation, smtp_config
 from paperfeed.store import subscriptions as store
 from paperfeed.web.render import page
 from paperfeed.web.security import check_csrf, current_user, rate_limit
@@ -53,15 +49,6 @@ def subscription_for(request: Request, token: str) -> dict[str, Any]:
     if found is None:
         raise HTTPException(404, "This subscription link is not valid (or was deleted).")
     return found
-
-
-def next_digest(request: Request, subscription: dict[str, Any]) -> Any:
-    """The digest the subscription would get if it were due now."""
-    services = request.app.state.services
-    now = datetime.now(UTC)
-    local = now.astimezone(ZoneInfo(subscription["timezone"]))
-    contents = Contents(services.engine, services.searcher, now, services.recommender)
-    return contents.digest(subscription, period_of(subscription["frequency"], local.date()))
 
 
 Text = Annotated[str, Form(max_length=500)]
@@ -170,8 +157,9 @@ def unsubscribe(request: Request, token: str) -> Any:
 @router.get("/subscriptions/{token}/preview")
 def preview(request: Request, token: str) -> Any:
     subscription = subscription_for(request, token)
-    digest = next_digest(request, subscription)
-    settings = request.app.state.services.settings
+    services = request.app.state.services
+    digest = next_digest(services.engine, services.searcher, services.recommender, subscription)
+    settings = services.settings
     message = digest_message(digest, mail_links(settings), settings.mail_from)
     html = message.get_body(("html",)).get_content()
     return HTMLResponse(html, headers={"Content-Security-Policy": PREVIEW_POLICY})
