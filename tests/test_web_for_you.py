@@ -67,3 +67,19 @@ def test_for_you_needs_an_account(web: WebApp) -> None:
         "/login?next=/for-you"
     )
     assert browser.get("/api/recommendations").status_code == 401
+
+
+def test_recommendations_by_email_are_subscribed_from_for_you_and_listed_on_the_profile(
+    web: WebApp,
+) -> None:
+    browser = web.browser()
+    token = sign_up(browser)
+    save(browser, token, *GRAPHS)
+    assert 'value="recommend"' in browser.get("/for-you").text
+    done = browser.post(
+        "/subscribe",
+        data={"email": "ada@example.org", "kind": "recommend", "csrf_token": token},
+    )
+    assert "You are subscribed" in done.text  # the account's own address: no confirmation
+    profile = browser.get("/profile").text
+    assert "Recommended for you</a>, every weekday" in profile

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperfeed.digest.run import mail_links
 from paperfeed.ingest.submit import SubmitError, submit_paper
 from paperfeed.ranking.search import MODES, SORTS
 from paperfeed.ranking.trending import top, trending
@@ -26,6 +27,7 @@ from paperfeed.store.activity import (
 from paperfeed.store.library import library_details
 from paperfeed.store.papers import papers
 from paperfeed.store.queries import cards, get_paper
+from paperfeed.store.subscriptions import list_subscriptions
 from paperfeed.web.indexing import index_soon
 from paperfeed.web.render import page
 from paperfeed.web.search_form import SearchForm, run_search
@@ -307,7 +309,13 @@ def _profile_page(request: Request, user: dict[str, Any], token: str | None) -> 
     lists = {
         name: with_marks(request, cards_in_order(engine, wanted)) for name, wanted in ids.items()
     }
-    return page(request, "profile.html", lists=lists, token=token)
+    links = mail_links(_services(request).settings)
+    digests = [
+        {**row, "manage": f"/subscriptions/{links.token(row['id'])}"}
+        for row in list_subscriptions(engine, email=user["email"])
+        if row["status"] in ("pending", "active")
+    ]
+    return page(request, "profile.html", lists=lists, token=token, digests=digests)
 
 
 def cards_in_order(engine: Engine, arxiv_ids: list[str]) -> list[dict[str, Any]]:
