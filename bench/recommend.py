@@ -3,16 +3,20 @@
     python bench/recommend.py [--json]
 
 Weak labels from arXiv categories: the candidate pool is the newest ~2,000 of the 138,132
-shared records (every paper announced on or after the day that makes 2,000); a user who
-follows a topic has saved PROFILE older papers of it (primary category), drawn at random;
-a recommendation is right when its primary category is the topic ("listed": when the topic is
-any of its categories). Methods: Rocchio's centroid, k nearest neighbours, logistic regression
-against 1,000 background papers (numpy, Newton's method), and the ridge classifier of
-``paperfeed.ranking.recommend`` (chosen). Pool and profile papers are embedded with the real
-model (cached); the store's other papers get a real vector plus noise, as in
-``bench/search_speed.py``, and only count for latency, measured through
-``Recommender.recommend`` (profile reads, scoring, cards) over the pool window and over every
-paper. Everything is cached in ~/.cache/paperfeed-bench/recommend (first run ~5 minutes).
+shared records (every paper announced on or after the day that makes 2,000). The topics are
+chosen by a rule that looks only at the labels: the TOPIC_COUNT most frequent primary
+categories of the pool among those with at least 2 * PROFILE older papers of that primary (so
+a tuning and a reported profile share no paper). A user who follows a topic has saved PROFILE
+older papers of that primary category, drawn at random; a recommendation is right "strict"
+when its primary category is the topic, "listed" when the topic is any of its categories (as
+arXiv's own listing of a category shows its cross-lists). The reference is a random ranking,
+whose expected precision is the topic's share of the pool. Methods: Rocchio's centroid,
+k nearest neighbours, logistic regression against 1,000 background papers (numpy, Newton's
+method), and the ridge classifier of ``paperfeed.ranking.recommend`` (chosen). Pool and
+profile papers are embedded with the real model (cached); the store's other papers get a real
+vector plus noise, as in ``bench/search_speed.py``, and only count for latency, measured
+through ``Recommender.recommend`` (profile reads, scoring, cards) over the pool window and over
+every paper. Everything is cached in ~/.cache/paperfeed-bench/recommend (first run ~5 minutes).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -48,10 +53,11 @@ from paperfeed.store.vectors import document_text, import_vectors, unit_rows
 POOL = 2_000
 PROFILE = 20
 TOP = 20
-TOPICS = ("cs.CV", "cs.CL", "cs.AI", "math.RT", "cs.IT", "cs.GT", "math.CO", "math.AG", "math.NT")
+TOPIC_COUNT = 10  # topics by the rule in ``topics``
 SUBTOPICS = (("cs.CV", "eess.IV"), ("cs.CL", "cs.IR"))  # (topic, cross-listed in)
 SUBTOPIC_SAVED = 5
 SEEDS = (0, 1)  # profiles drawn with seed 1 tuned the constants; seed 0's are reported
+LABELS = ("strict", "listed")  # a hit: primary category is the topic / topic is any category
 NOISE = 0.02
 ROCCHIO_NEGATIVE = 0.5
 KNN, KNN_NEGATIVE = 10, 0.5
@@ -67,25 +73,32 @@ class Corpus:
     primary: list[str]
     categories: list[list[str]]
     day: list[date | None]
+    feed: list[str]  # the repository the store's row came from
     since: date
 
     def pool(self) -> list[int]:
         return [i for i, day in enumerate(self.day) if day and day >= self.since]
 
+    def before(self) -> list[int]:
+        """The papers from before the pool (or without a day): where profiles come from."""
+        return [i for i, day in enumerate(self.day) if day is None or day < self.since]
+
     def older(self, topic: str, cross: str | None = None) -> list[int]:
         """Papers of ``topic`` (cross-listed in ``cross``) from before the pool."""
         return [
             i
-            for i, day in enumerate(self.day)
-            if self.primary[i] == topic
-            and (day is None or day < self.since)
-            and (cross is None or cross in self.categories[i])
+            for i in self.before()
+            if self.primary[i] == topic and (cross is None or cross in self.categories[i])
         ]
 
 
 def load_corpus(engine: Engine) -> Corpus:
     query = select(
-        papers.c.arxiv_id, papers.c.primary_category, papers.c.categories, papers.c.announced
+        papers.c.arxiv_id,
+        papers.c.primary_category,
+        papers.c.categories,
+        papers.c.announced,
+        papers.c.source,
     ).order_by(papers.c.id)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
@@ -95,19 +108,65 @@ def load_corpus(engine: Engine) -> Corpus:
         [row.primary_category or row.categories[0] for row in rows],
         [row.categories for row in rows],
         [row.announced for row in rows],
+        [row.source.split("@")[0] for row in rows],
         days[POOL - 1],
     )
 
 
-def profiles(corpus: Corpus, seed: int) -> dict[str, list[int]]:
-    """PROFILE older papers of each topic, and of each sub-topic, drawn with ``seed``."""
-    drawn = {}
-    for topic in TOPICS:
-        drawn[topic] = random.Random(f"{seed}-{topic}").sample(corpus.older(topic), PROFILE)
-    for topic, cross in SUBTOPICS:
-        older = corpus.older(topic, cross)
-        drawn[f"{topic}&{cross}"] = random.Random(f"{seed}-{topic}-{cross}").sample(older, PROFILE)
+def topics(corpus: Corpus) -> tuple[str, ...]:
+    """The rule: the TOPIC_COUNT most frequent primary categories of the pool among those with
+    at least 2 * PROFILE older papers of that primary; ties by name. Blind to any ranking."""
+    pool = Counter(corpus.primary[i] for i in corpus.pool())
+    older = Counter(corpus.primary[i] for i in corpus.before())
+    eligible = [t for t in sorted(pool, key=lambda t: (-pool[t], t)) if older[t] >= 2 * PROFILE]
+    return tuple(eligible[:TOPIC_COUNT])
+
+
+def profiles(corpus: Corpus, topics: Sequence[str]) -> list[dict[str, list[int]]]:
+    """For each of SEEDS, PROFILE older papers of each topic and sub-topic drawn at random; a
+    reported profile (SEEDS[0]) holds none of its tuning profile's (SEEDS[1]) papers."""
+    drawn: list[dict[str, list[int]]] = [{}, {}]
+    wanted = {topic: (topic, None) for topic in (*topics, *dict(SUBTOPICS))}
+    wanted |= {f"{topic}&{cross}": (topic, cross) for topic, cross in SUBTOPICS}
+    for key, (topic, cross) in wanted.items():
+        older, name = corpus.older(topic, cross), topic if cross is None else f"{topic}-{cross}"
+        drawn[1][key] = _sample(older, f"{SEEDS[1]}-{name}", set())
+        drawn[0][key] = _sample(older, f"{SEEDS[0]}-{name}", set(drawn[1][key]))
     return drawn
+
+
+def _sample(population: list[int], seed: str, avoid: set[int]) -> list[int]:
+    """PROFILE of ``population`` drawn with ``seed``; those in ``avoid`` are replaced by further
+    draws (so with none to avoid, this is the plain sample the constants were tuned with)."""
+    rng = random.Random(seed)
+    drawn = [i for i in rng.sample(population, PROFILE) if i not in avoid]
+    rest = [i for i in population if i not in avoid and i not in drawn]
+    return drawn + rng.sample(rest, PROFILE - len(drawn))
+
+
+def labels(corpus: Corpus, topics: Sequence[str]) -> dict:
+    """What the weak labels say per topic: its papers in the pool (primary / listed), its
+    older papers, the feed most of them come from, and how often they are cross-listed."""
+    pool, before = corpus.pool(), corpus.before()
+    found = {}
+    for topic in topics:
+        older = [i for i in before if corpus.primary[i] == topic]
+        feed, from_feed = Counter(corpus.feed[i] for i in older).most_common(1)[0]
+        also = Counter(c for i in older for c in set(corpus.categories[i]) - {topic})
+        other, with_other = also.most_common(1)[0] if also else ("-", 0)
+        found[topic] = {
+            "pool_primary": sum(corpus.primary[i] == topic for i in pool),
+            "pool_listed": sum(topic in corpus.categories[i] for i in pool),
+            "older": len(older),
+            "feed": feed,
+            "feed_share": round(from_feed / len(older), 2),
+            "cross_listed": round(
+                sum(len(set(corpus.categories[i])) > 1 for i in older) / len(older), 2
+            ),
+            "top_other": other,
+            "top_other_share": round(with_other / len(older), 2),
+        }
+    return found
 
 
 def embedded(engine: Engine, arxiv_ids: Sequence[str], cache: Path) -> dict[str, np.ndarray]:
@@ -233,26 +292,42 @@ class Vectors:
         scores[list(skip)] = -np.inf
         return np.argsort(-scores, kind="stable")[:TOP]
 
-    def precision(self, top: np.ndarray, topic: str) -> float:
-        return float(np.mean(self.primary[top] == topic))
+    def hits(self, topic: str, label: str = "strict") -> np.ndarray:
+        """Which pool papers are of ``topic``: by primary category ("strict") or by any of
+        their categories ("listed")."""
+        if label == "strict":
+            return self.primary == topic
+        return np.array([topic in self.corpus.categories[i] for i in self.rows])
 
-    def listed(self, top: np.ndarray, topic: str) -> float:
-        return float(np.mean([topic in self.corpus.categories[self.rows[i]] for i in top]))
+    def precision(self, top: np.ndarray, topic: str, label: str = "strict") -> float:
+        return float(np.mean(self.hits(topic, label)[top]))
 
 
-def compare(vectors: Vectors, drawn: list[dict[str, list[int]]]) -> dict:
-    """Precision@TOP per topic and method on the reported profiles, and the means on the
-    tuning ones and by "listed in the topic" (any category, not just the primary)."""
-    figures = {}
+def compare(vectors: Vectors, topics: Sequence[str], drawn: list[dict[str, list[int]]]) -> dict:
+    """Precision@TOP per topic, label and method on the reported profiles, with its mean there
+    and on the tuning profiles; first the reference, a random ranking (its expectation)."""
+    share = {label: {t: float(vectors.hits(t, label).mean()) for t in topics} for label in LABELS}
+    figures = {"random": _figures(share, share)}
     for name, method in METHODS.items():
-        tops = [{t: vectors.top(method, vectors.of(d[t])) for t in TOPICS} for d in drawn]
-        precision = {t: vectors.precision(tops[0][t], t) for t in TOPICS}
-        figures[name] = {
-            "precision": precision,
-            "mean": _mean(precision.values()),
-            "mean_tuning": _mean(vectors.precision(tops[1][t], t) for t in TOPICS),
-            "mean_listed": _mean(vectors.listed(tops[0][t], t) for t in TOPICS),
+        tops = [{t: vectors.top(method, vectors.of(d[t])) for t in topics} for d in drawn]
+        found = [
+            {label: {t: vectors.precision(top[t], t, label) for t in topics} for label in LABELS}
+            for top in tops
+        ]
+        figures[name] = _figures(*found)
+    return figures
+
+
+def _figures(reported: dict, tuning: dict | None = None) -> dict:
+    """Per label: precision per topic (reported profiles), its mean, the tuning profiles' mean."""
+    figures = {}
+    for label in LABELS:
+        figures[label] = {
+            "precision": {t: round(p, 3) for t, p in reported[label].items()},
+            "mean": _mean(reported[label].values()),
         }
+        if tuning is not None:
+            figures[label]["mean_tuning"] = _mean(tuning[label].values())
     return figures
 
 
@@ -285,19 +360,23 @@ def _mean(values) -> float:
     return round(float(np.mean(list(values))), 3)
 
 
-def served(engine: Engine, index: VectorIndex, corpus: Corpus, drawn: dict) -> dict:
+def served(
+    engine: Engine, index: VectorIndex, corpus: Corpus, topics: Sequence[str], drawn: dict
+) -> dict:
     """The chosen method through ``Recommender.recommend`` on the store: precision@TOP per
-    topic, catalogue load time, and latency over the pool window and over every paper."""
-    accounts = _users(engine, {topic: [corpus.ids[i] for i in drawn[topic]] for topic in TOPICS})
+    topic and label, catalogue load time, and latency over the pool window and every paper."""
+    accounts = _users(engine, {topic: [corpus.ids[i] for i in drawn[topic]] for topic in topics})
     started = time.perf_counter()
     recommender = Recommender(engine, index)
     catalogue = recommender.catalogue()
     load = time.perf_counter() - started
-    labels = dict(zip(corpus.ids, corpus.primary, strict=True))
-    precision = {}
+    row = {arxiv_id: i for i, arxiv_id in enumerate(corpus.ids)}
+    found: dict[str, dict[str, float]] = {label: {} for label in LABELS}
     for topic, user_id in accounts.items():
-        found = recommender.recommend(user_id, since=corpus.since, limit=TOP)
-        precision[topic] = float(np.mean([labels[r.arxiv_id] == topic for r in found]))
+        recommended = recommender.recommend(user_id, since=corpus.since, limit=TOP)
+        shown = [row[r.arxiv_id] for r in recommended]
+        found["strict"][topic] = float(np.mean([corpus.primary[i] == topic for i in shown]))
+        found["listed"][topic] = float(np.mean([topic in corpus.categories[i] for i in shown]))
     latency = {
         "pool window": _latency(recommender, accounts, corpus.since),
         "all papers": _latency(recommender, accounts, date.min),
@@ -305,8 +384,7 @@ def served(engine: Engine, index: VectorIndex, corpus: Corpus, drawn: dict) -> d
     return {
         "papers": len(catalogue.arxiv_ids),
         "load_s": round(load, 1),
-        "precision": precision,
-        "mean": _mean(precision.values()),
+        **_figures(found),
         "latency_ms": latency,
     }
 
@@ -341,40 +419,79 @@ def _latency(recommender: Recommender, users: dict[str, int], since: date) -> di
     return {"p50": round(statistics.median(times), 1), "p99": round(p99, 1)}
 
 
+HEADINGS = {
+    "strict": "strict: a hit is a paper whose primary category is the topic",
+    "listed": "listed: a hit is a paper listed in the topic (by any of its categories)",
+}
+
+
 def report(figures: dict) -> str:
     """The figures as text tables."""
-    pool = figures["pool"]
+    pool, topics = figures["pool"], figures["topics"]
+    feeds = ", ".join(f"{n:,} from {feed}" for feed, n in pool["feeds"].items())
     lines = [
         f"machine: {figures['machine']}",
-        f"pool: the newest {pool['papers']:,} papers (announced from {pool['since']}); "
-        f"profiles of {PROFILE} older papers per topic; precision@{TOP} by primary category",
-        f"{'method':<10}" + "".join(f"{t:>8}" for t in TOPICS) + "    mean  tuning  listed",
+        f"pool: the newest {pool['papers']:,} papers (announced from {pool['since']}): {feeds}",
+        f"topics, by rule: the {TOPIC_COUNT} most frequent primary categories in the pool with at "
+        f"least {2 * PROFILE} older papers of that primary",
+        *_labels_table(figures["labels"]),
+        f"precision@{TOP} of profiles of {PROFILE} older papers of the topic (drawn at random; "
+        "mean on the tuning profiles too); random = a random ranking's expectation, the pool share",
     ]
-    for name, row in figures["methods"].items():
-        cells = "".join(f"{row['precision'][t]:>8.2f}" for t in TOPICS)
-        mark = " <- chosen" if name == figures["chosen"] else ""
-        means = f"{row['mean']:>8.3f}{row['mean_tuning']:>8.3f}{row['mean_listed']:>8.3f}"
-        lines.append(f"{name:<10}{cells}{means}{mark}")
+    for label in LABELS:
+        lines += [f"{HEADINGS[label]}", f"{'method':<10}" + _cells(topics) + "    mean  tuning"]
+        rows = {**figures["methods"], "served": figures["served"]}
+        for name, row in rows.items():
+            cells = _cells(row[label]["precision"][t] for t in topics)
+            means = f"{row[label]['mean']:>8.3f}" + (
+                f"{row[label]['mean_tuning']:>8.3f}" if "mean_tuning" in row[label] else ""
+            )
+            mark = " <- chosen" if name == figures["chosen"] else ""
+            lines.append(f"{name:<10}{cells}{means}{mark}")
+    lines += _not_interested_lines(figures["not_interested"])
+    served = figures["served"]
     lines.append(
-        f"not interested: sub-topic papers in the top {TOP} (precision) of a profile with "
-        f"{SUBTOPIC_SAVED} of them; marking those shown / {SUBTOPIC_SAVED} older ones"
+        f"served = {figures['chosen']} through Recommender.recommend over {served['papers']:,} "
+        f"papers (catalogue load {served['load_s']} s)"
     )
-    for subtopic, rows in figures["not_interested"].items():
+    for window, ms in served["latency_ms"].items():
+        lines.append(f"  latency, candidates = {window}: p50 {ms['p50']} ms, p99 {ms['p99']} ms")
+    return "\n".join(lines)
+
+
+def _cells(values) -> str:
+    return "".join(f"{v:>8.2f}" if isinstance(v, float) else f"{v:>8}" for v in values)
+
+
+def _labels_table(labels: dict) -> list[str]:
+    width = max(len(f"{row['feed']} (0.00)") for row in labels.values())
+    lines = [
+        f"  {'topic':<10}{'in pool: primary':>17}{'listed':>8}{'older':>8}  "
+        f"{'main feed of older (share)':<{width}}  older cross-listed  most co-listed (share)"
+    ]
+    for topic, row in labels.items():
+        feed = f"{row['feed']} ({row['feed_share']:.2f})"
+        lines.append(
+            f"  {topic:<10}{row['pool_primary']:>17}{row['pool_listed']:>8}{row['older']:>8}  "
+            f"{feed:<{width}}{row['cross_listed']:>20.2f}  "
+            f"{row['top_other']} ({row['top_other_share']:.2f})"
+        )
+    return lines
+
+
+def _not_interested_lines(figures: dict) -> list[str]:
+    lines = [
+        f"not interested: sub-topic papers in the top {TOP} (strict precision) of a profile with "
+        f"{SUBTOPIC_SAVED} of them; marking those shown / {SUBTOPIC_SAVED} older ones"
+    ]
+    for subtopic, rows in figures.items():
         for name, row in rows.items():
             cells = "   ".join(
                 f"{label} {row[label]['sub']} ({row[label]['precision']:.2f})"
                 for label in ("before", "shown", "older")
             )
             lines.append(f"  {subtopic:<18} {name:<10} {cells}")
-    served = figures["served"]
-    lines.append(
-        f"served by Recommender.recommend ({figures['chosen']}) over {served['papers']:,} "
-        f"papers (catalogue load {served['load_s']} s): precision@{TOP} mean {served['mean']}"
-        f" ({', '.join(f'{t} {p:.2f}' for t, p in served['precision'].items())})"
-    )
-    for window, ms in served["latency_ms"].items():
-        lines.append(f"  latency, candidates = {window}: p50 {ms['p50']} ms, p99 {ms['p99']} ms")
-    return "\n".join(lines)
+    return lines
 
 
 def machine() -> str:
@@ -397,19 +514,26 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     engine = build_store(args.data, workdir)
     corpus = load_corpus(engine)
-    drawn = [profiles(corpus, seed) for seed in SEEDS]
+    chosen = topics(corpus)
+    drawn = profiles(corpus, chosen)
     wanted = corpus.pool() + [i for d in drawn for rows in d.values() for i in rows]
     real = embedded(engine, [corpus.ids[i] for i in wanted], workdir / "real-vectors.npz")
     vectors = Vectors(corpus, real)
     figures = {
         "machine": machine(),
-        "pool": {"papers": len(vectors.rows), "since": corpus.since.isoformat()},
+        "pool": {
+            "papers": len(vectors.rows),
+            "since": corpus.since.isoformat(),
+            "feeds": dict(Counter(corpus.feed[i] for i in vectors.rows).most_common()),
+        },
+        "topics": list(chosen),
+        "labels": labels(corpus, chosen),
         "chosen": CHOSEN,
-        "methods": compare(vectors, drawn),
+        "methods": compare(vectors, chosen, drawn),
         "not_interested": not_interested(vectors, drawn),
     }
     index = store_vectors(engine, corpus, real, workdir)
-    figures["served"] = served(engine, index, corpus, drawn[0])
+    figures["served"] = served(engine, index, corpus, chosen, drawn[0])
     print(json.dumps(figures) if args.json else report(figures))
 
 
