@@ -13,7 +13,7 @@ with 10-20 saved older papers of one primary category). All are daily, active, U
 window (May 24-27) holds 1,482 papers. Timed: ``build_digests`` as ``paperfeed digest run``
 calls it (real ``Searcher`` with the ONNX embedder, ``Recommender``); the model load and the
 recommender's catalogue load happen before and are shown apart. Parts are timed by wrapping
-the ``RANKERS`` entries and ``digest_message``; "queueing and the rest" is the outbox's
+the ``RANKERS`` entries and ``DigestMail.message``; "queueing and the rest" is the outbox's
 Message-ID stamp and serialisation, the outbox and digest_papers writes (a transaction per
 digest) and the loop. Digests are rendered and queued in the outbox; nothing is delivered
 over SMTP.
@@ -38,10 +38,16 @@ import platformdirs
 from recommend import machine
 from sqlalchemy import Engine, delete, func, insert, select
 
-import paperfeed.digest.run as digest_run
+from paperfeed.digest import content as digest_content
 from paperfeed.digest.content import RANKERS, Contents, digest_papers
+from paperfeed.digest.mail import DigestMail
 from paperfeed.digest.outbox import outbox
-from paperfeed.digest.run import BuildReport, build_digests, mail_links, recommender_for
+from paperfeed.digest.run import (
+    BuildReport,
+    build_digests,
+    mail_links,
+    recommender_for,
+)
 from paperfeed.digest.schedule import LOOK_BACK
 from paperfeed.ranking.search import open_searcher
 from paperfeed.settings import Settings
@@ -225,15 +231,6 @@ class Stopwatch:
         return timed
 
 
-class TimedContents(Contents):
-    """``Contents`` whose reads of a period's papers and of what was sent are timed."""
-
-    def __init__(self, stopwatch: Stopwatch, *args: Any) -> None:
-        super().__init__(*args)
-        self.window = stopwatch.wrap("period reads", super().window)  # type: ignore[method-assign]
-        self.sent = stopwatch.wrap("period reads", super().sent)  # type: ignore[method-assign]
-
-
 def timed_build(settings: Settings, engine: Engine) -> dict[str, Any]:
     """Open the searcher and recommender (timed apart), then time ``build_digests``."""
     figures: dict[str, Any] = {}
@@ -249,18 +246,21 @@ def timed_build(settings: Settings, engine: Engine) -> dict[str, Any]:
     figures["catalogue_load_s"] = time.perf_counter() - started
     figures["catalogue_papers"] = len(catalogue.arxiv_ids)
     stopwatch = Stopwatch()
-    contents = TimedContents(stopwatch, engine, searcher, NOW, recommender)
+    contents = Contents(engine, searcher, NOW, recommender)
     links = mail_links(settings)
-    rankers, render = dict(RANKERS), digest_run.digest_message
+    rankers, render = dict(RANKERS), DigestMail.message
     RANKERS.update({kind: stopwatch.wrap(kind, ranker) for kind, ranker in rankers.items()})
-    digest_run.digest_message = stopwatch.wrap("render", render)  # type: ignore[assignment]
+    DigestMail.message = stopwatch.wrap("render", render)  # type: ignore[method-assign]
+    period_papers = digest_content.PeriodPapers
+    digest_content.PeriodPapers = stopwatch.wrap("period reads", period_papers)  # type: ignore[misc]
     try:
         started = time.perf_counter()
         report = build_digests(engine, contents, links, settings.mail_from)
         total = time.perf_counter() - started
     finally:
         RANKERS.update(rankers)
-        digest_run.digest_message = render
+        DigestMail.message = render  # type: ignore[method-assign]
+        digest_content.PeriodPapers = period_papers  # type: ignore[misc]
     return {"report": report, "total": total, "stopwatch": stopwatch, **figures}
 
 

@@ -8,7 +8,7 @@ import click
 import orjson
 
 from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app, progress_bar, resumable
-from paperfeed.digest.mail import digest_message
+from paperfeed.digest.mail import DigestMail
 from paperfeed.digest.outbox import deliver
 from paperfeed.digest.run import (
     mail_links,
@@ -85,10 +85,9 @@ def digest_preview(app: AppContext, subscription_id: int, html: bool) -> None:
         raise click.ClickException(f"there is no subscription {subscription_id}")
     searcher = open_searcher(app.settings, app.engine)
     found = next_digest(app.engine, searcher, recommender_for(searcher), subscription)
-    message = digest_message(found, mail_links(app.settings), app.settings.mail_from)
-    part = message.get_body(("html",) if html else ("plain",))
-    click.echo(f"Subject: {message['Subject']}\n")
-    click.echo(part.get_content() if part else "")
+    mail = DigestMail(mail_links(app.settings), app.settings.mail_from).mail(found)
+    click.echo(f"Subject: {mail.subject}\n")
+    click.echo(mail.html if html else mail.text)
     if not found.papers:
         click.echo("(no new papers: this digest would not be sent)")
 

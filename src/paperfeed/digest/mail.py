@@ -3,12 +3,18 @@ one-click unsubscribe headers of RFC 8058 on every digest."""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from email.utils import formataddr
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, parseaddr
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from paperfeed.digest.content import Digest
 from paperfeed.digest.links import Links
@@ -35,24 +41,70 @@ def subject(digest: Digest) -> str:
     return f"{title}, {digest.period.label}"
 
 
-def digest_message(digest: Digest, links: Links, sender: str) -> EmailMessage:
-    """The digest as a mail to its subscriber."""
-    subscription = digest.subscription
-    context = {
-        "digest": digest,
-        "subject": subject(digest),
-        "papers": [_entry(card, links) for card in digest.papers],
-        "manage": links.manage(subscription["id"]),
-        "unsubscribe": links.unsubscribe(subscription["id"]),
-        "site": links.site(),
-    }
-    message = _message("digest", context, sender, subscription["email"])
-    message["List-Unsubscribe"] = f"<{links.unsubscribe(subscription['id'])}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    return message
+@dataclass(frozen=True)
+class Mail:
+    """A rendered mail: what a preview shows, and what :meth:`message` sends."""
+
+    subject: str
+    text: str
+    html: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def message(self, sender: str, to: str) -> Message:
+        """As a multipart text + HTML message. The legacy MIME classes take a third of the
+        time of ``EmailMessage``, which parses every header it is given; a run writes
+        thousands of mails."""
+        message = MIMEMultipart("alternative")
+        message["Subject"] = Header(self.subject, "utf-8").encode()
+        message["From"] = formataddr(parseaddr(sender), charset="utf-8")
+        message["To"] = to
+        for name, value in self.headers:
+            message[name] = value
+        message.attach(MIMEText(self.text, "plain", "utf-8"))
+        message.attach(MIMEText(self.html, "html", "utf-8"))
+        return message
 
 
-def confirmation_message(subscription: dict[str, Any], links: Links, sender: str) -> EmailMessage:
+class DigestMail:
+    """Renders digests as mails. One run mails the same papers to many subscribers, so each
+    paper's part is rendered once and reused."""
+
+    def __init__(self, links: Links, sender: str) -> None:
+        self.links = links
+        self.sender = sender
+        self._parts: dict[tuple[str, str | None], tuple[Markup, str]] = {}
+
+    def mail(self, digest: Digest) -> Mail:
+        """The digest rendered, with the one-click unsubscribe headers of RFC 8058."""
+        links, subscription_id = self.links, digest.subscription["id"]
+        parts = [self._part(card) for card in digest.papers]
+        context = {
+            "subject": subject(digest),
+            "manage": links.manage(subscription_id),
+            "unsubscribe": links.unsubscribe(subscription_id),
+            "site": links.site(),
+        }
+        headers = (
+            ("List-Unsubscribe", f"<{links.unsubscribe(subscription_id)}>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        )
+        return _render("digest", context, parts, headers)
+
+    def message(self, digest: Digest) -> Message:
+        """The digest as a mail to its subscriber."""
+        return self.mail(digest).message(self.sender, digest.subscription["email"])
+
+    def _part(self, card: dict[str, Any]) -> tuple[Markup, str]:
+        key = (card["arxiv_id"], card.get("because"))
+        if key not in self._parts:
+            entry = {"paper": _entry(card, self.links)}
+            html = TEMPLATES.get_template("digest_paper.html").render(entry)
+            text = TEMPLATES.get_template("digest_paper.txt").render(entry)
+            self._parts[key] = (Markup(html), text)
+        return self._parts[key]
+
+
+def confirmation_message(subscription: dict[str, Any], links: Links, sender: str) -> Message:
     """The double opt-in mail: nothing is sent to the address until its link is followed."""
     what = TITLES[subscription["kind"]].format(query=subscription["query"] or "")
     context = {
@@ -62,7 +114,7 @@ def confirmation_message(subscription: dict[str, Any], links: Links, sender: str
         "confirm": links.confirm(subscription["id"]),
         "site": links.site(),
     }
-    return _message("confirm", context, sender, subscription["email"])
+    return _render("confirm", context).message(sender, subscription["email"])
 
 
 def _entry(card: dict[str, Any], links: Links) -> dict[str, Any]:
@@ -79,11 +131,13 @@ def _entry(card: dict[str, Any], links: Links) -> dict[str, Any]:
     }
 
 
-def _message(name: str, context: dict[str, Any], sender: str, to: str) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = context["subject"]
-    message["From"] = sender
-    message["To"] = formataddr(("", to))
-    message.set_content(TEMPLATES.get_template(f"{name}.txt").render(context))
-    message.add_alternative(TEMPLATES.get_template(f"{name}.html").render(context), subtype="html")
-    return message
+def _render(
+    name: str,
+    context: dict[str, Any],
+    parts: Sequence[tuple[Markup, str]] = (),
+    headers: tuple[tuple[str, str], ...] = (),
+) -> Mail:
+    """Template ``name`` as text and HTML; ``parts`` are the papers' rendered HTML and text."""
+    text = TEMPLATES.get_template(f"{name}.txt").render(context, papers=[t for _, t in parts])
+    html = TEMPLATES.get_template(f"{name}.html").render(context, papers=[h for h, _ in parts])
+    return Mail(context["subject"], text, html, headers)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.message import Message
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,7 @@ from sqlalchemy import Engine, insert, select
 
 from paperfeed.digest.content import Contents, Digest, digest_papers
 from paperfeed.digest.links import Links
-from paperfeed.digest.mail import confirmation_message, digest_message
+from paperfeed.digest.mail import DigestMail, confirmation_message
 from paperfeed.digest.outbox import (
     DeliveryReport,
     deliver,
@@ -37,6 +38,7 @@ from paperfeed.store.feed import latest_day
 from paperfeed.store.subscriptions import list_subscriptions
 from paperfeed.web.security import secret_key
 
+BATCH = 100  # digests written per transaction
 KEEP_SENT = timedelta(days=30)  # then a sent mail's text goes; its row stays as the record
 
 
@@ -68,6 +70,8 @@ def build_digests(
     report = BuildReport()
     queued = _queued_keys(engine, contents.now)
     stopped = _suppressed(engine)
+    mail = DigestMail(links, sender)
+    batch: list[tuple[str, Digest, Message]] = []
     for subscription in list_subscriptions(engine, status="active"):
         if progress:
             progress(1)
@@ -85,21 +89,33 @@ def build_digests(
         if not digest.papers:
             report.empty += 1
             continue
-        message = digest_message(digest, links, sender)
-        with engine.begin() as conn:
+        batch.append((key, digest, mail.message(digest)))
+        if len(batch) == BATCH:
+            _queue(engine, batch, contents.now, report)
+            batch = []
+    _queue(engine, batch, contents.now, report)
+    return report
+
+
+def _queue(
+    engine: Engine,
+    batch: list[tuple[str, Digest, Message]],
+    now: datetime,
+    report: BuildReport,
+) -> None:
+    """Write whole digests with the papers they carry, a batch per transaction: a crash
+    loses only unwritten digests, which the next run builds again."""
+    carried = []
+    with engine.begin() as conn:
+        for key, digest, message in batch:
+            subscription = digest.subscription
             outbox_id = enqueue(
-                conn,
-                key,
-                subscription["email"],
-                "digest",
-                message,
-                subscription["id"],
-                contents.now,
+                conn, key, subscription["email"], "digest", message, subscription["id"], now
             )
             if outbox_id is None:  # another run queued it a moment ago
                 report.done_before += 1
                 continue
-            rows = [
+            carried += [
                 {
                     "subscription_id": subscription["id"],
                     "paper_id": card["id"],
@@ -107,9 +123,9 @@ def build_digests(
                 }
                 for card in digest.papers
             ]
-            conn.execute(insert(digest_papers), rows)
-        report.queued += 1
-    return report
+            report.queued += 1
+        if carried:
+            conn.execute(insert(digest_papers), carried)
 
 
 def digest_key(subscription_id: int, period: str) -> str:

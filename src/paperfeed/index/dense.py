@@ -155,8 +155,12 @@ class VectorIndex:
     def vectors_of(self, arxiv_ids: Sequence[str]) -> np.ndarray:
         """The stored vectors of these papers (float32, one row each); unknown ids are left
         out."""
-        _, rows = self._rows_of(arxiv_ids)
-        return self._vectors[rows].astype(np.float32).reshape(len(rows), self.dim)
+        return self.rows(arxiv_ids)[1]
+
+    def rows(self, arxiv_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """The ids among these that have a vector (in order), and their vectors (float32)."""
+        found, rows = self._rows_of(arxiv_ids)
+        return found, self._vectors[rows].astype(np.float32).reshape(len(rows), self.dim)
 
     def cosines(
         self, query_vector: np.ndarray, arxiv_ids: Sequence[str]

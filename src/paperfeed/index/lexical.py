@@ -194,11 +194,11 @@ class LexicalIndex:
         offset: int = 0,
         sort: str = "relevance",
         filters: Filters = NO_FILTERS,
-        within: Sequence[str] | None = None,
+        within: Query | None = None,
     ) -> list[LexicalHit]:
-        """Papers matching the free text of ``query`` and all filters (and among ``within``
-        if given), best first. Without free text, the filtered papers newest first (none at
-        all without filters either)."""
+        """Papers matching the free text of ``query`` and all filters (and ``within``, an
+        :meth:`among` query, if given), best first. Without free text, the filtered papers
+        newest first (none at all without filters either)."""
         if sort not in SORTS:
             raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
         if offset < 0:
@@ -206,7 +206,7 @@ class LexicalIndex:
         text = self._text_query(query)
         restrictions = self._filters(query, filters)
         if within is not None:
-            restrictions.append(self._among(within))
+            restrictions.append(within)
         if limit <= 0 or (text is None and not restrictions):
             return []
         clauses = [(Occur.Must, text or Query.all_query())]
@@ -227,13 +227,14 @@ class LexicalIndex:
         """Which of ``arxiv_ids`` pass the query's and the given filters (its text aside)."""
         if not arxiv_ids:
             return set()
-        clauses = [(Occur.Must, self._among(arxiv_ids))]
+        clauses = [(Occur.Must, self.among(arxiv_ids))]
         clauses += [(Occur.Must, f) for f in self._filters(query, filters)]
         searcher = self._index.searcher()
         found = searcher.search(Query.boolean_query(clauses), len(arxiv_ids), count=False)
         return {searcher.doc(address).get_first("arxiv_id") for _, address in found.hits}
 
-    def _among(self, arxiv_ids: Sequence[str]) -> Query:
+    def among(self, arxiv_ids: Sequence[str]) -> Query:
+        """A query for just these papers, to restrict searches to (build it once for many)."""
         return Query.term_set_query(self._schema, "arxiv_id", [_utf8(i) for i in arxiv_ids])
 
     def _filters(self, query: ParsedQuery, filters: Filters) -> list[Query]:

@@ -90,6 +90,9 @@ class OnnxEmbedder:
             export = json.loads((self.folder / EXPORT).read_text())
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = self.threads or min(os.cpu_count() or 1, 4)
+            # idle threads would spin after each call, starving whatever runs next (a web
+            # request, the next digest) of the cores
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             session = onnxruntime.InferenceSession(
                 str(self.folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
             )

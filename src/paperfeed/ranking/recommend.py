@@ -21,7 +21,7 @@ import re
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -259,12 +259,14 @@ class Recommender:
         seed_ids: Sequence[str] = (),
         seed_vectors: np.ndarray | None = None,
         within: Sequence[str] | None = None,
+        known: Mapping[str, dict[str, Any]] | None = None,
     ) -> list[Recommendation]:
         """Papers for the user, best first. ``since`` defaults to the WINDOW days up to the
         newest paper's; ``categories`` (keep papers listed in any) and ``exclude`` (drop papers
         whose title or abstract has any of these words) default to the user's preferences.
         ``seed_ids`` and ``seed_vectors`` (e.g. a query's) add positives: a cold start.
-        ``within`` replaces the date window by these papers (a digest's new ones)."""
+        ``within`` replaces the date window by these papers (a digest's new ones), and
+        ``known`` gives their cards, so that they are not read again."""
         catalogue = self.catalogue()
         with self.engine.connect() as conn:
             profile = read_profile(conn, user_id, tag)
@@ -283,7 +285,7 @@ class Recommender:
         candidates = _candidates(catalogue, pool, wanted, profile.owned)
         scores = catalogue.vectors[candidates] @ weights + bias
         words = profile.preferences.get("exclude", []) if exclude is None else exclude
-        shown = self._shown(catalogue, candidates, scores, limit, words)
+        shown = self._shown(catalogue, candidates, scores, limit, words, known)
         chosen = catalogue.vectors[[row for row, _, _ in shown]]
         because = [sources[i] for i in nearest(positives, chosen)] if shown else []
         titles = self._titles([key for key in because if key])
@@ -312,6 +314,7 @@ class Recommender:
         scores: np.ndarray,
         limit: int,
         exclude: Sequence[str],
+        known: Mapping[str, dict[str, Any]] | None,
     ) -> list[tuple[int, float, dict[str, Any]]]:
         """The best ``limit`` candidates that are still visible and have none of the
         ``exclude`` words, with their scores and cards; read in batches, best first."""
@@ -320,7 +323,7 @@ class Recommender:
         for batch in _best_first(scores, 2 * limit):
             rows = candidates[batch]
             ids = [catalogue.arxiv_ids[row] for row in rows]
-            found = {
+            found = known or {
                 card["arxiv_id"]: card for card in cards(self.engine, papers.c.arxiv_id.in_(ids))
             }
             for row, score, key in zip(rows, scores[batch], ids, strict=True):

@@ -21,6 +21,7 @@ from datetime import date
 
 import numpy as np
 from sqlalchemy import Engine
+from tantivy import Query
 
 from paperfeed.index.dense import VectorIndex
 from paperfeed.index.embedders import Embedder, make_embedder
@@ -29,6 +30,7 @@ from paperfeed.index.query import NO_FILTERS, Filters, ParsedQuery, parse_query
 from paperfeed.ranking.fusion import Ranked, convex_combination
 from paperfeed.settings import Settings
 from paperfeed.store.queries import paper_cards
+from paperfeed.store.vectors import unit_rows
 
 MODES = ("hybrid", "lexical", "dense")
 SORTS = ("relevance", "date", "upvotes")
@@ -76,6 +78,23 @@ class SearchResults:
     notes: list[str]
 
 
+@dataclass
+class Window:
+    """Papers that many saved searches are matched against (a digest's period), with the
+    vectors of those that have one, and each query's vector embedded once."""
+
+    ids: list[str]
+    among: Query  # the lexical index's restriction to these papers
+    found: list[str]  # the ids with a vector, in the rows' order
+    vectors: np.ndarray
+    _queries: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def query_vector(self, text: str, embedder: Embedder) -> np.ndarray:
+        if text not in self._queries:
+            self._queries[text] = unit_rows(embedder.embed_query(text)).reshape(-1)
+        return self._queries[text]
+
+
 class Searcher:
     """Runs searches over one store and its indexes; cheap to call, safe to share."""
 
@@ -118,26 +137,39 @@ class Searcher:
         hits = self._cards(ranked[offset : offset + limit], query if snippets else None)
         return SearchResults(query, mode, sort, hits, notes)
 
-    def match(
-        self, text: str, within: Sequence[str], filters: Filters = NO_FILTERS, limit: int = 20
-    ) -> list[Hit]:
-        """Which of the papers ``within`` a saved search finds, best first: those with the
+    def window(self, arxiv_ids: Sequence[str]) -> Window:
+        """These papers, with their vectors gathered once, for many saved searches."""
+        ids, among = list(arxiv_ids), self.lexical.among(arxiv_ids)
+        vectors = self._current_vectors()
+        if vectors is None or self.embedder is None or not len(vectors):
+            return Window(ids, among, [], np.empty((0, 0), np.float32))
+        return Window(ids, among, *vectors.rows(ids))
+
+    def match(self, text: str, window: Window, filters: Filters = NO_FILTERS) -> Ranked:
+        """Which of the window's papers a saved search finds, best first: those with the
         query's words, or close to it in meaning (cosine >= ``MATCH_COSINE``). An alert wants
         the papers that match, not the best of whatever arrived."""
         query = parse_query(text)
-        if not query.text or not within:
+        if not query.text or not window.ids:
             return []
-        lexical = self.lexical.search(query, limit=len(within), filters=filters, within=within)
-        ranked: Ranked = [(hit.arxiv_id, hit.score) for hit in lexical]
-        vectors = self._current_vectors()
-        if vectors is not None and self.embedder is not None and len(vectors):
-            allowed = sorted(self.lexical.passing(within, query, filters))
-            cosines = vectors.cosines(self.embedder.embed_query(query.text), allowed)
-            keep = {key for key, _ in ranked} | {k for k, c in cosines if c >= MATCH_COSINE}
-            dense = sorted(cosines, key=lambda pair: (-pair[1], pair[0]))
-            fused = convex_combination(ranked, dense, self.tuning.alpha)
-            ranked = [(key, score) for key, score in fused if key in keep]
-        return self._cards(ranked[:limit], query)
+        hits = self.lexical.search(
+            query, limit=len(window.ids), filters=filters, within=window.among
+        )
+        lexical: Ranked = [(hit.arxiv_id, hit.score) for hit in hits]
+        if not window.found or self.embedder is None:
+            return lexical
+        cosines = window.vectors @ window.query_vector(query.text, self.embedder)
+        found = {key for key, _ in lexical}
+        close = [
+            (key, score)
+            for key, score in zip(window.found, cosines.tolist(), strict=True)
+            if score >= MATCH_COSINE or key in found
+        ]
+        if filters.restrict(query) and close:
+            allowed = self.lexical.passing([key for key, _ in close], query, filters)
+            close = [(key, score) for key, score in close if key in allowed]
+        dense = sorted(close, key=lambda pair: (-pair[1], pair[0]))
+        return convex_combination(lexical, dense, self.tuning.alpha)
 
     def similar(self, arxiv_id: str, limit: int = 10) -> list[Hit]:
         """The papers nearest to ``arxiv_id`` by embedding; never the paper itself."""

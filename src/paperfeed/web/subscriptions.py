@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from paperfeed.digest.mail import digest_message
+from paperfeed.digest.mail import DigestMail
 from paperfeed.digest.outbox import deliver
 from paperfeed.digest.run import mail_links, next_digest, request_confirmation, smtp_config
 from paperfeed.store import subscriptions as store
@@ -160,6 +160,5 @@ def preview(request: Request, token: str) -> Any:
     services = request.app.state.services
     digest = next_digest(services.engine, services.searcher, services.recommender, subscription)
     settings = services.settings
-    message = digest_message(digest, mail_links(settings), settings.mail_from)
-    html = message.get_body(("html",)).get_content()
-    return HTMLResponse(html, headers={"Content-Security-Policy": PREVIEW_POLICY})
+    mail = DigestMail(mail_links(settings), settings.mail_from).mail(digest)
+    return HTMLResponse(mail.html, headers={"Content-Security-Policy": PREVIEW_POLICY})
