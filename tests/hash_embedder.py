@@ -34,6 +34,9 @@ class HashEmbedder:
         self.texts += texts
         return np.stack([self.embed_query(text) for text in texts])
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([self.embed_query(text) for text in texts])
+
     def embed_query(self, text: str) -> np.ndarray:
         vector = np.zeros(self.dim, np.float32)
         for word in re.findall(r"[a-z]+", text.lower()):

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from paperfeed.digest.schedule import Period
-from paperfeed.index.query import Filters
+from paperfeed.index.query import Filters, parse_query
 from paperfeed.ranking.recommend import Recommender
 from paperfeed.ranking.search import Searcher, Window
 from paperfeed.ranking.trending import arrival, trending_score
@@ -73,9 +73,16 @@ class PeriodPapers:
 
     @cached_property
     def window(self) -> Window | None:
-        """The papers with their vectors, for saved searches."""
+        """The papers with their vectors, for saved searches (whose queries, if the run
+        said which, are embedded in one go)."""
         searcher = self.contents.searcher
-        return searcher.window(list(self.by_id)) if searcher is not None else None
+        if searcher is None:
+            return None
+        window = searcher.window(list(self.by_id))
+        if searcher.embedder is not None and len(window.found):
+            queries = [parse_query(text).text for text in self.contents.queries]
+            window.embed(queries, searcher.embedder)
+        return window
 
 
 class Contents:
@@ -92,6 +99,7 @@ class Contents:
         self.searcher = searcher
         self.recommender = recommender
         self.now = now
+        self.queries: list[str] = []  # the run's saved searches, to embed at once
         self._periods: dict[str, PeriodPapers] = {}
 
     def digest(self, subscription: dict[str, Any], period: Period) -> Digest:

@@ -72,7 +72,9 @@ def build_digests(
     stopped = _suppressed(engine)
     mail = DigestMail(links, sender)
     batch: list[tuple[str, Digest, Message]] = []
-    for subscription in list_subscriptions(engine, status="active"):
+    active = list_subscriptions(engine, status="active")
+    contents.queries = [row["query"] for row in active if row["kind"] == "search"]
+    for subscription in active:
         if progress:
             progress(1)
         period = due_period(

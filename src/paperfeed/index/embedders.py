@@ -34,6 +34,10 @@ class Embedder(Protocol):
         """A unit-length float32 vector, shape ``(dim,)``."""
         ...
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Many queries at once (saved searches): rows as :meth:`embed_query` gives them."""
+        ...
+
 
 EmbedderFactory = Callable[[Any], Embedder]  # settings -> embedder
 EMBEDDERS: dict[str, EmbedderFactory] = {}
@@ -95,7 +99,10 @@ class LocalEmbedder:
         return self._encode(self._transformer().encode_document, list(texts))
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode(self._transformer().encode_query, [text])[0]
+        return self.embed_queries([text])[0]
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(self._transformer().encode_query, list(texts))
 
     def _encode(self, encode: Callable[..., np.ndarray], texts: list[str]) -> np.ndarray:
         # encode_query/encode_document apply the model's query/document prompts, if it has any
@@ -148,6 +155,9 @@ class OpenAIEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._post([text])[0]
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_documents(texts)  # an endpoint embeds queries and documents alike
 
     def close(self) -> None:
         self._client.close()

@@ -50,7 +50,17 @@ class OnnxEmbedder:
         return self._load()[2]["dim"]
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        prompt = self._load()[2]["prompts"].get("document", "")
+        return self._embed(texts, "document")
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._embed([text], "query")[0]
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts, "query")
+
+    def _embed(self, texts: Sequence[str], kind: str) -> np.ndarray:
+        """``texts`` with the model's prompt for ``kind`` (if any), in batches."""
+        prompt = self._load()[2]["prompts"].get(kind, "")
         if not texts:
             return np.empty((0, self.dim), np.float32)
         # batches of similar lengths pad little
@@ -59,10 +69,6 @@ class OnnxEmbedder:
         batches = [order[i : i + step] for i in range(0, len(order), step)]
         vectors = np.concatenate([self._run([prompt + texts[i] for i in b]) for b in batches])
         return vectors[np.argsort(order)]
-
-    def embed_query(self, text: str) -> np.ndarray:
-        prompt = self._load()[2]["prompts"].get("query", "")
-        return self._run([prompt + text])[0]
 
     def _run(self, texts: list[str]) -> np.ndarray:
         session, tokenizer, export = self._load()

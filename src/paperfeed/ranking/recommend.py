@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -56,22 +57,44 @@ class Background:
         vectors = np.asarray(vectors, np.float64)
         return cls(vectors.mean(0), vectors.T @ vectors / len(vectors))
 
+    @cached_property
+    def gram(self) -> np.ndarray:
+        """The normal equations' matrix with the background alone (and the ridge)."""
+        dim = len(self.mean)
+        gram = np.diag(np.r_[np.full(dim, RIDGE), 0.0])
+        return gram + np.block([[self.moment, self.mean[:, None]], [self.mean[None, :], 1.0]])
+
+    @cached_property
+    def inverse(self) -> np.ndarray:
+        """Its inverse: a fit adds the user's few papers to it as a low-rank update."""
+        return np.linalg.inv(self.gram)
+
 
 def fit(
     positives: np.ndarray, negatives: np.ndarray, background: Background
 ) -> tuple[np.ndarray, float]:
     """Weights and bias minimising sum_g E_g[(w.x + b - y_g)^2] + RIDGE |w|^2 over the groups
-    positives (y=+1), background and negatives (y=-1; each group weight 1), from their moments."""
-    groups = [(1.0, Background.of(positives)), (-1.0, background)]
-    if len(negatives):
-        groups.append((-1.0, Background.of(negatives)))
+    positives (y=+1), background and negatives (y=-1; each group weight 1), from their moments.
+
+    A group of n papers X adds [X 1]ᵀ[X 1] / n = U Uᵀ to the background's matrix G, so the
+    solution is (G + U Uᵀ)⁻¹ t, by the Woodbury identity G⁻¹t - G⁻¹U (I + UᵀG⁻¹U)⁻¹ UᵀG⁻¹t:
+    a k x k solve for k papers instead of a (d+1) x (d+1) one.
+    """
     dim = len(background.mean)
-    gram = np.diag(np.r_[np.full(dim, RIDGE), 0.0])
-    target = np.zeros(dim + 1)
-    for label, group in groups:
-        gram += np.block([[group.moment, group.mean[:, None]], [group.mean[None, :], 1.0]])
-        target += label * np.r_[group.mean, 1.0]
-    solution = np.linalg.solve(gram, target)
+    groups = [(1.0, positives)] + ([(-1.0, negatives)] if len(negatives) else [])
+    target = -np.r_[background.mean, 1.0]
+    columns = []
+    for label, vectors in groups:
+        rows = np.c_[np.asarray(vectors, np.float64), np.ones(len(vectors))]
+        target += label * rows.mean(0)
+        columns.append(rows.T / np.sqrt(len(rows)))
+    update = np.hstack(columns)
+    if update.shape[1] > dim:  # more papers than dimensions: the direct solve is cheaper
+        solution = np.linalg.solve(background.gram + update @ update.T, target)
+    else:
+        base, spread = background.inverse @ target, background.inverse @ update
+        small = np.eye(update.shape[1]) + update.T @ spread
+        solution = base - spread @ np.linalg.solve(small, update.T @ base)
     return solution[:dim].astype(np.float32), float(solution[dim])
 
 
