@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from functools import cached_property
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -50,6 +51,7 @@ class PeriodPapers:
         order = [papers.c.announced.desc().nulls_last(), papers.c.arxiv_id.desc()]
         self.cards = cards(contents.engine, arrived, order_by=order)
         self.by_id = {card["arxiv_id"]: card for card in self.cards}
+        self.ids = tuple(self.by_id)
         self.sent = self._sent()
 
     def _sent(self) -> dict[int, set[str]]:
@@ -121,11 +123,12 @@ def _trending(
 ) -> list[dict[str, Any]]:
     """The fresh papers by trending score (in the subscription's categories, if it has any)."""
     wanted = set((subscription["filters"] or {}).get("categories") or ())
-    return [
+    chosen = (
         card
         for card in found.trending
         if card["arxiv_id"] in fresh and (not wanted or wanted & set(card["categories"]))
-    ]
+    )
+    return list(islice(chosen, SIZE[subscription["frequency"]]))
 
 
 def _search(
@@ -153,7 +156,8 @@ def _recommend(
         return []
     chosen = contents.recommender.recommend(
         subscription["user_id"],
-        within=sorted(fresh),
+        within=found.ids,
+        skip=found.sent.get(subscription["id"], set()),
         limit=SIZE[subscription["frequency"]],
         known=found.by_id,
     )

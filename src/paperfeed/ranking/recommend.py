@@ -21,7 +21,7 @@ import re
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
@@ -144,6 +144,7 @@ class Catalogue:
         self.background = _background(vectors)
         order = np.argsort(arxiv_ids)
         self._by_id = (np.array(arxiv_ids)[order], order)
+        self._pools: dict[tuple[str, ...], np.ndarray] = {}
 
     @classmethod
     def load(cls, engine: Engine, model: str | None, dim: int) -> Catalogue:
@@ -191,6 +192,15 @@ class Catalogue:
         wanted = np.array(arxiv_ids)
         at = np.searchsorted(sorted_ids, wanted).clip(max=len(sorted_ids) - 1)
         return rows[at[sorted_ids[at] == wanted]]
+
+    def pool(self, arxiv_ids: tuple[str, ...]) -> np.ndarray:
+        """The rows of these papers, rising; the last few asked for are kept (a digest run
+        asks for one period's papers for every user)."""
+        if arxiv_ids not in self._pools:
+            if len(self._pools) >= 4:
+                self._pools.clear()
+            self._pools[arxiv_ids] = np.unique(self.rows_of(arxiv_ids))
+        return self._pools[arxiv_ids]
 
     def in_categories(self, names: Sequence[str], size: int) -> np.ndarray:
         """Which of the first ``size`` rows are listed in any of ``names``; a name without a
@@ -281,20 +291,22 @@ class Recommender:
         exclude: Sequence[str] | None = None,
         seed_ids: Sequence[str] = (),
         seed_vectors: np.ndarray | None = None,
-        within: Sequence[str] | None = None,
+        within: tuple[str, ...] | None = None,
+        skip: Collection[str] = (),
         known: Mapping[str, dict[str, Any]] | None = None,
     ) -> list[Recommendation]:
         """Papers for the user, best first. ``since`` defaults to the WINDOW days up to the
         newest paper's; ``categories`` (keep papers listed in any) and ``exclude`` (drop papers
         whose title or abstract has any of these words) default to the user's preferences.
         ``seed_ids`` and ``seed_vectors`` (e.g. a query's) add positives: a cold start.
-        ``within`` replaces the date window by these papers (a digest's new ones), and
-        ``known`` gives their cards, so that they are not read again."""
+        ``within`` replaces the date window by these papers (a digest's), ``skip`` leaves
+        some out (those sent before), and ``known`` gives their cards, so that they are not
+        read again."""
         catalogue = self.catalogue()
         with self.engine.connect() as conn:
             profile = read_profile(conn, user_id, tag)
         profile.positives += seed_ids
-        profile.owned |= set(seed_ids)
+        profile.owned |= {*seed_ids, *skip}
         positives, sources = _positives(catalogue, profile.positives, seed_vectors)
         if not len(positives) or limit < 1:
             return []
@@ -303,7 +315,7 @@ class Recommender:
         if within is None:
             pool = np.arange(catalogue.until(since or _window_start(catalogue)))
         else:
-            pool = np.unique(catalogue.rows_of(within))
+            pool = catalogue.pool(within)
         wanted = profile.preferences.get("categories", []) if categories is None else categories
         candidates = _candidates(catalogue, pool, wanted, profile.owned)
         scores = catalogue.vectors[candidates] @ weights + bias

@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 from sqlalchemy import Engine
@@ -88,6 +89,11 @@ class Window:
     found: list[str]  # the ids with a vector, in the rows' order
     vectors: np.ndarray
     _queries: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @cached_property
+    def rows(self) -> dict[str, int]:
+        """Each found id's row."""
+        return {key: row for row, key in enumerate(self.found)}
 
     def query_vector(self, text: str, embedder: Embedder) -> np.ndarray:
         self.embed([text], embedder)
@@ -165,12 +171,9 @@ class Searcher:
         if not window.found or self.embedder is None:
             return lexical
         cosines = window.vectors @ window.query_vector(query.text, self.embedder)
-        found = {key for key, _ in lexical}
-        close = [
-            (key, score)
-            for key, score in zip(window.found, cosines.tolist(), strict=True)
-            if score >= MATCH_COSINE or key in found
-        ]
+        keep = cosines >= MATCH_COSINE
+        keep[[window.rows[key] for key, _ in lexical if key in window.rows]] = True
+        close = [(window.found[row], float(cosines[row])) for row in np.flatnonzero(keep)]
         if filters.restrict(query) and close:
             allowed = self.lexical.passing([key for key, _ in close], query, filters)
             close = [(key, score) for key, score in close if key in allowed]
