@@ -61,9 +61,14 @@ def test_tag_note_and_export_as_json_and_bibtex(reader: str) -> None:
     assert data["library"][0]["tags"] == ["sensors", "to read"]
     assert data["library"][0]["note"] == "check Table 2"
     assert [e["arxiv_id"] for e in data["not_interested"]] == ["0704.0001"]
+    invoke("library", "tag", "0704.0001", "physics", "--user", reader)
     bibtex = invoke("library", "export", "--user", reader, "--bibtex").output
-    [entry] = parse_references(bibtex, "library.bib").references
-    assert entry.arxiv_id == "2503.11731"
+    entries = parse_references(bibtex, "library.bib").references
+    assert [(e.arxiv_id, e.doi) for e in entries] == [
+        ("0704.0001", "10.1103/PhysRevD.76.013009"),
+        ("2503.11731", None),
+    ]
+    assert "primaryClass = {hep-ph}" in bibtex
 
 
 @pytest.mark.parametrize(

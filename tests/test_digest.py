@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from paperfeed.digest.run import run_digests
+from paperfeed.digest.run import mail_links, request_confirmation, run_digests
+from paperfeed.digest.scheduler import start_schedule
 from paperfeed.store.accounts import create_user
 from paperfeed.store.activity import set_saved
 from paperfeed.store.schema import OutboxMessage
@@ -267,3 +269,19 @@ def test_a_recommendations_digest_learns_from_the_account_and_says_why(
     assert papers_in(digest.message)[0] == "2503.00404"  # Graph transformers for molecules
     text = digest.message.get_body(("plain",)).get_content()
     assert "Because you saved: Graph" in text
+
+
+def test_the_servers_schedule_sends_what_the_outbox_holds(
+    web: WebApp, smtp_server: SmtpServer
+) -> None:
+    made = subscribe(web.engine, READERS[0])
+    request_confirmation(web.engine, made, mail_links(web.settings), web.settings.mail_from)
+    stop = threading.Event()
+    thread = start_schedule(web.settings, stop)
+    deadline = time.monotonic() + 30
+    while not smtp_server.received and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert smtp_server.copies() == {READERS[0]: 1}

@@ -85,9 +85,9 @@ def test_a_note_is_kept_replaced_and_removed_by_an_empty_one(engine: Engine, use
 def test_not_interested_is_marked_and_taken_back(engine: Engine, user: dict) -> None:
     library.set_not_interested(engine, user["id"], IDS[2], True)
     library.set_not_interested(engine, user["id"], IDS[2], True)
-    assert library.not_interested_ids(engine, user["id"]) == [IDS[2]]
+    assert library.library_details(engine, user["id"], IDS)[IDS[2]]["not_interested"]
     library.set_not_interested(engine, user["id"], IDS[2], False)
-    assert library.not_interested_ids(engine, user["id"]) == []
+    assert library.library_details(engine, user["id"], IDS) == {}
 
 
 def test_library_actions_on_an_unknown_paper_raise(engine: Engine, user: dict) -> None:

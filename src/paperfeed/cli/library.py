@@ -19,7 +19,6 @@ from paperfeed.ranking.search import open_searcher
 from paperfeed.store import library
 from paperfeed.store.accounts import find_user
 from paperfeed.store.activity import UnknownPaper
-from paperfeed.store.queries import get_paper
 from paperfeed.store.user_data import export_user_data
 
 USER = click.option("--user", "email", required=True, help="The account's email address.")
@@ -90,8 +89,7 @@ def library_export(app: AppContext, email: str, bibtex: bool, tag: str | None) -
         data = export_user_data(app.engine, user["id"])
         click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
         return
-    ids = library.library_ids(app.engine, user["id"], tag=tag, limit=1_000_000)
-    click.echo(to_bibtex(get_paper(app.engine, arxiv_id) for arxiv_id in ids), nl=False)
+    click.echo(to_bibtex(library.whole_library(app.engine, user["id"], tag)), nl=False)
 
 
 @library_group.command("list")
@@ -102,7 +100,7 @@ def library_export(app: AppContext, email: str, bibtex: bool, tag: str | None) -
 def library_list(app: AppContext, email: str, tag: str | None, as_json: bool) -> None:
     """List a user's saved papers, newest first, with tags and notes."""
     user = account(app, email)
-    ids = library.library_ids(app.engine, user["id"], tag=tag, limit=1_000_000)
+    ids = [card["arxiv_id"] for card in library.whole_library(app.engine, user["id"], tag)]
     details = library.library_details(app.engine, user["id"], ids)
     rows = [{"arxiv_id": i, **details.get(i, {"tags": [], "note": None})} for i in ids]
     if as_json:

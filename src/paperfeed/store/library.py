@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, Table, delete, func, insert, select
 
 from paperfeed.store.activity import paper_id_of, saved_papers
 from paperfeed.store.papers import papers
+from paperfeed.store.queries import cards_in_order
 from paperfeed.store.schema import Note, NotInterested, PaperTag, Tag
 
 tags: Table = Tag.__table__  # type: ignore[assignment]
@@ -23,6 +24,7 @@ notes: Table = Note.__table__  # type: ignore[assignment]
 MAX_TAG = 100
 MAX_NOTE = 5000
 MAX_TAGS = 20  # on one paper
+EXPORT_BATCH = 1000
 
 
 class LibraryError(ValueError):
@@ -187,16 +189,15 @@ def library_ids(
         return list(conn.execute(query).scalars())
 
 
-def not_interested_ids(engine: Engine, user_id: int) -> list[str]:
-    """The arXiv ids the user marked "not interested", most recent first."""
-    query = (
-        select(papers.c.arxiv_id)
-        .join(not_interested, not_interested.c.paper_id == papers.c.id)
-        .where(not_interested.c.user_id == user_id)
-        .order_by(not_interested.c.created_at.desc())
-    )
-    with engine.connect() as conn:
-        return list(conn.execute(query).scalars())
+def whole_library(engine: Engine, user_id: int, tag: str | None = None) -> list[dict[str, Any]]:
+    """Every card of the user's library (under ``tag``), most recently saved first (for an
+    export): read in batches, so that a large library is neither cut off nor one huge query."""
+    found: list[dict[str, Any]] = []
+    while ids := library_ids(engine, user_id, tag, EXPORT_BATCH, len(found)):
+        found += cards_in_order(engine, ids)
+        if len(ids) < EXPORT_BATCH:
+            break
+    return found
 
 
 def _save(conn: Connection, user_id: int, paper_id: int, now: datetime) -> int:

@@ -37,6 +37,8 @@ def card_columns() -> list[Any]:
         papers.c.title,
         papers.c.authors,
         papers.c.categories,
+        papers.c.primary_category,
+        papers.c.doi,
         papers.c.announced,
         papers.c.published,
         (func.coalesce(papers.c.upvotes, 0) + papers.c.votes).label("upvotes"),
@@ -78,6 +80,12 @@ CARD = (
     "links",
     "abstract",
 )
+
+
+def cards_in_order(engine: Engine, arxiv_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The cards of the visible papers among ``arxiv_ids``, in that order (a user's list)."""
+    found = {c["arxiv_id"]: c for c in cards(engine, papers.c.arxiv_id.in_(list(arxiv_ids)))}
+    return [found[i] for i in arxiv_ids if i in found]
 
 
 def paper_cards(engine: Engine, arxiv_ids: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy import Engine
 
 from paperfeed.library.bibtex import to_bibtex
 from paperfeed.library.matching import match_references
@@ -30,9 +29,11 @@ from paperfeed.store.library import (
     set_note,
     set_tags,
     user_tags,
+    whole_library,
 )
+from paperfeed.store.queries import cards_in_order
 from paperfeed.store.user_data import delete_account, export_user_data
-from paperfeed.web.pages import PER_PAGE, back, cards_in_order, with_marks
+from paperfeed.web.pages import PER_PAGE, back, with_marks
 from paperfeed.web.render import page
 from paperfeed.web.security import (
     acting_user,
@@ -44,7 +45,6 @@ from paperfeed.web.security import (
 
 router = APIRouter(include_in_schema=False)
 MAX_UPLOAD = 5 * 2**20  # thousands of references; more is not a reference library
-EXPORT_BATCH = 1000
 T = TypeVar("T")
 
 
@@ -60,17 +60,6 @@ def library_cards(
     return with_marks(
         request, cards_in_order(engine, library_ids(engine, user_id, tag, limit, offset))
     )
-
-
-def whole_library(engine: Engine, user_id: int, tag: str | None) -> list[dict[str, Any]]:
-    """Every card of the user's library (under ``tag``), most recently saved first: read in
-    batches, so that a large library is neither cut off nor one huge query."""
-    found: list[dict[str, Any]] = []
-    offset = 0
-    while ids := library_ids(engine, user_id, tag, EXPORT_BATCH, offset):
-        found += cards_in_order(engine, ids)
-        offset += len(ids)
-    return found
 
 
 def bibtex_download(request: Request, tag: str | None) -> Response:

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import Engine
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.digest.run import mail_links
@@ -26,7 +25,7 @@ from paperfeed.store.activity import (
 )
 from paperfeed.store.library import library_details
 from paperfeed.store.papers import papers
-from paperfeed.store.queries import cards, get_paper
+from paperfeed.store.queries import cards, cards_in_order, get_paper
 from paperfeed.store.subscriptions import list_subscriptions
 from paperfeed.web.indexing import index_soon
 from paperfeed.web.render import page
@@ -316,12 +315,6 @@ def _profile_page(request: Request, user: dict[str, Any], token: str | None) -> 
         if row["status"] in ("pending", "active")
     ]
     return page(request, "profile.html", lists=lists, token=token, digests=digests)
-
-
-def cards_in_order(engine: Engine, arxiv_ids: list[str]) -> list[dict[str, Any]]:
-    """The cards of the visible papers among ``arxiv_ids``, in that order (a user's list)."""
-    found = {c["arxiv_id"]: c for c in cards(engine, papers.c.arxiv_id.in_(arxiv_ids))}
-    return [found[i] for i in arxiv_ids if i in found]
 
 
 def back(request: Request, fallback: str) -> RedirectResponse:
