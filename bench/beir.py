@@ -29,6 +29,7 @@ from ir_metrics import ndcg_at, recall_at
 from paperfeed.index.dense import VectorIndex, embed_pending
 from paperfeed.index.embedders import make_embedder
 from paperfeed.index.lexical import LexicalIndex
+from paperfeed.index.live import LiveVectors
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.ranking.search import MODES, Searcher, Tuning
 from paperfeed.records import PaperRecord
@@ -98,7 +99,7 @@ def build(data: Path, workdir: Path, settings: Settings) -> tuple[Searcher, dict
     vectors = VectorIndex(workdir / "dense")
     vectors.update(engine, embedder.model)
     tuning = Tuning(settings.hybrid_alpha, settings.feedback_docs, settings.feedback_weight)
-    searcher = Searcher(engine, lexical, vectors, embedder, tuning)
+    searcher = Searcher(engine, lexical, LiveVectors(workdir / "dense"), embedder, tuning)
     return searcher, {paper_id(i): doc["_id"] for i, doc in enumerate(docs)}
 
 

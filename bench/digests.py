@@ -42,14 +42,9 @@ from paperfeed.digest import content as digest_content
 from paperfeed.digest.content import RANKERS, Contents, digest_papers
 from paperfeed.digest.mail import DigestMail
 from paperfeed.digest.outbox import outbox
-from paperfeed.digest.run import (
-    BuildReport,
-    build_digests,
-    mail_links,
-    recommender_for,
-)
+from paperfeed.digest.run import BuildReport, build_digests
 from paperfeed.digest.schedule import LOOK_BACK
-from paperfeed.ranking.search import open_searcher
+from paperfeed.services import Services
 from paperfeed.settings import Settings
 from paperfeed.store.accounts import users
 from paperfeed.store.activity import saved_papers
@@ -235,19 +230,20 @@ def timed_build(settings: Settings, engine: Engine) -> dict[str, Any]:
     """Open the searcher and recommender (timed apart), then time ``build_digests``."""
     figures: dict[str, Any] = {}
     started = time.perf_counter()
-    searcher = open_searcher(settings, engine)
+    services = Services.from_settings(settings, engine=engine)
+    searcher = services.searcher
     figures["indexes_open_s"] = time.perf_counter() - started
     started = time.perf_counter()
     searcher.embedder.embed_query("warm up the model")  # type: ignore[union-attr]
     figures["model_load_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    recommender = recommender_for(searcher)
+    recommender = services.recommender
     catalogue = recommender.catalogue()  # type: ignore[union-attr]
     figures["catalogue_load_s"] = time.perf_counter() - started
     figures["catalogue_papers"] = len(catalogue.arxiv_ids)
     stopwatch = Stopwatch()
     contents = Contents(engine, searcher, NOW, recommender)
-    links = mail_links(settings)
+    links = services.mailer.links
     rankers, render = dict(RANKERS), DigestMail.message
     RANKERS.update({kind: stopwatch.wrap(kind, ranker) for kind, ranker in rankers.items()})
     DigestMail.message = stopwatch.wrap("render", render)  # type: ignore[method-assign]

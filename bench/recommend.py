@@ -43,6 +43,7 @@ from sqlalchemy import Engine, delete, insert, select
 
 from paperfeed.index.dense import VectorIndex
 from paperfeed.index.embedders import make_embedder
+from paperfeed.index.live import LiveVectors
 from paperfeed.ranking.recommend import Background, Recommender, rank, users
 from paperfeed.settings import Settings
 from paperfeed.store.activity import saved_papers
@@ -367,7 +368,7 @@ def served(
     topic and label, catalogue load time, and latency over the pool window and every paper."""
     accounts = _users(engine, {topic: [corpus.ids[i] for i in drawn[topic]] for topic in topics})
     started = time.perf_counter()
-    recommender = Recommender(engine, index)
+    recommender = Recommender(engine, LiveVectors(index.folder))
     catalogue = recommender.catalogue()
     load = time.perf_counter() - started
     row = {arxiv_id: i for i, arxiv_id in enumerate(corpus.ids)}

@@ -32,6 +32,7 @@ from ingest import BULK, replicate
 from paperfeed.index.dense import VectorIndex
 from paperfeed.index.embedders import make_embedder
 from paperfeed.index.lexical import LexicalIndex
+from paperfeed.index.live import LiveVectors
 from paperfeed.ranking.search import Searcher, Tuning
 from paperfeed.settings import Settings
 from paperfeed.store.database import open_store
@@ -114,7 +115,7 @@ def _latency(engine, lexical, embedder, workdir, db, count, settings) -> None:
     """p50/p99 per mode over titles of random papers (short queries) and abstract openings."""
     queries = sample_queries(db, count)
     tuning = Tuning(settings.hybrid_alpha, settings.feedback_docs, settings.feedback_weight)
-    searcher = Searcher(engine, lexical, VectorIndex(workdir / "dense"), embedder, tuning)
+    searcher = Searcher(engine, lexical, LiveVectors(workdir / "dense"), embedder, tuning)
     searcher.search("warm up the model", mode="hybrid")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process (model, indexes, vector import) {rss:,.0f} MB")
@@ -143,6 +144,7 @@ import sys, numpy as np
 from pathlib import Path
 from paperfeed.index.dense import VectorIndex
 from paperfeed.index.lexical import LexicalIndex
+from paperfeed.index.live import LiveVectors
 from paperfeed.index.query import parse_query
 
 def rss():

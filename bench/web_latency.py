@@ -30,7 +30,9 @@ from search_speed import _store, _timed, _vectors, sample_queries
 from paperfeed.index.dense import VectorIndex
 from paperfeed.index.embedders import make_embedder
 from paperfeed.index.lexical import LexicalIndex
+from paperfeed.index.live import LiveVectors
 from paperfeed.ranking.search import Searcher, Tuning
+from paperfeed.services import Services
 from paperfeed.settings import Settings
 from paperfeed.store.database import open_store
 from paperfeed.store.vectors import count_to_embed, import_vectors
@@ -55,7 +57,10 @@ def main() -> None:
     print(f"  {count:,} papers")
     searcher = _searcher(workdir, db)
     with tempfile.TemporaryDirectory() as home:  # the app's session key, nothing else
-        app = create_app(Settings(home=Path(home)), engine=searcher.engine, searcher=searcher)
+        services = Services.from_settings(
+            Settings(home=Path(home)), engine=searcher.engine, searcher=searcher
+        )
+        app = create_app(services)
         with TestClient(app) as client:
             _measure(client, _pages(db, args.requests))
 
@@ -91,7 +96,7 @@ def _searcher(workdir: Path, db: Path) -> Searcher:
     dense = VectorIndex(workdir / "dense")
     _timed("vector index update", lambda: dense.update(engine, embedder.model))
     tuning = Tuning(settings.hybrid_alpha, settings.feedback_docs, settings.feedback_weight)
-    return Searcher(engine, lexical, dense, embedder, tuning)
+    return Searcher(engine, lexical, LiveVectors(workdir / "dense"), embedder, tuning)
 
 
 def _pages(db: Path, count: int) -> dict[str, list[str]]:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from paperfeed.index.dense import VectorIndex, embed_pending
 from paperfeed.index.lexical import LexicalIndex
+from paperfeed.index.live import LiveVectors
 from paperfeed.ranking.search import Searcher, Tuning
 
 
@@ -52,6 +53,5 @@ def indexed_searcher(engine: Engine, folder: Path, tuning: Tuning | None = None)
     lexical = LexicalIndex.open(folder / "lexical")
     lexical.update(engine)
     embed_pending(engine, embedder)
-    vectors = VectorIndex(folder / "dense")
-    vectors.update(engine, embedder.model)
-    return Searcher(engine, lexical, vectors, embedder, tuning or Tuning())
+    VectorIndex(folder / "dense").update(engine, embedder.model)
+    return Searcher(engine, lexical, LiveVectors(folder / "dense"), embedder, tuning or Tuning())

@@ -15,6 +15,7 @@ import httpx
 import pytest
 import uvicorn
 from click.testing import CliRunner, Result
+from fastapi import FastAPI
 from lxml import etree
 
 from conftest import SAMPLE
@@ -114,8 +115,8 @@ def test_demo_on_a_day_without_announcements_and_an_empty_store(
         "index and paperfeed serve.\n"
         "paperfeed is serving 0 papers at http://127.0.0.1:8765/papers\n"
     )
-    assert serving["app"] == "paperfeed.web.app:app_from_environment"
-    assert (serving["factory"], serving["port"], serving["workers"]) == (True, 8765, 1)
+    assert isinstance(serving["app"], FastAPI)  # one process: the command's own services
+    assert serving["port"] == 8765
 
 
 def test_demo_on_a_day_without_announcements_serves_the_store(
@@ -131,6 +132,16 @@ def test_demo_on_a_day_without_announcements_serves_the_store(
         "paperfeed is serving 20 papers at http://127.0.0.1:8000/papers\n"
     )
     assert invoke("demo", "--categories", " ").exit_code == 2
+
+
+def test_serve_with_several_workers_has_each_build_its_app(
+    serving: dict[str, Any], tmp_path: Path
+) -> None:
+    ingest_twenty(tmp_path)
+    result = invoke("serve", "--workers", "2")
+    assert result.exit_code == 0, result.output
+    assert serving["app"] == "paperfeed.web.app:app_from_environment"
+    assert (serving["factory"], serving["workers"]) == (True, 2)
 
 
 def test_admin_create_asks_for_a_hidden_password_then_promotes(tmp_path: Path) -> None:

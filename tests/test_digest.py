@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from paperfeed.digest.run import mail_links, request_confirmation, run_digests
-from paperfeed.digest.scheduler import start_schedule
+from paperfeed.digest.run import request_confirmation
 from paperfeed.store.accounts import create_user
 from paperfeed.store.activity import set_saved
 from paperfeed.store.schema import OutboxMessage
@@ -27,6 +26,7 @@ from paperfeed.store.subscriptions import (
     subscribe,
     unsubscribe,
 )
+from paperfeed.worker import start_digest_schedule
 from smtp_server import SmtpServer
 from web_app import WebApp, build, form_token
 
@@ -52,7 +52,7 @@ def web(tmp_path: Path, smtp_server: SmtpServer) -> WebApp:
 
 
 def run(web: WebApp, now: datetime = MONDAY_MORNING):
-    return run_digests(web.settings, web.engine, web.searcher, now)
+    return web.services.run_digests(now)
 
 
 def papers_in(message) -> list[str]:
@@ -275,9 +275,9 @@ def test_the_servers_schedule_sends_what_the_outbox_holds(
     web: WebApp, smtp_server: SmtpServer
 ) -> None:
     made = subscribe(web.engine, READERS[0])
-    request_confirmation(web.engine, made, mail_links(web.settings), web.settings.mail_from)
+    request_confirmation(web.engine, made, web.services.mailer)
     stop = threading.Event()
-    thread = start_schedule(web.settings, stop)
+    thread = start_digest_schedule(web.services, stop)
     deadline = time.monotonic() + 30
     while not smtp_server.received and time.monotonic() < deadline:
         time.sleep(0.05)

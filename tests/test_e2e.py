@@ -34,6 +34,7 @@ from hash_embedder import indexed_searcher
 from memory_source import MemorySource, paper
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.records import Organisation
+from paperfeed.services import Services
 from paperfeed.settings import Settings
 from paperfeed.sources.http import PoliteClient
 from paperfeed.store.database import open_store
@@ -296,12 +297,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, mail: SmtpServer) -> Iterat
         ingest(engine, MemorySource(records()))
         searcher = indexed_searcher(engine, folder)
         routes = [({"id_list": SUBMITTED}, recorded(SUBMITTED_REPLY))]
-        app = create_app(
+        services = Services.from_settings(
             settings,
             engine=engine,
             searcher=searcher,
             http=lambda: PoliteClient(delay=0, retries=0, transport=recorded_transport(routes)),
         )
+        app = create_app(services)
         with LiveServer(app) as live:
             yield live.url
         engine.dispose()

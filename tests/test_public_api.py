@@ -13,6 +13,6 @@ def test_search_uses_the_configured_store_and_indexes() -> None:
     runner = CliRunner()
     runner.invoke(cli, ["ingest", "jsonl", str(SAMPLE)], catch_exceptions=False)
     runner.invoke(cli, ["index", "--no-embed"], catch_exceptions=False)
-    paperfeed.searcher.cache_clear()
+    paperfeed.default_services.cache_clear()
     results = paperfeed.search('"Gaussian Splatting" sensor simulation', mode="lexical", limit=1)
     assert [hit.arxiv_id for hit in results.hits] == ["2503.11731"]

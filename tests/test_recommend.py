@@ -11,6 +11,7 @@ from sqlalchemy import Engine, Table, insert, select
 
 from memory_source import MemorySource, paper
 from paperfeed.index.dense import VectorIndex
+from paperfeed.index.live import LiveVectors
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.ranking import recommend
 from paperfeed.ranking.recommend import Recommender, rank, users
@@ -73,7 +74,7 @@ def recommender(engine: Engine, tmp_path: Path) -> Recommender:
     for user_id in (1, 2):
         row = {"id": user_id, "email": f"u{user_id}@example.org", "name": "u", "created_at": now}
         _insert(engine, users, password_hash="-", **row)
-    return Recommender(engine, VectorIndex(tmp_path / "dense"))
+    return Recommender(engine, LiveVectors(tmp_path / "dense"))
 
 
 def _insert(engine: Engine, table: Table, **row) -> None:
@@ -235,7 +236,7 @@ def test_hidden_papers_are_left_out(recommender: Recommender) -> None:
 def test_a_newer_index_is_picked_up(
     recommender: Recommender, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(recommend, "RECHECK", 0)
+    monkeypatch.setattr("paperfeed.index.live.RECHECK", 0)
     engine = recommender.engine
     mark(engine, saved_papers, QUANTUM_OLD)
     assert ids(recommender.recommend(1, limit=1)) == ["2603.00006"]

@@ -12,6 +12,7 @@ from hash_embedder import HashEmbedder, indexed_searcher
 from memory_source import MemorySource, paper
 from paperfeed.index.dense import VectorIndex, embed_pending
 from paperfeed.index.lexical import LexicalIndex
+from paperfeed.index.live import LiveVectors
 from paperfeed.index.query import Filters
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.ranking.search import Searcher, Tuning
@@ -85,7 +86,7 @@ def test_without_embeddings_search_falls_back_to_words_and_says_so(
     ingest(engine, MemorySource([paper("2501.00001", title="Graph neural networks")]))
     lexical = LexicalIndex.open(tmp_path / "lexical")
     lexical.update(engine)
-    results = Searcher(engine, lexical, VectorIndex(tmp_path / "dense"), HashEmbedder()).search(
+    results = Searcher(engine, lexical, LiveVectors(tmp_path / "dense"), HashEmbedder()).search(
         "graph"
     )
     assert ids(results) == ["2501.00001"]
@@ -103,11 +104,11 @@ def test_hostile_queries_return_results_or_nothing(searcher: Searcher, query: st
 def test_a_running_searcher_sees_papers_another_process_embedded(
     searcher: Searcher, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("paperfeed.ranking.search.RECHECK", 0.0)
-    held = searcher.vectors
+    monkeypatch.setattr("paperfeed.index.live.RECHECK", 0.0)
+    assert searcher.vectors is not None
+    held = searcher.vectors.current()
     ingest(engine, MemorySource([paper("2501.00009", title="Sourdough", abstract="Wild yeast.")]))
     embed_pending(engine, HashEmbedder())
-    assert held is not None
     VectorIndex(held.folder).update(engine, HashEmbedder.model)  # as `paperfeed index` would
     found = searcher.search("wild yeast sourdough", mode="dense", limit=1)
     assert ids(found) == ["2501.00009"]

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from lxml import html
 
+from paperfeed.services import Services
 from paperfeed.settings import Settings
 from paperfeed.store.database import open_store
 from paperfeed.store.queries import get_paper
@@ -132,7 +133,7 @@ def test_a_bad_date_is_a_not_found_page(visitor: TestClient, day: str) -> None:
 
 def test_an_empty_store_invites_to_load_papers(tmp_path: Path) -> None:
     engine = open_store(f"sqlite:///{tmp_path / 'empty.db'}")
-    app = create_app(Settings(home=tmp_path / "home"), engine=engine)
+    app = create_app(Services.from_settings(Settings(home=tmp_path / "home"), engine=engine))
     with TestClient(app, raise_server_exceptions=False) as browser:
         page = browser.get("/papers")
         assert page.status_code == 200

@@ -35,6 +35,7 @@ from memory_source import MemorySource, paper
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.ranking.search import Searcher, Tuning
 from paperfeed.records import Organisation, PaperRecord
+from paperfeed.services import Services
 from paperfeed.settings import Settings
 from paperfeed.sources.http import PoliteClient
 from paperfeed.store.database import open_store
@@ -195,6 +196,7 @@ class WebApp:
     engine: Engine
     settings: Settings
     searcher: Searcher
+    services: Services
 
     def browser(self) -> TestClient:
         """A client with its own cookie jar; server errors come back as responses."""
@@ -224,13 +226,13 @@ def build(
     url = engine.url.render_as_string(hide_password=False)
     config = Settings(home=tmp_path / "home", database_url=url, request_delay=0, **settings)
     arxiv = transport or recorded_transport(routes)
-    app = create_app(
+    services = Services.from_settings(
         config,
         engine=engine,
         searcher=searcher,
         http=lambda: PoliteClient(delay=0, retries=0, transport=arxiv),
     )
-    return WebApp(app, engine, config, searcher)
+    return WebApp(create_app(services), engine, config, searcher, services)
 
 
 def build_shared(folder: Path) -> WebApp:

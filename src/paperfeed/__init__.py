@@ -13,27 +13,25 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from paperfeed.ranking.search import Hit, Searcher, SearchResults
+    from paperfeed.ranking.search import Hit, SearchResults
+    from paperfeed.services import Services
 
-__all__ = ["search", "searcher", "similar"]
+__all__ = ["default_services", "search", "similar"]
 
 
 @cache
-def searcher() -> Searcher:
-    """The searcher over the store and indexes configured by ``PAPERFEED_*`` / config.toml."""
-    from paperfeed.ranking.search import open_searcher
-    from paperfeed.settings import Settings
-    from paperfeed.store.database import open_store
+def default_services() -> Services:
+    """The services over the store and indexes configured by ``PAPERFEED_*`` / config.toml."""
+    from paperfeed.services import Services
 
-    settings = Settings()
-    return open_searcher(settings, open_store(settings.database))
+    return Services.from_settings()
 
 
 def search(text: str, **options: Any) -> SearchResults:
     """Search papers; options as :meth:`paperfeed.ranking.search.Searcher.search`."""
-    return searcher().search(text, **options)
+    return default_services().searcher.search(text, **options)
 
 
 def similar(arxiv_id: str, limit: int = 10) -> list[Hit]:
     """Papers nearest to ``arxiv_id`` by embedding, never the paper itself."""
-    return searcher().similar(arxiv_id, limit)
+    return default_services().searcher.similar(arxiv_id, limit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import platformdirs
@@ -123,3 +124,17 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=config_path())
         return (init_settings, env_settings, toml)
+
+
+def secret_key(settings: Settings) -> str:
+    """The configured key, else one generated once and kept (mode 600) in ``home``."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.home / "secret_key"
+    if not path.exists():
+        settings.home.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(secrets.token_urlsafe(48))
+        temporary.chmod(0o600)
+        temporary.replace(path)
+    return path.read_text().strip()

@@ -15,9 +15,9 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
+from paperfeed.services import Services
 from paperfeed.settings import Settings
 from paperfeed.sources.http import PoliteClient
-from paperfeed.store.database import open_store
 
 
 @dataclass
@@ -26,11 +26,11 @@ class AppContext:
     console: Console = field(default_factory=lambda: Console(stderr=True))
 
     @cached_property
-    def engine(self) -> Engine:
-        """The store, migrated to the current schema on first use."""
+    def services(self) -> Services:
+        """The services over the store, which is opened (and migrated) on first use."""
         url = self.settings.database
         try:
-            return open_store(url)
+            return Services.from_settings(self.settings)
         except (OperationalError, ArgumentError, ImportError, OSError) as exc:
             reason = exc.orig if isinstance(exc, OperationalError) else exc
             raise click.ClickException(
@@ -38,13 +38,12 @@ class AppContext:
                 "Check PAPERFEED_DATABASE_URL."
             ) from None
 
+    @property
+    def engine(self) -> Engine:
+        return self.services.engine
+
     def http(self) -> PoliteClient:
-        """A client that keeps arXiv's pace (``request_delay`` seconds between requests)."""
-        return PoliteClient(
-            delay=self.settings.request_delay,
-            user_agent=self.settings.user_agent,
-            timeout=self.settings.http_timeout,
-        )
+        return self.services.http()
 
 
 def _shown(url: str) -> str:

@@ -10,15 +10,7 @@ import orjson
 from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app, progress_bar, resumable
 from paperfeed.digest.mail import DigestMail
 from paperfeed.digest.outbox import deliver
-from paperfeed.digest.run import (
-    mail_links,
-    next_digest,
-    recommender_for,
-    request_confirmation,
-    run_digests,
-    smtp_config,
-)
-from paperfeed.ranking.search import open_searcher
+from paperfeed.digest.run import request_confirmation
 from paperfeed.store.subscriptions import (
     SubscriptionError,
     get_subscription,
@@ -57,7 +49,6 @@ def digest_run(app: AppContext, now: datetime | None) -> None:
     Safe to run at any time, as often as wanted (e.g. every 10 minutes from cron): each
     subscriber gets one digest per period however many runs there are.
     """
-    searcher = open_searcher(app.settings, app.engine)
     with resumable(app), progress_bar(app, "Digests") as bar:
         done = 0
 
@@ -66,7 +57,7 @@ def digest_run(app: AppContext, now: datetime | None) -> None:
             done += count
             bar(done, None)
 
-        built, delivered = run_digests(app.settings, app.engine, searcher, now, step)
+        built, delivered = app.services.run_digests(now, step)
     click.echo(str(built))
     click.echo(str(delivered))
     if app.settings.smtp_url is None:
@@ -83,9 +74,9 @@ def digest_preview(app: AppContext, subscription_id: int, html: bool) -> None:
     subscription = get_subscription(app.engine, subscription_id)
     if subscription is None:
         raise click.ClickException(f"there is no subscription {subscription_id}")
-    searcher = open_searcher(app.settings, app.engine)
-    found = next_digest(app.engine, searcher, recommender_for(searcher), subscription)
-    mail = DigestMail(mail_links(app.settings), app.settings.mail_from).mail(found)
+    mailer = app.services.mailer
+    found = app.services.next_digest(subscription)
+    mail = DigestMail(mailer.links, mailer.sender).mail(found)
     click.echo(f"Subject: {mail.subject}\n")
     click.echo(mail.html if html else mail.text)
     if not found.papers:
@@ -133,8 +124,8 @@ def subscriptions_add(
         raise click.ClickException(str(exc)) from None
     click.echo(f"Subscription {made['id']}: {_describe(made)}")
     if made["status"] == "pending":
-        request_confirmation(app.engine, made, mail_links(app.settings), app.settings.mail_from)
-        click.echo(str(deliver(app.engine, smtp_config(app.settings))))
+        request_confirmation(app.engine, made, app.services.mailer)
+        click.echo(str(deliver(app.engine, app.services.mailer.smtp)))
         click.echo("A confirmation mail asks the address to confirm (or add --confirmed).")
 
 

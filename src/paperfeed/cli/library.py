@@ -11,11 +11,9 @@ import click
 import orjson
 
 from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app
-from paperfeed.digest.run import recommender_for
 from paperfeed.library.bibtex import to_bibtex
 from paperfeed.library.matching import match_references
 from paperfeed.library.references import ImportFormatError, parse_references
-from paperfeed.ranking.search import open_searcher
 from paperfeed.store import library
 from paperfeed.store.accounts import find_user
 from paperfeed.store.activity import UnknownPaper
@@ -160,7 +158,7 @@ def library_not_interested(app: AppContext, arxiv_id: str, email: str, undo: boo
 def recommend(app: AppContext, email: str, tag: str | None, limit: int, as_json: bool) -> None:
     """Recent papers for a user, from what they saved, upvoted and rejected, with why."""
     user = account(app, email)
-    recommender = recommender_for(open_searcher(app.settings, app.engine))
+    recommender = app.services.recommender
     found = recommender.recommend(user["id"], tag=tag, limit=limit) if recommender else []
     if as_json:
         rows = [

@@ -17,10 +17,9 @@ from paperfeed.cli.context import (
     resumable,
 )
 from paperfeed.index.dense import VectorIndex, VectorIndexError, embed_pending
-from paperfeed.index.embedders import EmbeddingError, make_embedder
-from paperfeed.index.lexical import LexicalIndex
+from paperfeed.index.embedders import EmbeddingError
 from paperfeed.index.query import Filters
-from paperfeed.ranking.search import MODES, SORTS, Hit, open_searcher
+from paperfeed.ranking.search import MODES, SORTS, Hit
 from paperfeed.store.vectors import VectorFileError, import_vectors
 
 FAILURES = (EmbeddingError, VectorFileError, VectorIndexError)
@@ -50,7 +49,7 @@ def search(app: AppContext, query: str, as_json: bool, **options) -> None:
         date_to=options.pop("date_to"),
     )
     try:
-        results = open_searcher(app.settings, app.engine).search(query, filters=filters, **options)
+        results = app.services.searcher.search(query, filters=filters, **options)
     except FAILURES as exc:
         raise click.ClickException(str(exc)) from None
     for note in results.notes:
@@ -66,7 +65,7 @@ def search(app: AppContext, query: str, as_json: bool, **options) -> None:
 def similar(app: AppContext, arxiv_id: str, limit: int, as_json: bool) -> None:
     """Papers similar to ARXIV_ID, by embedding (never the paper itself)."""
     try:
-        hits = open_searcher(app.settings, app.engine).similar(arxiv_id, limit)
+        hits = app.services.searcher.similar(arxiv_id, limit)
     except KeyError:
         raise click.ClickException(
             f"{arxiv_id} has no embedding yet: run `paperfeed index` (or ingest it first)"
@@ -100,14 +99,14 @@ def build_indexes(
     """Update (or ``rebuild``) the lexical index, then embed what is pending (or import
     vectors) and update the vector index, with progress bars and a line for each."""
     settings, engine = app.settings, app.engine
-    lexical = LexicalIndex.open(settings.index_dir / "lexical")
+    lexical = app.services.searcher.lexical
     with progress_bar(app, "words") as step:
         changed = (lexical.rebuild if rebuild else lexical.update)(engine, on_progress=step)
     click.echo(f"lexical index: {changed:,} papers (re)indexed, {lexical.count():,} in all")
     if no_embed and not import_vectors:
         return
     try:
-        embedder = make_embedder(settings)
+        embedder = app.services.embedder
         if import_vectors:
             done = import_vectors_file(app, import_vectors, embedder.model)
         else:
@@ -115,7 +114,7 @@ def build_indexes(
                 done = embed_pending(
                     engine, embedder, batch_size=settings.embedding_batch_size, on_progress=step
                 )
-        vectors = VectorIndex(settings.index_dir / "dense")
+        vectors = VectorIndex(settings.index_dir / "dense")  # a writer: saves a new generation
         update = (vectors.rebuild if rebuild else vectors.update)(engine, embedder.model)
     except FAILURES as exc:
         raise click.ClickException(str(exc)) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import Any
 
 import click
 from sqlalchemy import Engine, func, select
@@ -100,30 +101,32 @@ def run_server(
     forwarded_allow_ips: str | None = None,
 ) -> None:
     """Open (and migrate) the store, say where its papers are served, and serve until
-    stopped. Every worker builds the app from the environment, so the store's URL goes there
-    and the session key is made once, before they start."""
+    stopped. One process serves with the command's services, which the digest schedule shares;
+    several worker processes each build theirs from the environment, so the store's URL goes
+    there and the session key is made once, before they start."""
     import uvicorn  # the web stack loads only to serve: other commands start faster
 
-    from paperfeed.digest.scheduler import start_schedule
-    from paperfeed.web.security import secret_key
+    from paperfeed.web.app import create_app
+    from paperfeed.worker import start_digest_schedule
 
     count = visible_papers(app.engine)  # a store that cannot be opened fails here, in one line
-    settings = app.settings
-    os.environ["PAPERFEED_DATABASE_URL"] = settings.database
-    secret_key(settings.secret_key, settings.home)
+    settings, services = app.settings, app.services
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"paperfeed is serving {count:,} papers at http://{shown}:{port}/papers")
     if settings.smtp_url and settings.digest_minutes:
-        start_schedule(settings, threading.Event())
+        start_digest_schedule(services, threading.Event())
         click.echo(f"Email digests: due ones are sent every {settings.digest_minutes} minutes.")
-    uvicorn.run(
-        FACTORY,
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        forwarded_allow_ips=forwarded_allow_ips,
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "forwarded_allow_ips": forwarded_allow_ips,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(services), **options)
+        return
+    os.environ["PAPERFEED_DATABASE_URL"] = settings.database  # `--database` reaches the workers
+    services.secret_key  # noqa: B018 - made once, before the workers start
+    uvicorn.run(FACTORY, factory=True, workers=workers, **options)
 
 
 def unreachable_message(exc: SourceError) -> str:

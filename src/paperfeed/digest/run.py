@@ -33,13 +33,21 @@ from paperfeed.digest.smtp import SmtpConfig
 from paperfeed.ranking.recommend import Recommender
 from paperfeed.ranking.search import Searcher
 from paperfeed.ranking.trending import clock
-from paperfeed.settings import Settings
 from paperfeed.store.feed import latest_day
 from paperfeed.store.subscriptions import list_subscriptions
-from paperfeed.web.security import secret_key
 
 BATCH = 100  # digests written per transaction
 KEEP_SENT = timedelta(days=30)  # then a sent mail's text goes; its row stays as the record
+
+
+@dataclass(frozen=True)
+class Mailer:
+    """What mail needs: signed links, the sender, and the mail server (``None``: mails wait
+    in the outbox)."""
+
+    links: Links
+    sender: str
+    smtp: SmtpConfig | None
 
 
 @dataclass
@@ -135,15 +143,13 @@ def digest_key(subscription_id: int, period: str) -> str:
     return f"digest:{subscription_id}:{period}"
 
 
-def request_confirmation(
-    engine: Engine, subscription: dict[str, Any], links: Links, sender: str
-) -> bool:
+def request_confirmation(engine: Engine, subscription: dict[str, Any], mailer: Mailer) -> bool:
     """Queue the mail asking the address to confirm the subscription: at most one a day, so
     a form submitted again and again cannot flood somebody's inbox. ``False`` if one was
     already queued today."""
     now = datetime.now(UTC)
     key = f"confirm:{subscription['id']}:{now.date().isoformat()}"
-    message = confirmation_message(subscription, links, sender)
+    message = confirmation_message(subscription, mailer.links, mailer.sender)
     with engine.begin() as conn:
         return (
             enqueue(conn, key, subscription["email"], "confirm", message, subscription["id"], now)
@@ -164,18 +170,19 @@ def _suppressed(engine: Engine) -> set[str]:
 
 
 def run_digests(
-    settings: Settings,
     engine: Engine,
     searcher: Searcher | None,
+    recommender: Recommender | None,
+    mailer: Mailer,
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[BuildReport, DeliveryReport]:
     """One whole run: queue the due digests, deliver what the outbox has due, drop the text
     of mails sent long ago."""
     now = now or datetime.now(UTC)
-    contents = Contents(engine, searcher, now, recommender_for(searcher))
-    built = build_digests(engine, contents, mail_links(settings), settings.mail_from, progress)
-    delivered = deliver(engine, smtp_config(settings), now=now)
+    contents = Contents(engine, searcher, now, recommender)
+    built = build_digests(engine, contents, mailer.links, mailer.sender, progress)
+    delivered = deliver(engine, mailer.smtp, now=now)
     prune(engine, KEEP_SENT, now)
     return built, delivered
 
@@ -192,19 +199,3 @@ def next_digest(
     local = moment.astimezone(ZoneInfo(subscription["timezone"]))
     contents = Contents(engine, searcher, moment, recommender)
     return contents.digest(subscription, period_of(subscription["frequency"], local.date()))
-
-
-def recommender_for(searcher: Searcher | None) -> Recommender | None:
-    """Recommendations over the searcher's vector index (one copy of it in memory)."""
-    if searcher is None or searcher.vectors is None:
-        return None
-    return Recommender(searcher.engine, searcher.vectors)
-
-
-def mail_links(settings: Settings) -> Links:
-    """Links for mails, signed with the site's secret key (the web app checks them)."""
-    return Links(settings.public_url, secret_key(settings.secret_key, settings.home))
-
-
-def smtp_config(settings: Settings) -> SmtpConfig | None:
-    return SmtpConfig.from_url(settings.smtp_url) if settings.smtp_url else None

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine, Table, func, literal, select, union_all
 
-from paperfeed.index.dense import VectorIndex
+from paperfeed.index.live import LiveVectors
 from paperfeed.store.activity import saved_papers, votes
 from paperfeed.store.library import not_interested, paper_tags, tags
 from paperfeed.store.papers import papers
@@ -41,7 +40,6 @@ from paperfeed.store.vectors import STORED, embeddings, unit_rows
 RIDGE = 0.06  # L2 penalty on the weights (bias free), for unit-weight groups
 WINDOW = 30  # days up to the newest one, when no ``since`` is given
 BACKGROUND_SAMPLE = 50_000  # papers whose moments stand for all (plenty for 384 x 384)
-RECHECK = 1.0  # seconds between looks for a newer vector index on disk
 users: Table = User.__table__  # type: ignore[assignment]
 
 
@@ -273,11 +271,10 @@ def read_profile(conn: Connection, user_id: int, tag: str | None) -> Profile:
 class Recommender:
     """Recommendations over one store and its vector index; cheap to call, safe to share."""
 
-    def __init__(self, engine: Engine, vectors: VectorIndex) -> None:
+    def __init__(self, engine: Engine, vectors: LiveVectors) -> None:
         self.engine = engine
         self.vectors = vectors
-        self._catalogue: Catalogue | None = None
-        self._checked = time.monotonic()
+        self._catalogue: tuple[object, Catalogue] | None = None  # (the index it was read for, it)
         self._loading = threading.Lock()
 
     def recommend(
@@ -330,17 +327,13 @@ class Recommender:
         ]
 
     def catalogue(self) -> Catalogue:
-        """The catalogue, loaded on first use and again once another process has saved a newer
-        vector index (looked for at most once a second); a request keeps the one it started
-        with."""
-        if self._catalogue is not None and time.monotonic() - self._checked >= RECHECK:
-            self._checked = time.monotonic()
-            if self.vectors.outdated():
-                self.vectors, self._catalogue = VectorIndex(self.vectors.folder), None
+        """The catalogue, loaded on first use and again once the shared vector index has been
+        reloaded (a newer one was saved); a request keeps the one it started with."""
         with self._loading:
-            if self._catalogue is None:
-                self._catalogue = Catalogue.load(self.engine, self.vectors.model, self.vectors.dim)
-            return self._catalogue
+            index = self.vectors.current()
+            if self._catalogue is None or self._catalogue[0] is not index:
+                self._catalogue = (index, Catalogue.load(self.engine, index.model, index.dim))
+            return self._catalogue[1]
 
     def _shown(
         self,

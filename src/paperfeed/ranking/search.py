@@ -14,7 +14,6 @@ Hybrid ranking (tuned on the SciFact *train* queries only, see ``bench/beir.py``
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,11 +24,11 @@ from sqlalchemy import Engine
 from tantivy import Query
 
 from paperfeed.index.dense import VectorIndex
-from paperfeed.index.embedders import Embedder, make_embedder
+from paperfeed.index.embedders import Embedder
 from paperfeed.index.lexical import LexicalIndex
+from paperfeed.index.live import LiveVectors
 from paperfeed.index.query import NO_FILTERS, Filters, ParsedQuery, parse_query
 from paperfeed.ranking.fusion import Ranked, convex_combination
-from paperfeed.settings import Settings
 from paperfeed.store.queries import paper_cards
 from paperfeed.store.vectors import unit_rows
 
@@ -38,7 +37,6 @@ SORTS = ("relevance", "date", "upvotes")
 # the dense side keeps POOL * depth papers (from twice as many graph candidates): the best
 # ``depth`` are fused, all are re-scored by exact cosine after the feedback round
 POOL = 2
-RECHECK = 1.0  # seconds between looks for a newer vector index on disk
 # all-MiniLM-L6-v2 cosine from which a paper is about a query without sharing its words
 MATCH_COSINE = 0.5
 
@@ -114,7 +112,7 @@ class Searcher:
         self,
         engine: Engine,
         lexical: LexicalIndex,
-        vectors: VectorIndex | None = None,
+        vectors: LiveVectors | None = None,
         embedder: Embedder | None = None,
         tuning: Tuning = Tuning(),
     ) -> None:
@@ -123,7 +121,6 @@ class Searcher:
         self.vectors = vectors
         self.embedder = embedder
         self.tuning = tuning
-        self._checked = time.monotonic()
 
     def search(
         self,
@@ -188,14 +185,8 @@ class Searcher:
         return self._cards(vectors.similar(arxiv_id, limit), None)
 
     def _current_vectors(self) -> VectorIndex | None:
-        """The vector index, reloaded when another process (``paperfeed index``) has saved a
-        newer one; checked at most once a second. A search keeps the object it started with,
-        so a reload never changes an index under a running search."""
-        if self.vectors is not None and time.monotonic() - self._checked >= RECHECK:
-            self._checked = time.monotonic()
-            if self.vectors.outdated():
-                self.vectors = VectorIndex(self.vectors.folder)
-        return self.vectors
+        """The newest vector index; a search keeps the one it started with."""
+        return self.vectors.current() if self.vectors is not None else None
 
     def _relevance(
         self, query: ParsedQuery, filters: Filters, mode: str, wanted: int, notes: list[str]
@@ -246,16 +237,3 @@ class Searcher:
             for key, score in ranked
             if key in cards
         ]
-
-
-def open_searcher(settings: Settings, engine: Engine) -> Searcher:
-    """A searcher on the indexes in ``settings.index_dir``; the embedding model loads on the
-    first semantic query, not here."""
-    tuning = Tuning(settings.hybrid_alpha, settings.feedback_docs, settings.feedback_weight)
-    return Searcher(
-        engine,
-        LexicalIndex.open(settings.index_dir / "lexical"),
-        VectorIndex(settings.index_dir / "dense"),
-        make_embedder(settings),
-        tuning,
-    )

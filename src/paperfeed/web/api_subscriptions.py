@@ -12,7 +12,6 @@ from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from paperfeed.digest.mail import subject
-from paperfeed.digest.run import mail_links, next_digest
 from paperfeed.store import subscriptions as store
 from paperfeed.web.api import paper_json
 from paperfeed.web.security import check_csrf, current_user, require_user
@@ -37,7 +36,7 @@ class NewSubscription(Timing):
 
 def subscription_json(request: Request, row: dict[str, Any]) -> dict[str, Any]:
     """A subscription with its manage token (only ever shown to whoever may manage it)."""
-    token = mail_links(request.app.state.services.settings).token(row["id"])
+    token = request.app.state.services.mailer.links.token(row["id"])
     return {**{key: row[key] for key in SHOWN}, "token": token}
 
 
@@ -94,7 +93,7 @@ def unsubscribe(request: Request, token: str) -> dict[str, Any]:
 def preview(request: Request, token: str) -> dict[str, Any]:
     services = request.app.state.services
     subscription = subscription_for(request, token)
-    digest = next_digest(services.engine, services.searcher, services.recommender, subscription)
+    digest = services.next_digest(subscription)
     return {
         "subject": subject(digest),
         "period": digest.period.key,

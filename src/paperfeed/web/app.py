@@ -1,15 +1,13 @@
 """The web app: server-rendered pages, the JSON API under ``/api``, and Atom/RSS feeds.
 
-``create_app`` wires one store, its indexes and an arXiv client into a FastAPI app; ``paperfeed
-serve`` runs it under uvicorn. Errors never show a stack trace: pages get an error page and
-``/api`` a JSON ``{"error": …}``.
+``create_app`` wires the services (store, indexes, mail, arXiv client) into a FastAPI app;
+``paperfeed serve`` runs it under uvicorn. Errors never show a stack trace: pages get an error
+page and ``/api`` a JSON ``{"error": …}``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +15,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from paperfeed.digest.run import recommender_for
-from paperfeed.ranking.recommend import Recommender
-from paperfeed.ranking.search import Searcher, open_searcher
-from paperfeed.settings import Settings
-from paperfeed.sources.http import PoliteClient
+from paperfeed.services import Services
 from paperfeed.store.activity import UnknownPaper
-from paperfeed.store.database import open_store
 from paperfeed.web import (
     api,
     api_library,
@@ -39,7 +31,6 @@ from paperfeed.web import (
     subscriptions,
 )
 from paperfeed.web.render import page
-from paperfeed.web.security import secret_key
 
 log = logging.getLogger("paperfeed.web")
 SECURITY_HEADERS = {
@@ -51,50 +42,9 @@ SECURITY_HEADERS = {
 }
 
 
-class Services:
-    """What the routes share: settings, the store, the searcher and an arXiv client."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        engine: Engine,
-        searcher: Searcher | None = None,
-        http: Callable[[], PoliteClient] | None = None,
-    ) -> None:
-        self.settings = settings
-        self.engine = engine
-        self._searcher = searcher
-        self._http = http
-
-    @cached_property
-    def searcher(self) -> Searcher:
-        return self._searcher or open_searcher(self.settings, self.engine)
-
-    @cached_property
-    def recommender(self) -> Recommender | None:
-        return recommender_for(self.searcher)
-
-    def http(self) -> PoliteClient:
-        if self._http is not None:
-            return self._http()
-        return PoliteClient(
-            delay=self.settings.request_delay,
-            user_agent=self.settings.user_agent,
-            timeout=self.settings.http_timeout,
-        )
-
-
-def create_app(
-    settings: Settings | None = None,
-    *,
-    engine: Engine | None = None,
-    searcher: Searcher | None = None,
-    http: Callable[[], PoliteClient] | None = None,
-) -> FastAPI:
-    """The app over ``settings``' store (or ``engine``); ``searcher`` and ``http`` replace
-    the default search indexes and arXiv client (tests use them)."""
-    settings = settings or Settings()
-    engine = engine or open_store(settings.database)
+def create_app(services: Services) -> FastAPI:
+    """The app over ``services`` (its store, indexes, mail and HTTP client)."""
+    settings = services.settings
     app = FastAPI(
         title="paperfeed",
         summary="Research papers: daily feed, trending, hybrid search.",
@@ -102,11 +52,11 @@ def create_app(
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    app.state.services = Services(settings, engine, searcher, http)
-    app.state.engine = engine
+    app.state.services = services
+    app.state.engine = services.engine
     app.add_middleware(
         SessionMiddleware,
-        secret_key=secret_key(settings.secret_key, settings.home),
+        secret_key=services.secret_key,
         session_cookie="paperfeed_session",
         same_site="lax",
         https_only=settings.cookie_secure,
@@ -141,7 +91,7 @@ def create_app(
 def app_from_environment() -> FastAPI:
     """The app over the settings of the environment (``PAPERFEED_*``, ``config.toml``): the
     factory ``paperfeed serve`` gives uvicorn, so that every worker process builds its own."""
-    return create_app()
+    return create_app(Services.from_settings())
 
 
 def _wants_json(request: Request) -> bool:

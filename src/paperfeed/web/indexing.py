@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from paperfeed.index.dense import VectorIndex, embed_pending
+from paperfeed.services import Services
 
 log = logging.getLogger("paperfeed.web")
 
 
-def index_soon(services: Any) -> None:
+def index_soon(services: Services) -> None:
     """Index what changed in the store: words first (searchable at once), then embeddings.
     If another process holds the index writer, it will index these papers itself."""
     searcher, engine = services.searcher, services.engine

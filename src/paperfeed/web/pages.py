@@ -10,7 +10,6 @@ from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, Requ
 from fastapi.responses import RedirectResponse
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperfeed.digest.run import mail_links
 from paperfeed.ingest.submit import SubmitError, submit_paper
 from paperfeed.ranking.search import MODES, SORTS
 from paperfeed.ranking.trending import top, trending
@@ -308,7 +307,7 @@ def _profile_page(request: Request, user: dict[str, Any], token: str | None) -> 
     lists = {
         name: with_marks(request, cards_in_order(engine, wanted)) for name, wanted in ids.items()
     }
-    links = mail_links(_services(request).settings)
+    links = _services(request).mailer.links
     digests = [
         {**row, "manage": f"/subscriptions/{links.token(row['id'])}"}
         for row in list_subscriptions(engine, email=user["email"])

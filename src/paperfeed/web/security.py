@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -26,20 +25,6 @@ from paperfeed.store.accounts import get_user, user_for_token
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 LIMITER = MovingWindowRateLimiter(MemoryStorage())
-
-
-def secret_key(configured: str | None, home: Path) -> str:
-    """The configured key, else one generated once and kept (mode 600) in ``home``."""
-    if configured:
-        return configured
-    path = home / "secret_key"
-    if not path.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(secrets.token_urlsafe(48))
-        temporary.chmod(0o600)
-        temporary.replace(path)
-    return path.read_text().strip()
 
 
 def csrf_token(request: Request) -> str:

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperfeed.digest.mail import DigestMail
 from paperfeed.digest.outbox import deliver
-from paperfeed.digest.run import mail_links, next_digest, request_confirmation, smtp_config
+from paperfeed.digest.run import request_confirmation
 from paperfeed.store import subscriptions as store
 from paperfeed.web.render import page
 from paperfeed.web.security import check_csrf, current_user, rate_limit
@@ -35,16 +35,15 @@ def create_subscription(request: Request, background: BackgroundTasks, **choices
     own = user is not None and user["email"] == email
     made = store.subscribe(services.engine, email, confirmed=own, **choices)
     if made["status"] == "pending":
-        settings = services.settings
-        request_confirmation(services.engine, made, mail_links(settings), settings.mail_from)
-        background.add_task(deliver, services.engine, smtp_config(settings))
+        request_confirmation(services.engine, made, services.mailer)
+        background.add_task(deliver, services.engine, services.mailer.smtp)
     return made
 
 
 def subscription_for(request: Request, token: str) -> dict[str, Any]:
     """The subscription a link's token names; 404 for a forged or stale link."""
     services = request.app.state.services
-    subscription_id = mail_links(services.settings).subscription_id(token)
+    subscription_id = services.mailer.links.subscription_id(token)
     found = store.get_subscription(services.engine, subscription_id) if subscription_id else None
     if found is None:
         raise HTTPException(404, "This subscription link is not valid (or was deleted).")
@@ -158,7 +157,6 @@ def unsubscribe(request: Request, token: str) -> Any:
 def preview(request: Request, token: str) -> Any:
     subscription = subscription_for(request, token)
     services = request.app.state.services
-    digest = next_digest(services.engine, services.searcher, services.recommender, subscription)
-    settings = services.settings
-    mail = DigestMail(mail_links(settings), settings.mail_from).mail(digest)
+    digest = services.next_digest(subscription)
+    mail = DigestMail(services.mailer.links, services.mailer.sender).mail(digest)
     return HTMLResponse(mail.html, headers={"Content-Security-Policy": PREVIEW_POLICY})
