@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from paperfeed.digest.content import Digest
 from paperfeed.digest.links import Links
-from paperfeed.web.render import lead, plain
+from paperfeed.text import lead, plain
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).with_name("templates")),

@@ -11,7 +11,7 @@ from feedgen.feed import FeedGenerator
 
 from paperfeed.ranking.trending import trending
 from paperfeed.store import feed
-from paperfeed.web.render import plain
+from paperfeed.text import plain
 from paperfeed.web.search_form import SearchForm, run_search
 
 router = APIRouter(prefix="/feeds", include_in_schema=False)

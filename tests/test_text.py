@@ -1,10 +1,10 @@
-"""How titles and abstracts with LaTeX read on the pages."""
+"""How titles and abstracts with LaTeX read on the pages and in the mails."""
 
 from __future__ import annotations
 
 import pytest
 
-from paperfeed.web.render import plain
+from paperfeed.text import plain
 
 
 @pytest.mark.parametrize(
