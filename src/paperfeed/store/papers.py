@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, Insert, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from paperfeed.ingest.merge import Row, changed, merge, new_row
 from paperfeed.records import PaperRecord
+from paperfeed.store.merge import Row, changed, merge, new_row
 from paperfeed.store.schema import Author, Organisation, Paper, PaperAuthor
 
 papers: Table = Paper.__table__  # type: ignore[assignment]
