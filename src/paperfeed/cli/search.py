@@ -17,7 +17,7 @@ from paperfeed.cli.context import (
     resumable,
 )
 from paperfeed.index.dense import VectorIndex, VectorIndexError, embed_pending
-from paperfeed.index.embedders import EmbeddingError
+from paperfeed.index.embedding import EmbeddingError
 from paperfeed.index.query import Filters
 from paperfeed.ranking.search import MODES, SORTS, Hit
 from paperfeed.store.vectors import VectorFileError, import_vectors

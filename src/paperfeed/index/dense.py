@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from usearch.index import Index
 
 from paperfeed.arxiv_ids import parse_arxiv_id
-from paperfeed.index.embedders import Embedder
+from paperfeed.index.embedding import Embedder
 from paperfeed.store.vectors import (
     STORED,
     VectorBatch,

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from paperfeed.index.embedding import resolve_model
 from paperfeed.store.vectors import unit_rows
 
 POOLINGS = ("mean", "cls")
@@ -114,8 +115,6 @@ def export_model(model: str, folder: Path) -> None:
     ``folder``: written beside it and renamed into place, so a crash leaves no half export."""
     import torch
     from sentence_transformers import SentenceTransformer
-
-    from paperfeed.index.embedders import resolve_model
 
     loaded = SentenceTransformer(resolve_model(model), device="cpu")
     pooling = getattr(loaded[1], "pooling_mode", None) if len(loaded) > 1 else None

@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from tantivy import Query
 
 from paperfeed.index.dense import VectorIndex
-from paperfeed.index.embedders import Embedder
+from paperfeed.index.embedding import Embedder
 from paperfeed.index.lexical import LexicalIndex
 from paperfeed.index.live import LiveVectors
 from paperfeed.index.query import NO_FILTERS, Filters, ParsedQuery, parse_query
