@@ -39,18 +39,15 @@ from recommend import machine
 from sqlalchemy import Engine, delete, func, insert, select
 
 from paperfeed.digest import content as digest_content
-from paperfeed.digest.content import RANKERS, Contents, digest_papers
+from paperfeed.digest.content import RANKERS, Contents
 from paperfeed.digest.mail import DigestMail
-from paperfeed.digest.outbox import outbox
 from paperfeed.digest.run import BuildReport, build_digests
 from paperfeed.digest.schedule import LOOK_BACK
 from paperfeed.services import Services
 from paperfeed.settings import Settings
-from paperfeed.store.accounts import users
-from paperfeed.store.activity import saved_papers
 from paperfeed.store.database import open_store
-from paperfeed.store.papers import papers
-from paperfeed.store.subscriptions import KINDS, subscriptions
+from paperfeed.store.schema import digest_papers, outbox, papers, saved_papers, subscriptions, users
+from paperfeed.store.subscriptions import KINDS
 
 NOW = datetime(2025, 5, 27, 8, tzinfo=UTC)  # a Tuesday: every daily digest at 7 a.m. is due
 TARGET = 60.0  # seconds for 10,000 subscriptions

@@ -44,11 +44,10 @@ from sqlalchemy import Engine, delete, insert, select
 from paperfeed.index.dense import VectorIndex
 from paperfeed.index.embedders import make_embedder
 from paperfeed.index.live import LiveVectors
-from paperfeed.ranking.recommend import Background, Recommender, rank, users
+from paperfeed.ranking.recommend import Background, Recommender, rank
 from paperfeed.settings import Settings
-from paperfeed.store.activity import saved_papers
 from paperfeed.store.database import open_store
-from paperfeed.store.papers import papers
+from paperfeed.store.schema import papers, saved_papers, users
 from paperfeed.store.vectors import document_text, import_vectors, unit_rows
 
 POOL = 2_000

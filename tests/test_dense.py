@@ -15,11 +15,11 @@ from memory_source import MemorySource, paper
 from paperfeed.index.dense import IndexUpdate, VectorIndex, VectorIndexError, embed_pending
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.records import Withdrawal
+from paperfeed.store.schema import embeddings
 from paperfeed.store.vectors import (
     VectorFileError,
     count_to_embed,
     document_text,
-    embeddings,
     import_vectors,
     load_vectors,
 )

@@ -22,13 +22,11 @@ from paperfeed.digest.outbox import (
     deliver,
     enqueue,
     message_id,
-    outbox,
     prune,
     retry_delay,
-    subscriptions,
-    suppressed_addresses,
 )
 from paperfeed.digest.smtp import SmtpConfig
+from paperfeed.store.schema import outbox, subscriptions, suppressed_addresses
 from smtp_server import HOST, SmtpServer
 
 T0 = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)

@@ -16,9 +16,8 @@ from paperfeed.ingest.pipeline import ingest
 from paperfeed.sources.base import SourceError
 from paperfeed.sources.jsonl import jsonl_source
 from paperfeed.sources.kaggle import kaggle_source
-from paperfeed.store.papers import papers
 from paperfeed.store.queries import get_paper
-from paperfeed.store.runs import runs
+from paperfeed.store.schema import ingest_runs, papers
 
 KAGGLE_RAW = ARXIV / "arxiv_kaggle_oai_snapshot_first200.raw.jsonl.gz"
 KAGGLE_NORMALISED = ARXIV / "arxiv_kaggle_oai_snapshot_first200.jsonl.gz"
@@ -80,7 +79,7 @@ def test_malformed_input_stops_before_any_write(
     with pytest.raises(SourceError, match=re.escape(message)):
         ingest(engine, jsonl_source([SAMPLE, bad]))
     assert count(engine) == 200
-    assert count(engine, runs) == 1
+    assert count(engine, ingest_runs) == 1
 
 
 def test_a_truncated_gzip_file_is_refused_before_any_write(engine: Engine, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from paperfeed.ingest.pipeline import ingest
 from paperfeed.records import Organisation, Withdrawal
 from paperfeed.sources.jsonl import jsonl_source
 from paperfeed.store.database import open_store
-from paperfeed.store.papers import papers
+from paperfeed.store.schema import papers
 
 A, B, C = "2401.00001", "2401.00002", "2401.00003"
 PAPERS = [

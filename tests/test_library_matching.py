@@ -14,8 +14,8 @@ from paperfeed.library.bibtex import to_bibtex
 from paperfeed.library.matching import match_references
 from paperfeed.library.references import Reference, latex_to_unicode, parse_references
 from paperfeed.sources.jsonl import jsonl_source
-from paperfeed.store.papers import papers
 from paperfeed.store.queries import get_paper
+from paperfeed.store.schema import papers
 
 LIBRARY = Path(__file__).parent / "data" / "library"
 

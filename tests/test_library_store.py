@@ -11,8 +11,8 @@ from paperfeed.ingest.pipeline import ingest
 from paperfeed.store import library
 from paperfeed.store.accounts import create_user, get_user
 from paperfeed.store.activity import UnknownPaper, set_saved, set_vote
-from paperfeed.store.papers import papers
 from paperfeed.store.queries import get_paper
+from paperfeed.store.schema import papers
 from paperfeed.store.subscriptions import list_subscriptions, subscribe
 from paperfeed.store.user_data import delete_account, export_user_data
 

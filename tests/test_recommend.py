@@ -14,10 +14,17 @@ from paperfeed.index.dense import VectorIndex
 from paperfeed.index.live import LiveVectors
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.ranking import recommend
-from paperfeed.ranking.recommend import Recommender, rank, users
-from paperfeed.store.activity import saved_papers, set_hidden, votes
-from paperfeed.store.library import not_interested, paper_tags, tags
-from paperfeed.store.papers import papers
+from paperfeed.ranking.recommend import Recommender, rank
+from paperfeed.store.activity import set_hidden
+from paperfeed.store.schema import (
+    not_interested,
+    paper_tags,
+    papers,
+    saved_papers,
+    tags,
+    users,
+    votes,
+)
 from paperfeed.store.vectors import import_vectors
 
 NEW = date(2026, 3, 20)  # the newest announcement day

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, select, text
 
 from memory_source import MemorySource, paper
@@ -12,9 +14,8 @@ from paperfeed.ingest.pipeline import ingest
 from paperfeed.records import Organisation, Withdrawal
 from paperfeed.sources.base import Rejected
 from paperfeed.store.database import downgrade, is_current, migrate
-from paperfeed.store.papers import paper_authors, papers
 from paperfeed.store.queries import get_paper, store_stats
-from paperfeed.store.schema import Author
+from paperfeed.store.schema import Author, Base, paper_authors, papers
 
 TODAY = date(2026, 11, 20)
 
@@ -34,6 +35,11 @@ def test_blank_database_is_migrated_to_the_newest_schema(blank_engine: Engine) -
     assert is_current(engine)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(papers)).scalar_one() == 0
+
+
+def test_the_migrations_make_the_tables_the_schema_defines(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
 
 def test_migrations_downgrade_to_nothing_and_back(blank_engine: Engine) -> None:

@@ -15,7 +15,7 @@ from paperfeed.cli.search import build_indexes
 from paperfeed.sources.base import SourceError
 from paperfeed.sources.http import Unreachable
 from paperfeed.store.feed import VISIBLE
-from paperfeed.store.papers import papers
+from paperfeed.store.schema import papers
 
 FACTORY = "paperfeed.web.app:app_from_environment"
 POPULAR = ("cs.CL", "cs.LG", "cs.CV", "cs.AI")

@@ -23,11 +23,9 @@ from paperfeed.ranking.recommend import Recommender
 from paperfeed.ranking.search import Searcher, Window
 from paperfeed.ranking.trending import arrival, trending_score
 from paperfeed.store.feed import arrived_between
-from paperfeed.store.papers import papers
 from paperfeed.store.queries import cards
-from paperfeed.store.schema import DigestPaper
+from paperfeed.store.schema import digest_papers, papers
 
-digest_papers = DigestPaper.__table__
 SIZE = {"daily": 10, "weekly": 20}
 
 

@@ -24,7 +24,7 @@ from email.message import Message
 from email.parser import HeaderParser
 from email.utils import format_datetime, parseaddr
 
-from sqlalchemy import Connection, Engine, Row, Table, func, select, update
+from sqlalchemy import Connection, Engine, Row, func, select, update
 
 from paperfeed.digest.smtp import (
     PermanentFailure,
@@ -33,12 +33,12 @@ from paperfeed.digest.smtp import (
     SmtpConnection,
     TemporaryFailure,
 )
-from paperfeed.store.papers import insert_new
-from paperfeed.store.schema import OutboxMessage, Subscription, SuppressedAddress
-
-outbox: Table = OutboxMessage.__table__  # type: ignore[assignment]
-suppressed_addresses: Table = SuppressedAddress.__table__  # type: ignore[assignment]
-subscriptions: Table = Subscription.__table__  # type: ignore[assignment]
+from paperfeed.store.schema import (
+    outbox,
+    subscriptions,
+    suppressed_addresses,
+)
+from paperfeed.store.sql import insert_new
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
 LEASE = timedelta(minutes=10)  # far longer than one send may take (SMTP timeout: 30 s)

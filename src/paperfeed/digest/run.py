@@ -17,23 +17,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert, select
 
-from paperfeed.digest.content import Contents, Digest, digest_papers
+from paperfeed.digest.content import Contents, Digest
 from paperfeed.digest.links import Links
 from paperfeed.digest.mail import DigestMail, confirmation_message
-from paperfeed.digest.outbox import (
-    DeliveryReport,
-    deliver,
-    enqueue,
-    outbox,
-    prune,
-    suppressed_addresses,
-)
+from paperfeed.digest.outbox import DeliveryReport, deliver, enqueue, prune
 from paperfeed.digest.schedule import LOOK_BACK, due_period, period_of
 from paperfeed.digest.smtp import SmtpConfig
 from paperfeed.ranking.recommend import Recommender
 from paperfeed.ranking.search import Searcher
 from paperfeed.ranking.trending import clock
 from paperfeed.store.feed import latest_day
+from paperfeed.store.schema import digest_papers, outbox, suppressed_addresses
 from paperfeed.store.subscriptions import list_subscriptions
 
 BATCH = 100  # digests written per transaction

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, and_, func, or_, select
 from tantivy import Filter, Occur, Query, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
 
 from paperfeed.index.query import NO_FILTERS, Filters, ParsedQuery
-from paperfeed.store.papers import organisations, papers
+from paperfeed.store.schema import organisations, papers
 
 ProgressCallback = Callable[[int, int], None]
 SCHEMA_VERSION = 1  # bump when the schema or analyzers change: the index is then rebuilt

@@ -10,7 +10,7 @@ from paperfeed.sources.arxiv_api import ArxivApiSource
 from paperfeed.sources.base import SourceError
 from paperfeed.sources.http import PoliteClient
 from paperfeed.store.activity import record_submission
-from paperfeed.store.papers import papers
+from paperfeed.store.schema import papers
 
 
 class SubmitError(ValueError):

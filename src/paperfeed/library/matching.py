@@ -25,7 +25,8 @@ from paperfeed.library.references import (
     fold,
     latex_to_unicode,
 )
-from paperfeed.store.papers import chunks, papers
+from paperfeed.store.schema import papers
+from paperfeed.store.sql import chunks
 
 NON_WORD = re.compile(r"[\W_]+")
 LATEX_COMMAND = re.compile(r"\\[a-zA-Z]+")

@@ -27,20 +27,25 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, Table, func, literal, select, union_all
+from sqlalchemy import Connection, Engine, func, literal, select, union_all
 
 from paperfeed.index.live import LiveVectors
-from paperfeed.store.activity import saved_papers, votes
-from paperfeed.store.library import not_interested, paper_tags, tags
-from paperfeed.store.papers import papers
 from paperfeed.store.queries import cards
-from paperfeed.store.schema import User
-from paperfeed.store.vectors import STORED, embeddings, unit_rows
+from paperfeed.store.schema import (
+    embeddings,
+    not_interested,
+    paper_tags,
+    papers,
+    saved_papers,
+    tags,
+    users,
+    votes,
+)
+from paperfeed.store.vectors import STORED, unit_rows
 
 RIDGE = 0.06  # L2 penalty on the weights (bias free), for unit-weight groups
 WINDOW = 30  # days up to the newest one, when no ``since`` is given
 BACKGROUND_SAMPLE = 50_000  # papers whose moments stand for all (plenty for 384 x 384)
-users: Table = User.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import Engine, func
 
 from paperfeed.store.feed import arrived_between
-from paperfeed.store.papers import papers
 from paperfeed.store.queries import cards
+from paperfeed.store.schema import papers
 
 GRAVITY = 1.8
 WINDOW = timedelta(days=14)  # older papers have decayed out of any top list

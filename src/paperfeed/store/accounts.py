@@ -10,13 +10,11 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, Table, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from paperfeed.store.schema import ApiToken, User
+from paperfeed.store.schema import api_tokens, users
 
-users: Table = User.__table__  # type: ignore[assignment]
-api_tokens: Table = ApiToken.__table__  # type: ignore[assignment]
 HASHER = PasswordHasher()
 MIN_PASSWORD = 8
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")

@@ -9,14 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
-from paperfeed.store.papers import papers
-from paperfeed.store.schema import PaperTag, SavedPaper, Submission, Tag, Vote
-
-votes: Table = Vote.__table__  # type: ignore[assignment]
-saved_papers: Table = SavedPaper.__table__  # type: ignore[assignment]
-submissions: Table = Submission.__table__  # type: ignore[assignment]
+from paperfeed.store.schema import paper_tags, papers, saved_papers, submissions, tags, votes
 
 
 class UnknownPaper(LookupError):
@@ -55,7 +50,6 @@ def set_saved(engine: Engine, user_id: int, arxiv_id: str, on: bool) -> None:
             conn.execute(insert(saved_papers).values(row))
         elif not on:
             conn.execute(delete(saved_papers).where(key))
-            tags, paper_tags = Tag.__table__, PaperTag.__table__
             mine = select(tags.c.id).where(tags.c.user_id == user_id)
             conn.execute(
                 delete(paper_tags).where(

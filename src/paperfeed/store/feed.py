@@ -7,9 +7,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select, union
 
-from paperfeed.store.activity import submissions
-from paperfeed.store.papers import authors, organisations, paper_authors, papers
 from paperfeed.store.queries import cards
+from paperfeed.store.schema import authors, organisations, paper_authors, papers, submissions
 
 VISIBLE = (papers.c.withdrawn.is_(False), papers.c.hidden.is_(False))
 BY_VOTES = (

@@ -10,17 +10,19 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 
-from paperfeed.store.activity import paper_id_of, saved_papers
-from paperfeed.store.papers import papers
+from paperfeed.store.activity import paper_id_of
 from paperfeed.store.queries import cards_in_order
-from paperfeed.store.schema import Note, NotInterested, PaperTag, Tag
+from paperfeed.store.schema import (
+    not_interested,
+    notes,
+    paper_tags,
+    papers,
+    saved_papers,
+    tags,
+)
 
-tags: Table = Tag.__table__  # type: ignore[assignment]
-paper_tags: Table = PaperTag.__table__  # type: ignore[assignment]
-not_interested: Table = NotInterested.__table__  # type: ignore[assignment]
-notes: Table = Note.__table__  # type: ignore[assignment]
 MAX_TAG = 100
 MAX_NOTE = 5000
 MAX_TAGS = 20  # on one paper

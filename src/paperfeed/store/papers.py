@@ -7,18 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, bindparam, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
 from paperfeed.records import PaperRecord
 from paperfeed.store.merge import Row, changed, merge, new_row
-from paperfeed.store.schema import Author, Organisation, Paper, PaperAuthor
-
-papers: Table = Paper.__table__  # type: ignore[assignment]
-authors: Table = Author.__table__  # type: ignore[assignment]
-paper_authors: Table = PaperAuthor.__table__  # type: ignore[assignment]
-organisations: Table = Organisation.__table__  # type: ignore[assignment]
-IN_CHUNK = 5_000  # bound parameters per IN (...) list, well under SQLite's limit
+from paperfeed.store.schema import authors, organisations, paper_authors, papers
+from paperfeed.store.sql import chunks, insert_new
 
 
 @dataclass
@@ -134,14 +128,6 @@ def ensure_keys(
     return ids
 
 
-def insert_new(conn: Connection, table: Table, key: str) -> Insert:
-    """``INSERT … ON CONFLICT DO NOTHING``: a concurrent writer's row wins, without an error."""
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
-    if dialect is None:
-        raise RuntimeError(f"paperfeed supports SQLite and PostgreSQL, not {conn.dialect.name}")
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
-
-
 def _ids_of(conn: Connection, table: Table, key: str, values: set[str]) -> dict[str, int]:
     column = table.c[key]
     found: dict[str, int] = {}
@@ -149,8 +135,3 @@ def _ids_of(conn: Connection, table: Table, key: str, values: set[str]) -> dict[
         query = select(column, table.c.id).where(column.in_(chunk))
         found.update((k, v) for k, v in conn.execute(query))
     return found
-
-
-def chunks(values: list) -> Iterable[list]:
-    for start in range(0, len(values), IN_CHUNK):
-        yield values[start : start + IN_CHUNK]

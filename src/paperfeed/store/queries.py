@@ -7,10 +7,14 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from paperfeed.store.activity import submissions
-from paperfeed.store.papers import organisations, paper_authors, papers
-from paperfeed.store.runs import runs
-from paperfeed.store.schema import Author
+from paperfeed.store.schema import (
+    authors,
+    ingest_runs,
+    organisations,
+    paper_authors,
+    papers,
+    submissions,
+)
 
 
 def get_paper(engine: Engine, arxiv_id: str) -> dict[str, Any] | None:
@@ -113,16 +117,16 @@ def store_stats(engine: Engine) -> dict[str, Any]:
         recent = (
             conn.execute(
                 select(
-                    runs.c.id,
-                    runs.c.source,
-                    runs.c.status,
-                    runs.c.started_at,
-                    runs.c.new,
-                    runs.c.updated,
-                    runs.c.unchanged,
-                    runs.c.rejected,
+                    ingest_runs.c.id,
+                    ingest_runs.c.source,
+                    ingest_runs.c.status,
+                    ingest_runs.c.started_at,
+                    ingest_runs.c.new,
+                    ingest_runs.c.updated,
+                    ingest_runs.c.unchanged,
+                    ingest_runs.c.rejected,
                 )
-                .order_by(runs.c.id.desc())
+                .order_by(ingest_runs.c.id.desc())
                 .limit(5)
             )
             .mappings()
@@ -130,7 +134,7 @@ def store_stats(engine: Engine) -> dict[str, Any]:
         )
         return {
             "papers": count,
-            "authors": conn.execute(select(func.count()).select_from(Author)).scalar_one(),
+            "authors": conn.execute(select(func.count()).select_from(authors)).scalar_one(),
             "paper_authors": conn.execute(
                 select(func.count()).select_from(paper_authors)
             ).scalar_one(),

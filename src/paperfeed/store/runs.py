@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
-from paperfeed.store.schema import IngestRun, Rejection
+from paperfeed.store.schema import ingest_rejections as rejections
+from paperfeed.store.schema import ingest_runs as runs
 
-runs: Table = IngestRun.__table__  # type: ignore[assignment]
-rejections: Table = Rejection.__table__  # type: ignore[assignment]
 COUNTERS = ("new", "updated", "unchanged", "rejected", "withdrawn")
 
 

@@ -1,4 +1,5 @@
-"""The tables of the system of record. Changes here need an Alembic migration."""
+"""The tables of the system of record, the one place they are defined: the mapped classes, and
+below them each table as the store's queries use it. Changes here need an Alembic migration."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -324,3 +327,42 @@ class DigestPaper(Base):
         ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
     )
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
+
+
+class Embedding(Base):
+    """A paper's vector under one embedding model (see :mod:`paperfeed.store.vectors`)."""
+
+    __tablename__ = "embeddings"
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex of the embedded text
+    paper_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+def _table(mapped: type[Base]) -> Table:
+    return mapped.__table__  # type: ignore[return-value]
+
+
+organisations = _table(Organisation)
+papers = _table(Paper)
+authors = _table(Author)
+paper_authors = _table(PaperAuthor)
+ingest_runs = _table(IngestRun)
+ingest_rejections = _table(Rejection)
+users = _table(User)
+api_tokens = _table(ApiToken)
+votes = _table(Vote)
+saved_papers = _table(SavedPaper)
+submissions = _table(Submission)
+tags = _table(Tag)
+paper_tags = _table(PaperTag)
+not_interested = _table(NotInterested)
+notes = _table(Note)
+subscriptions = _table(Subscription)
+suppressed_addresses = _table(SuppressedAddress)
+outbox = _table(OutboxMessage)
+digest_papers = _table(DigestPaper)
+embeddings = _table(Embedding)

@@ -11,12 +11,11 @@ from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
-from sqlalchemy import Engine, Table, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 
-from paperfeed.store.accounts import EMAIL, users
-from paperfeed.store.schema import Subscription
+from paperfeed.store.accounts import EMAIL
+from paperfeed.store.schema import subscriptions, users
 
-subscriptions: Table = Subscription.__table__  # type: ignore[assignment]
 KINDS = ("trending", "search", "recommend")
 FREQUENCIES = ("daily", "weekly")
 LIVE = ("pending", "active")

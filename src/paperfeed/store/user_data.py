@@ -7,11 +7,19 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
-from paperfeed.store.accounts import api_tokens, users
-from paperfeed.store.activity import saved_papers, submissions, votes
-from paperfeed.store.library import not_interested, notes, paper_tags, tags
-from paperfeed.store.papers import papers
-from paperfeed.store.subscriptions import subscriptions
+from paperfeed.store.schema import (
+    api_tokens,
+    not_interested,
+    notes,
+    paper_tags,
+    papers,
+    saved_papers,
+    submissions,
+    subscriptions,
+    tags,
+    users,
+    votes,
+)
 
 FORMAT = "paperfeed-user-data/1"
 

@@ -20,11 +20,7 @@ import orjson
 from sqlalchemy import (
     Connection,
     Engine,
-    ForeignKey,
-    LargeBinary,
     Select,
-    String,
-    Table,
     and_,
     bindparam,
     delete,
@@ -34,30 +30,13 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Mapped, mapped_column
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.sources.files import LineFile
-from paperfeed.store.papers import IN_CHUNK, chunks, papers
-from paperfeed.store.schema import Base, UTCDateTime
+from paperfeed.store.schema import embeddings, papers
+from paperfeed.store.sql import IN_CHUNK, chunks
 
 STORED = np.dtype("<f2")
-
-
-class Embedding(Base):
-    """A paper's vector under one embedding model."""
-
-    __tablename__ = "embeddings"
-    paper_id: Mapped[int] = mapped_column(
-        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
-    )
-    model: Mapped[str] = mapped_column(String(200), primary_key=True)
-    text_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex of the embedded text
-    paper_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    vector: Mapped[bytes] = mapped_column(LargeBinary)
-
-
-embeddings: Table = Embedding.__table__  # type: ignore[assignment]
 
 
 class VectorFileError(ValueError):

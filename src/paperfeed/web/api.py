@@ -15,8 +15,8 @@ from paperfeed.ranking.search import Hit
 from paperfeed.ranking.trending import top, trending
 from paperfeed.store import feed
 from paperfeed.store.activity import set_saved, set_vote
-from paperfeed.store.papers import papers
 from paperfeed.store.queries import cards, get_paper
+from paperfeed.store.schema import papers
 from paperfeed.web.indexing import index_soon
 from paperfeed.web.search_form import SearchForm, run_search
 from paperfeed.web.security import acting_user, rate_limit

@@ -23,8 +23,8 @@ from paperfeed.store.activity import (
     set_vote,
 )
 from paperfeed.store.library import library_details
-from paperfeed.store.papers import papers
 from paperfeed.store.queries import cards, cards_in_order, get_paper
+from paperfeed.store.schema import papers
 from paperfeed.store.subscriptions import list_subscriptions
 from paperfeed.web.indexing import index_soon
 from paperfeed.web.render import page

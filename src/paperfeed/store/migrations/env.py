@@ -2,7 +2,6 @@
 
 from alembic import context
 
-import paperfeed.store.vectors  # noqa: F401 - registers the embeddings table on Base
 from paperfeed.store.schema import Base
 
 engine = context.config.attributes["engine"]
