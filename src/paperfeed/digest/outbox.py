@@ -24,7 +24,7 @@ from email.message import Message
 from email.parser import HeaderParser
 from email.utils import format_datetime, parseaddr
 
-from sqlalchemy import Connection, Engine, Row, func, select, update
+from sqlalchemy import Connection, Engine, Row
 
 from paperfeed.digest.smtp import (
     PermanentFailure,
@@ -33,14 +33,19 @@ from paperfeed.digest.smtp import (
     SmtpConnection,
     TemporaryFailure,
 )
-from paperfeed.store.schema import (
-    outbox,
-    subscriptions,
-    suppressed_addresses,
+from paperfeed.store.outbox import (
+    CANCELLED,
+    FAILED,
+    PENDING,
+    SENT,
+    bounce_message,
+    claim_message,
+    count_unsent,
+    prune_sent,
+    queue_message,
+    update_message,
 )
-from paperfeed.store.sql import insert_new
 
-PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
 LEASE = timedelta(minutes=10)  # far longer than one send may take (SMTP timeout: 30 s)
 FIRST_RETRY = timedelta(minutes=1)  # then doubled after each failure ...
 LONGEST_RETRY = timedelta(hours=6)  # ... up to this
@@ -95,8 +100,7 @@ def enqueue(
         "next_attempt_at": now,
         "created_at": now,
     }
-    statement = insert_new(conn, outbox, "key").values(row).returning(outbox.c.id)
-    return conn.execute(statement).scalar()
+    return queue_message(conn, row)
 
 
 def message_id(key: str, domain: str) -> str:
@@ -128,13 +132,13 @@ def deliver(
     if config is not None:
         with SmtpConnection(config) as smtp:
             while not report.error and (limit is None or _tried(report) < limit):
-                claimed = _claim(engine, clock(), lease_clock() + LEASE)
+                claimed = claim_message(engine, clock(), lease_clock() + LEASE)
                 if claimed is None:
                     break
                 _attempt(engine, smtp, claimed, clock(), report)
                 if progress:
                     progress(report)
-    report.waiting = max(0, _unsent(engine) - report.retry_later)
+    report.waiting = max(0, count_unsent(engine) - report.retry_later)
     return report
 
 
@@ -153,14 +157,7 @@ def prune(engine: Engine, older_than: timedelta, now: datetime | None = None) ->
 
     The rows stay: their keys keep a digest from being queued twice.
     """
-    cutoff = (now or datetime.now(UTC)) - older_than
-    statement = (
-        update(outbox)
-        .where(outbox.c.status == SENT, outbox.c.sent_at < cutoff, outbox.c.message.is_not(None))
-        .values(message=None)
-    )
-    with engine.begin() as conn:
-        return conn.execute(statement).rowcount
+    return prune_sent(engine, (now or datetime.now(UTC)) - older_than)
 
 
 def _wire(message: Message) -> str:
@@ -181,52 +178,23 @@ def _tried(report: DeliveryReport) -> int:
     return report.sent + report.retry_later + report.failed
 
 
-def _claim(engine: Engine, now: datetime, lease_until: datetime) -> Row | None:
-    """Take the next due message for this run, with the reason its address is suppressed
-    and the status of its subscription."""
-    due = outbox.c.status.in_((PENDING, SENDING)) & (outbox.c.next_attempt_at <= now)
-    query = (
-        select(
-            outbox,
-            suppressed_addresses.c.reason.label("suppressed"),
-            subscriptions.c.status.label("subscription_status"),
-        )
-        .outerjoin(suppressed_addresses, suppressed_addresses.c.email == outbox.c.email)
-        .outerjoin(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
-        .where(due)
-        .order_by(outbox.c.next_attempt_at, outbox.c.id)
-        .limit(1)
-        .with_for_update(of=outbox, skip_locked=True)  # PostgreSQL; SQLite ignores it
-    )
-    lease = {"status": SENDING, "next_attempt_at": lease_until}
-    while True:
-        with engine.begin() as conn:
-            row = conn.execute(query).first()
-            if row is None:
-                return None
-            take = update(outbox).where(outbox.c.id == row.id, due).values(lease)
-            if conn.execute(take).rowcount:
-                return row
-        # another run took it between our SELECT and UPDATE (SQLite): try the next one
-
-
 def _attempt(
     engine: Engine, smtp: SmtpConnection, row: Row, now: datetime, report: DeliveryReport
 ) -> None:
     if row.suppressed is not None:
-        _record(engine, row.id, status=FAILED, last_error=f"suppressed: {row.suppressed}")
+        update_message(engine, row.id, status=FAILED, last_error=f"suppressed: {row.suppressed}")
         report.failed += 1
         return
     stopped = row.subscription_id is not None and row.subscription_status != "active"
     if row.kind == "digest" and stopped:
         # unsubscribed (or bounced) after the digest was queued: it must not go out
-        _record(engine, row.id, status=CANCELLED, last_error=f"{row.subscription_status}")
+        update_message(engine, row.id, status=CANCELLED, last_error=f"{row.subscription_status}")
         report.cancelled += 1
         return
     try:
         smtp.send(_sender(row.message), row.email, row.message.encode())
     except PermanentFailure as error:
-        _bounce(engine, row, str(error), now)
+        bounce_message(engine, row.id, row.email, row.attempts + 1, str(error), now)
         report.failed += 1
     except TemporaryFailure as error:
         if _retry_later(engine, row, str(error), now):
@@ -236,7 +204,7 @@ def _attempt(
         if isinstance(error, ServerUnavailable):
             report.error = str(error)
     else:
-        _record(engine, row.id, status=SENT, attempts=row.attempts + 1, sent_at=now)
+        update_message(engine, row.id, status=SENT, attempts=row.attempts + 1, sent_at=now)
         report.sent += 1
 
 
@@ -245,19 +213,14 @@ def _sender(message: str) -> str:
     return parseaddr(HeaderParser().parsestr(message).get("From", ""))[1]
 
 
-def _record(engine: Engine, message_id: int, **values: object) -> None:
-    with engine.begin() as conn:
-        conn.execute(update(outbox).where(outbox.c.id == message_id).values(values))
-
-
 def _retry_later(engine: Engine, row: Row, error: str, now: datetime) -> bool:
     """Schedule the next try; ``False`` if the message has been tried too long and fails."""
     attempts = row.attempts + 1
     if attempts >= MAX_ATTEMPTS or now - row.created_at >= MAX_AGE:
-        _record(engine, row.id, status=FAILED, attempts=attempts, last_error=error)
+        update_message(engine, row.id, status=FAILED, attempts=attempts, last_error=error)
         return False
     next_attempt_at = now + retry_delay(attempts)
-    _record(
+    update_message(
         engine,
         row.id,
         status=PENDING,
@@ -266,20 +229,3 @@ def _retry_later(engine: Engine, row: Row, error: str, now: datetime) -> bool:
         last_error=error,
     )
     return True
-
-
-def _bounce(engine: Engine, row: Row, reply: str, now: datetime) -> None:
-    """The address does not take mail: fail the message, suppress the address, stop its digests."""
-    with engine.begin() as conn:
-        change = {"status": FAILED, "attempts": row.attempts + 1, "last_error": reply}
-        conn.execute(update(outbox).where(outbox.c.id == row.id).values(change))
-        suppress = {"email": row.email, "reason": reply, "created_at": now}
-        conn.execute(insert_new(conn, suppressed_addresses, "email").values(suppress))
-        active = (subscriptions.c.email == row.email) & (subscriptions.c.status == "active")
-        conn.execute(update(subscriptions).where(active).values(status="bounced"))
-
-
-def _unsent(engine: Engine) -> int:
-    query = select(func.count()).select_from(outbox).where(outbox.c.status.in_((PENDING, SENDING)))
-    with engine.connect() as conn:
-        return conn.execute(query).scalar_one()

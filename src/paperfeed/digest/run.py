@@ -15,7 +15,7 @@ from email.message import Message
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine
 
 from paperfeed.digest.content import Contents, Digest
 from paperfeed.digest.links import Links
@@ -27,7 +27,7 @@ from paperfeed.ranking.recommend import Recommender
 from paperfeed.ranking.search import Searcher
 from paperfeed.ranking.trending import clock
 from paperfeed.store.feed import latest_day
-from paperfeed.store.schema import digest_papers, outbox, suppressed_addresses
+from paperfeed.store.outbox import digest_keys_since, save_carried, suppressed_emails
 from paperfeed.store.subscriptions import list_subscriptions
 
 BATCH = 100  # digests written per transaction
@@ -70,8 +70,9 @@ def build_digests(
     """Queue the digest of every active subscription that is due at ``contents.now`` and not
     queued yet for its period; ``progress`` is told of each subscription looked at."""
     report = BuildReport()
-    queued = _queued_keys(engine, contents.now)
-    stopped = _suppressed(engine)
+    since = contents.now - timedelta(days=max(LOOK_BACK.values()) + 1)
+    queued = digest_keys_since(engine, since)
+    stopped = suppressed_emails(engine)
     mail = DigestMail(links, sender)
     batch: list[tuple[str, Digest, Message]] = []
     active = list_subscriptions(engine, status="active")
@@ -128,8 +129,7 @@ def _queue(
                 for card in digest.papers
             ]
             report.queued += 1
-        if carried:
-            conn.execute(insert(digest_papers), carried)
+        save_carried(conn, carried)
 
 
 def digest_key(subscription_id: int, period: str) -> str:
@@ -149,18 +149,6 @@ def request_confirmation(engine: Engine, subscription: dict[str, Any], mailer: M
             enqueue(conn, key, subscription["email"], "confirm", message, subscription["id"], now)
             is not None
         )
-
-
-def _queued_keys(engine: Engine, now: datetime) -> set[str]:
-    since = now - timedelta(days=max(LOOK_BACK.values()) + 1)
-    query = select(outbox.c.key).where(outbox.c.kind == "digest", outbox.c.created_at >= since)
-    with engine.connect() as conn:
-        return set(conn.execute(query).scalars())
-
-
-def _suppressed(engine: Engine) -> set[str]:
-    with engine.connect() as conn:
-        return set(conn.execute(select(suppressed_addresses.c.email)).scalars())
 
 
 def run_digests(
