@@ -7,15 +7,13 @@ import threading
 from typing import Any
 
 import click
-from sqlalchemy import Engine, func, select
 
 from paperfeed.cli.context import AppContext, pass_app, resumable
 from paperfeed.cli.ingest import import_announcements, one_line_errors
 from paperfeed.cli.search import build_indexes
 from paperfeed.sources.base import SourceError
 from paperfeed.sources.http import Unreachable
-from paperfeed.store.feed import VISIBLE
-from paperfeed.store.schema import papers
+from paperfeed.store.feed import visible_count
 
 FACTORY = "paperfeed.web.app:app_from_environment"
 POPULAR = ("cs.CL", "cs.LG", "cs.CV", "cs.AI")
@@ -84,7 +82,7 @@ def demo(
             raise click.ClickException(unreachable_message(exc)) from None
     with resumable(app):
         build_indexes(app, no_embed=no_embed)
-    count = visible_papers(app.engine)  # a day without announcements still shows the store
+    count = visible_count(app.engine)  # a day without announcements still shows the store
     if not count:
         click.echo(f"The store is empty: load papers from a file with {LOAD_A_FILE}.")
     elif no_serve:
@@ -109,7 +107,7 @@ def run_server(
     from paperfeed.web.app import create_app
     from paperfeed.worker import start_digest_schedule
 
-    count = visible_papers(app.engine)  # a store that cannot be opened fails here, in one line
+    count = visible_count(app.engine)  # a store that cannot be opened fails here, in one line
     settings, services = app.settings, app.services
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"paperfeed is serving {count:,} papers at http://{shown}:{port}/papers")
@@ -133,9 +131,3 @@ def unreachable_message(exc: SourceError) -> str:
     """One line for a demo whose announcements cannot be fetched, and what to do instead."""
     reason = f"{exc.host}: {exc.reason}" if isinstance(exc, Unreachable) else str(exc)
     return f"arXiv cannot be reached ({reason}). Load papers from a file instead: {LOAD_A_FILE}."
-
-
-def visible_papers(engine: Engine) -> int:
-    """How many papers the site shows (neither withdrawn nor hidden)."""
-    with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(papers).where(*VISIBLE)).scalar_one()

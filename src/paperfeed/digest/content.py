@@ -15,16 +15,15 @@ from functools import cached_property
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from paperfeed.digest.schedule import Period
 from paperfeed.index.query import Filters, parse_query
 from paperfeed.ranking.recommend import Recommender
 from paperfeed.ranking.search import Searcher, Window
 from paperfeed.ranking.trending import arrival, trending_score
-from paperfeed.store.feed import arrived_between
-from paperfeed.store.queries import cards
-from paperfeed.store.schema import digest_papers, papers
+from paperfeed.store.feed import arrived_papers
+from paperfeed.store.outbox import carried_papers
 
 SIZE = {"daily": 10, "weekly": 20}
 
@@ -45,24 +44,10 @@ class PeriodPapers:
     def __init__(self, contents: Contents, period: Period) -> None:
         self.contents = contents
         start = datetime.combine(period.first, time(), UTC)
-        arrived = arrived_between(period.first, period.day, start, contents.now)
-        order = [papers.c.announced.desc().nulls_last(), papers.c.arxiv_id.desc()]
-        self.cards = cards(contents.engine, arrived, order_by=order)
+        self.cards = arrived_papers(contents.engine, period.first, period.day, start, contents.now)
         self.by_id = {card["arxiv_id"]: card for card in self.cards}
         self.ids = tuple(self.by_id)
-        self.sent = self._sent()
-
-    def _sent(self) -> dict[int, set[str]]:
-        found: dict[int, set[str]] = {}
-        query = (
-            select(digest_papers.c.subscription_id, papers.c.arxiv_id)
-            .join(papers, papers.c.id == digest_papers.c.paper_id)
-            .where(digest_papers.c.paper_id.in_([card["id"] for card in self.cards]))
-        )
-        with self.contents.engine.connect() as conn:
-            for subscription_id, arxiv_id in conn.execute(query):
-                found.setdefault(subscription_id, set()).add(arxiv_id)
-        return found
+        self.sent = carried_papers(contents.engine, [card["id"] for card in self.cards])
 
     @cached_property
     def trending(self) -> list[dict[str, Any]]:

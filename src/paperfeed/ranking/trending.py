@@ -16,11 +16,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine
 
-from paperfeed.store.feed import arrived_between
-from paperfeed.store.queries import cards
-from paperfeed.store.schema import papers
+from paperfeed.store.feed import announced_papers, top_papers, voted_papers
 
 GRAVITY = 1.8
 WINDOW = timedelta(days=14)  # older papers have decayed out of any top list
@@ -58,16 +56,13 @@ def trending(
         return []
     moment = clock(latest_day, now)
     since = (moment - WINDOW).date()
-    recent = arrived_between(since, moment.date(), moment - WINDOW, moment)
-    voted = cards(engine, recent, (func.coalesce(papers.c.upvotes, 0) + papers.c.votes) > 0)
+    voted = voted_papers(engine, since, moment.date(), moment - WINDOW, moment)
     ranked = sorted(
         voted, key=lambda c: (-trending_score(c["upvotes"], arrival(c), moment), c["arxiv_id"])
     )[:limit]
     if len(ranked) < limit:
         seen = {card["arxiv_id"] for card in ranked}
-        newest = cards(
-            engine, papers.c.announced == latest_day, order_by=[papers.c.arxiv_id.desc()]
-        )
+        newest = announced_papers(engine, latest_day)
         ranked += [card for card in newest if card["arxiv_id"] not in seen][: limit - len(ranked)]
     return ranked
 
@@ -79,12 +74,5 @@ def top(
     newest day."""
     if latest_day is None:
         return []
-    total = func.coalesce(papers.c.upvotes, 0) + papers.c.votes
     since = latest_day - timedelta(days=PERIODS[period] - 1)
-    return cards(
-        engine,
-        papers.c.announced.between(since, latest_day),
-        total > 0,
-        order_by=[total.desc(), papers.c.announced.desc(), papers.c.arxiv_id.desc()],
-        limit=limit,
-    )
+    return top_papers(engine, since, latest_day, limit)

@@ -11,10 +11,9 @@ from paperfeed.store.queries import cards
 from paperfeed.store.schema import authors, organisations, paper_authors, papers, submissions
 
 VISIBLE = (papers.c.withdrawn.is_(False), papers.c.hidden.is_(False))
-BY_VOTES = (
-    (func.coalesce(papers.c.upvotes, 0) + papers.c.votes).desc(),
-    papers.c.arxiv_id.desc(),
-)
+UPVOTES = func.coalesce(papers.c.upvotes, 0) + papers.c.votes  # ours and Hugging Face's
+BY_VOTES = (UPVOTES.desc(), papers.c.arxiv_id.desc())
+NEWEST = (papers.c.announced.desc().nulls_last(), papers.c.arxiv_id.desc())
 
 
 def latest_day(engine: Engine, today: date | None = None) -> date | None:
@@ -52,12 +51,49 @@ def day_count(engine: Engine, day: date) -> int:
         return conn.execute(query).scalar_one()
 
 
+def visible_count(engine: Engine) -> int:
+    """How many papers the site shows (neither withdrawn nor hidden)."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(papers).where(*VISIBLE)).scalar_one()
+
+
+def arrived_papers(
+    engine: Engine, first: date, last: date, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """The papers announced from ``first`` to ``last`` or submitted by a user from ``start``
+    to ``end``, newest first."""
+    return cards(engine, _arrived_between(first, last, start, end), order_by=NEWEST)
+
+
+def voted_papers(
+    engine: Engine, first: date, last: date, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """The papers that arrived as in :func:`arrived_papers` and have upvotes, in no order."""
+    return cards(engine, _arrived_between(first, last, start, end), UPVOTES > 0)
+
+
+def announced_papers(engine: Engine, day: date) -> list[dict[str, Any]]:
+    """The papers announced on ``day``, the highest id (the newest) first."""
+    return cards(engine, papers.c.announced == day, order_by=[papers.c.arxiv_id.desc()])
+
+
+def top_papers(engine: Engine, first: date, last: date, limit: int) -> list[dict[str, Any]]:
+    """The most upvoted papers announced from ``first`` to ``last`` (ties: newer first)."""
+    return cards(
+        engine,
+        papers.c.announced.between(first, last),
+        UPVOTES > 0,
+        order_by=[UPVOTES.desc(), papers.c.announced.desc(), papers.c.arxiv_id.desc()],
+        limit=limit,
+    )
+
+
 def _on_day(day: date) -> Any:
     start = datetime.combine(day, time(), UTC)
-    return arrived_between(day, day, start, start + timedelta(days=1))
+    return _arrived_between(day, day, start, start + timedelta(days=1))
 
 
-def arrived_between(first: date, last: date, start: datetime, end: datetime) -> Any:
+def _arrived_between(first: date, last: date, start: datetime, end: datetime) -> Any:
     """Papers announced from ``first`` to ``last`` or submitted by a user from ``start`` to
     ``end``: a union of two index look-ups (an OR across the join would scan every paper)."""
     return papers.c.id.in_(
@@ -80,7 +116,7 @@ def organisation_papers(engine: Engine, handle: str, limit: int = 200) -> list[d
     return cards(
         engine,
         organisations.c.handle == handle,
-        order_by=[papers.c.announced.desc().nulls_last(), papers.c.arxiv_id.desc()],
+        order_by=NEWEST,
         limit=limit,
     )
 
@@ -95,6 +131,6 @@ def author_papers(engine: Engine, name: str, limit: int = 200) -> list[dict[str,
     return cards(
         engine,
         papers.c.id.in_(written),
-        order_by=[papers.c.announced.desc().nulls_last(), papers.c.arxiv_id.desc()],
+        order_by=NEWEST,
         limit=limit,
     )
