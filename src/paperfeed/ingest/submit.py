@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.ingest.pipeline import ingest
@@ -10,7 +10,7 @@ from paperfeed.sources.arxiv_api import ArxivApiSource
 from paperfeed.sources.base import SourceError
 from paperfeed.sources.http import PoliteClient
 from paperfeed.store.activity import record_submission
-from paperfeed.store.schema import papers
+from paperfeed.store.queries import is_stored
 
 
 class SubmitError(ValueError):
@@ -29,21 +29,15 @@ def submit_paper(
             f"{text[:80]!r} is not an arXiv id or URL (e.g. 2401.12345 or "
             "https://arxiv.org/abs/2401.12345)"
         ) from None
-    if not _stored(engine, arxiv_id):
+    if not is_stored(engine, arxiv_id):
         try:
             report = ingest(engine, ArxivApiSource(client, api_url, ids=[arxiv_id]), batch_size=1)
         except SourceError as exc:
             raise SubmitError(
                 f"arXiv cannot be reached right now ({exc}); try again later"
             ) from None
-        if not _stored(engine, arxiv_id):
+        if not is_stored(engine, arxiv_id):
             reason = report.rejections[0][1] if report.rejections else "no such paper"
             raise SubmitError(f"arXiv has no paper {arxiv_id}: {reason}")
     record_submission(engine, user_id, arxiv_id)
     return arxiv_id
-
-
-def _stored(engine: Engine, arxiv_id: str) -> bool:
-    query = select(papers.c.id).where(papers.c.arxiv_id == arxiv_id, papers.c.withdrawn.is_(False))
-    with engine.connect() as conn:
-        return conn.execute(query).first() is not None

@@ -27,21 +27,13 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, func, literal, select, union_all
+from sqlalchemy import Connection, Engine
 
 from paperfeed.index.live import LiveVectors
-from paperfeed.store.queries import cards
-from paperfeed.store.schema import (
-    embeddings,
-    not_interested,
-    paper_tags,
-    papers,
-    saved_papers,
-    tags,
-    users,
-    votes,
-)
-from paperfeed.store.vectors import STORED, unit_rows
+from paperfeed.store.accounts import preferences_of
+from paperfeed.store.library import papers_by_mark
+from paperfeed.store.queries import cards_by_id, titles_of
+from paperfeed.store.vectors import STORED, unit_rows, visible_vectors
 
 RIDGE = 0.06  # L2 penalty on the weights (bias free), for unit-weight groups
 WINDOW = 30  # days up to the newest one, when no ``since`` is given
@@ -153,27 +145,10 @@ class Catalogue:
     def load(cls, engine: Engine, model: str | None, dim: int) -> Catalogue:
         """Every visible paper with a vector under ``model``, with its day and categories, in
         one streamed pass over the store."""
-        query = (
-            select(
-                papers.c.arxiv_id,
-                papers.c.announced,
-                papers.c.published,
-                papers.c.categories,
-                embeddings.c.vector,
-            )
-            .join(embeddings, embeddings.c.paper_id == papers.c.id)
-            .where(
-                embeddings.c.model == model,
-                papers.c.withdrawn.is_(False),
-                papers.c.hidden.is_(False),
-            )
-        )
         rows, parts = [], [np.empty((0, dim), STORED)]
-        with engine.connect() as conn:
-            for part in conn.execution_options(yield_per=20_000).execute(query).partitions():
-                rows += [(row.arxiv_id, _day(row), row.categories) for row in part]
-                blob = b"".join(row.vector for row in part)
-                parts.append(np.frombuffer(blob, STORED).reshape(len(part), dim))
+        for part, stored in visible_vectors(engine, model, dim):
+            rows += [(row.arxiv_id, _day(row), row.categories) for row in part]
+            parts.append(stored)
         days = np.array([day for _, day, _ in rows], np.int64)
         order = np.lexsort((np.array([key for key, _, _ in rows]), -days))
         vectors = np.concatenate(parts)[order].astype(np.float32)
@@ -249,25 +224,8 @@ class Profile:
 def read_profile(conn: Connection, user_id: int, tag: str | None) -> Profile:
     """The user's positives (a tag's papers only, with ``tag``: matched ignoring case),
     negatives, owned papers and preferences."""
-    kinds = {
-        "saved": select(saved_papers.c.paper_id).where(saved_papers.c.user_id == user_id),
-        "voted": select(votes.c.paper_id).where(votes.c.user_id == user_id),
-        "rejected": select(not_interested.c.paper_id).where(not_interested.c.user_id == user_id),
-    }
-    if tag is not None:
-        kinds["tagged"] = (
-            select(paper_tags.c.paper_id)
-            .join(tags, tags.c.id == paper_tags.c.tag_id)
-            .where(tags.c.user_id == user_id, func.lower(tags.c.name) == tag.lower())
-        )
-    parts = [query.add_columns(literal(kind).label("kind")) for kind, query in kinds.items()]
-    rows = union_all(*parts).subquery()
-    found: dict[str, list[str]] = defaultdict(list)
-    joined = select(papers.c.arxiv_id, rows.c.kind).join(rows, rows.c.paper_id == papers.c.id)
-    for arxiv_id, kind in conn.execute(joined.order_by(papers.c.arxiv_id)):
-        found[kind].append(arxiv_id)
-    query = select(users.c.preferences).where(users.c.id == user_id)
-    preferences = conn.execute(query).scalar() or {}
+    found = papers_by_mark(conn, user_id, tag)
+    preferences = preferences_of(conn, user_id)
     positives = found["tagged"] if tag is not None else sorted({*found["saved"], *found["voted"]})
     owned = {*found["saved"], *found["voted"], *found["rejected"]}
     return Profile(positives, found["rejected"], owned, preferences)
@@ -325,7 +283,7 @@ class Recommender:
         shown = self._shown(catalogue, candidates, scores, limit, words, known)
         chosen = catalogue.vectors[[row for row, _, _ in shown]]
         because = [sources[i] for i in nearest(positives, chosen)] if shown else []
-        titles = self._titles([key for key in because if key])
+        titles = titles_of(self.engine, [key for key in because if key])
         return [
             Recommendation(card["arxiv_id"], score, key, titles.get(key), card)
             for (_, score, card), key in zip(shown, because, strict=True)
@@ -356,9 +314,7 @@ class Recommender:
         for batch in _best_first(scores, 2 * limit):
             rows = candidates[batch]
             ids = [catalogue.arxiv_ids[row] for row in rows]
-            found = known or {
-                card["arxiv_id"]: card for card in cards(self.engine, papers.c.arxiv_id.in_(ids))
-            }
+            found = known or cards_by_id(self.engine, ids)
             for row, score, key in zip(rows, scores[batch], ids, strict=True):
                 card = found.get(key)
                 text = f"{card['title']} {card['abstract']}" if card else ""
@@ -367,14 +323,6 @@ class Recommender:
             if len(shown) >= limit:
                 break
         return shown[:limit]
-
-    def _titles(self, arxiv_ids: list[str]) -> dict[str, str]:
-        if not arxiv_ids:
-            return {}
-        query = select(papers.c.arxiv_id, papers.c.title)
-        with self.engine.connect() as conn:
-            found = conn.execute(query.where(papers.c.arxiv_id.in_(set(arxiv_ids))))
-            return {key: title for key, title in found}
 
 
 def _positives(

@@ -10,7 +10,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from paperfeed.store.schema import api_tokens, users
@@ -142,3 +142,8 @@ def set_preferences(engine: Engine, user_id: int, preferences: dict[str, Any]) -
     ``exclude`` (words that drop a paper) and ``seed`` (interests in words, for a start)."""
     with engine.begin() as conn:
         conn.execute(update(users).where(users.c.id == user_id).values(preferences=preferences))
+
+
+def preferences_of(conn: Connection, user_id: int) -> dict[str, Any]:
+    """The settings :func:`set_preferences` kept (none: ``{}``)."""
+    return conn.execute(select(users.c.preferences).where(users.c.id == user_id)).scalar() or {}

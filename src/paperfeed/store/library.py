@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, literal, select, union_all
 
 from paperfeed.store.activity import paper_id_of
 from paperfeed.store.queries import cards_in_order
@@ -21,6 +21,7 @@ from paperfeed.store.schema import (
     papers,
     saved_papers,
     tags,
+    votes,
 )
 
 MAX_TAG = 100
@@ -165,6 +166,30 @@ def library_details(
         )
         for arxiv_id in conn.execute(marked.where(not_interested.c.user_id == user_id, wanted)):
             entry(arxiv_id[0])["not_interested"] = True
+    return found
+
+
+def papers_by_mark(conn: Connection, user_id: int, tag: str | None = None) -> dict[str, list[str]]:
+    """The arXiv ids of the papers the user marked, sorted, by mark: ``saved``, ``voted``,
+    ``rejected`` (not interested) and, with ``tag``, ``tagged`` (its name matched ignoring
+    case)."""
+    kinds = {
+        "saved": select(saved_papers.c.paper_id).where(saved_papers.c.user_id == user_id),
+        "voted": select(votes.c.paper_id).where(votes.c.user_id == user_id),
+        "rejected": select(not_interested.c.paper_id).where(not_interested.c.user_id == user_id),
+    }
+    if tag is not None:
+        kinds["tagged"] = (
+            select(paper_tags.c.paper_id)
+            .join(tags, tags.c.id == paper_tags.c.tag_id)
+            .where(tags.c.user_id == user_id, func.lower(tags.c.name) == tag.lower())
+        )
+    parts = [query.add_columns(literal(kind).label("kind")) for kind, query in kinds.items()]
+    rows = union_all(*parts).subquery()
+    found: dict[str, list[str]] = {kind: [] for kind in kinds}
+    joined = select(papers.c.arxiv_id, rows.c.kind).join(rows, rows.c.paper_id == papers.c.id)
+    for arxiv_id, kind in conn.execute(joined.order_by(papers.c.arxiv_id)):
+        found[kind].append(arxiv_id)
     return found
 
 

@@ -33,6 +33,13 @@ def get_paper(engine: Engine, arxiv_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def is_stored(engine: Engine, arxiv_id: str) -> bool:
+    """Whether the paper is stored and not withdrawn (hidden or not)."""
+    query = select(papers.c.id).where(papers.c.arxiv_id == arxiv_id, papers.c.withdrawn.is_(False))
+    with engine.connect() as conn:
+        return conn.execute(query).first() is not None
+
+
 def card_columns() -> list[Any]:
     """What a list of papers shows of each: upvotes are ours plus those counted elsewhere."""
     return [
@@ -86,9 +93,14 @@ CARD = (
 )
 
 
+def cards_by_id(engine: Engine, arxiv_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The cards of the visible papers among ``arxiv_ids``, by arXiv id."""
+    return {c["arxiv_id"]: c for c in cards(engine, papers.c.arxiv_id.in_(list(arxiv_ids)))}
+
+
 def cards_in_order(engine: Engine, arxiv_ids: Sequence[str]) -> list[dict[str, Any]]:
     """The cards of the visible papers among ``arxiv_ids``, in that order (a user's list)."""
-    found = {c["arxiv_id"]: c for c in cards(engine, papers.c.arxiv_id.in_(list(arxiv_ids)))}
+    found = cards_by_id(engine, arxiv_ids)
     return [found[i] for i in arxiv_ids if i in found]
 
 
@@ -97,8 +109,18 @@ def paper_cards(engine: Engine, arxiv_ids: Sequence[str]) -> dict[str, dict[str,
     left out."""
     if not arxiv_ids:
         return {}
-    found = cards(engine, papers.c.arxiv_id.in_(list(arxiv_ids)))
-    return {card["arxiv_id"]: {name: card[name] for name in CARD} for card in found}
+    found = cards_by_id(engine, arxiv_ids)
+    return {key: {name: card[name] for name in CARD} for key, card in found.items()}
+
+
+def titles_of(engine: Engine, arxiv_ids: Sequence[str]) -> dict[str, str]:
+    """The titles of the stored papers among ``arxiv_ids`` (hidden and withdrawn ones too)."""
+    if not arxiv_ids:
+        return {}
+    query = select(papers.c.arxiv_id, papers.c.title)
+    with engine.connect() as conn:
+        found = conn.execute(query.where(papers.c.arxiv_id.in_(set(arxiv_ids))))
+        return {key: title for key, title in found}
 
 
 def store_stats(engine: Engine) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import orjson
 from sqlalchemy import (
     Connection,
     Engine,
+    Row,
     Select,
     and_,
     bindparam,
@@ -225,6 +226,33 @@ def load_vectors(
                 np.array([fingerprint(row.text_hash) for row in rows], np.uint64),
                 np.stack([np.frombuffer(row.vector, STORED) for row in rows]).astype(np.float32),
             )
+
+
+def visible_vectors(
+    engine: Engine, model: str | None, dim: int
+) -> Iterator[tuple[Sequence[Row], np.ndarray]]:
+    """The visible papers (neither withdrawn nor hidden) with a vector under ``model``: rows of
+    ``arxiv_id``, ``announced``, ``published`` and ``categories``, and their vectors as stored,
+    a streamed part at a time."""
+    query = (
+        select(
+            papers.c.arxiv_id,
+            papers.c.announced,
+            papers.c.published,
+            papers.c.categories,
+            embeddings.c.vector,
+        )
+        .join(embeddings, embeddings.c.paper_id == papers.c.id)
+        .where(
+            embeddings.c.model == model,
+            papers.c.withdrawn.is_(False),
+            papers.c.hidden.is_(False),
+        )
+    )
+    with engine.connect() as conn:
+        for part in conn.execution_options(yield_per=20_000).execute(query).partitions():
+            blob = b"".join(row.vector for row in part)
+            yield part, np.frombuffer(blob, STORED).reshape(len(part), dim)
 
 
 def import_vectors(
