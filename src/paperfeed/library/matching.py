@@ -13,9 +13,8 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, func, select
+from sqlalchemy import Connection, Engine, Row
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.library.references import (
@@ -25,13 +24,11 @@ from paperfeed.library.references import (
     fold,
     latex_to_unicode,
 )
-from paperfeed.store.schema import papers
-from paperfeed.store.sql import chunks
+from paperfeed.store.lookup import papers_by_arxiv_id, papers_by_doi, papers_by_id, visible_titles
 
 NON_WORD = re.compile(r"[\W_]+")
 LATEX_COMMAND = re.compile(r"\\[a-zA-Z]+")
 ASCII_PUNCTUATION = bytes(c for c in range(128) if not chr(c).isalnum())
-VISIBLE = (papers.c.withdrawn.is_(False), papers.c.hidden.is_(False))
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,15 +62,15 @@ def match_references(engine: Engine, references: Sequence[Reference]) -> MatchRe
     ids = [_arxiv_id(reference) for reference in references]
     dois = [(find_doi(reference.doi) or "").lower() or None for reference in references]
     with engine.connect() as conn:
-        by_id = _lookup(conn, papers.c.arxiv_id, {i for i in ids if i})
-        by_doi = _lookup(conn, func.lower(papers.c.doi), {d for d in dois if d})
+        by_id = papers_by_arxiv_id(conn, {i for i in ids if i})
+        by_doi = papers_by_doi(conn, {d for d in dois if d})
         outcomes = [
             _by_id(reference, by_id.get(arxiv_id, []), by_doi.get(doi, []))
             for reference, arxiv_id, doi in zip(references, ids, dois, strict=True)
         ]
         left = [i for i, outcome in enumerate(outcomes) if outcome is None]
         by_title = _papers_by_title(conn, [references[i].title or "" for i in left])
-        found = _papers(conn, [paper_id for group in by_title.values() for paper_id in group])
+        found = papers_by_id(conn, [paper_id for group in by_title.values() for paper_id in group])
     for i in left:
         candidates = [
             found[paper_id] for paper_id in by_title.get(title_key(references[i].title or ""), [])
@@ -105,18 +102,6 @@ def _arxiv_id(reference: Reference) -> str | None:
     return find_arxiv_id(reference.doi)
 
 
-def _lookup(conn: Connection, column: Any, values: set[str]) -> dict[str, list[Row]]:
-    """Papers whose ``column`` is one of ``values``, hidden and withdrawn ones too, to say so."""
-    found: dict[str, list[Row]] = defaultdict(list)
-    query = select(
-        papers.c.id, papers.c.arxiv_id, papers.c.hidden, papers.c.withdrawn, column.label("key")
-    )
-    for chunk in chunks(sorted(values)):
-        for row in conn.execute(query.where(column.in_(chunk)).order_by(papers.c.arxiv_id)):
-            found[row.key].append(row)
-    return found
-
-
 def _by_id(reference: Reference, by_id: list[Row], by_doi: list[Row]) -> Match | Unmatched | None:
     """The match by arXiv id, else DOI; ``None`` when neither finds a paper."""
     for rows, by in ((by_id, "arxiv_id"), (by_doi, "doi")):
@@ -136,8 +121,7 @@ def _papers_by_title(conn: Connection, titles: list[str]) -> dict[str, list[int]
     rough = {_rough_key(title) for title in titles}
     found: dict[str, list[int]] = defaultdict(list)
     if keys:
-        query = select(papers.c.id, papers.c.title).where(*VISIBLE)
-        for paper_id, title in conn.execute(query.execution_options(yield_per=20_000)):
+        for paper_id, title in visible_titles(conn):
             if _rough_key(title) in rough and (key := title_key(title)) in keys:
                 found[key].append(paper_id)
     return found
@@ -151,14 +135,6 @@ def _rough_key(title: str) -> bytes:
     if not title.isascii():
         title = unicodedata.normalize("NFKD", title)
     return title.lower().encode("ascii", "ignore").translate(None, ASCII_PUNCTUATION)
-
-
-def _papers(conn: Connection, paper_ids: list[int]) -> dict[int, Row]:
-    found = {}
-    query = select(papers.c.id, papers.c.arxiv_id, papers.c.authors)
-    for chunk in chunks(sorted(set(paper_ids))):
-        found.update({row.id: row for row in conn.execute(query.where(papers.c.id.in_(chunk)))})
-    return found
 
 
 def _by_title(reference: Reference, candidates: list[Row]) -> Match | Unmatched | None:

@@ -1,0 +1,52 @@
+"""Finding stored papers by what a reference gives: arXiv id, DOI, or title (see
+:mod:`paperfeed.library.matching`, which decides what is a match)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, select
+
+from paperfeed.store.schema import papers
+from paperfeed.store.sql import chunks
+
+VISIBLE = (papers.c.withdrawn.is_(False), papers.c.hidden.is_(False))
+
+
+def papers_by_arxiv_id(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, list[Row]]:
+    """The papers with these arXiv ids, hidden and withdrawn ones too (to say so): ``id``,
+    ``arxiv_id``, ``hidden``, ``withdrawn``."""
+    return _lookup(conn, papers.c.arxiv_id, arxiv_ids)
+
+
+def papers_by_doi(conn: Connection, dois: Iterable[str]) -> dict[str, list[Row]]:
+    """As :func:`papers_by_arxiv_id`, by lower-cased DOI."""
+    return _lookup(conn, func.lower(papers.c.doi), dois)
+
+
+def visible_titles(conn: Connection) -> Iterator[Row]:
+    """The ``id`` and ``title`` of every visible paper, streamed."""
+    query = select(papers.c.id, papers.c.title).where(*VISIBLE)
+    yield from conn.execute(query.execution_options(yield_per=20_000))
+
+
+def papers_by_id(conn: Connection, paper_ids: Iterable[int]) -> dict[int, Row]:
+    """The ``id``, ``arxiv_id`` and ``authors`` of these papers."""
+    found = {}
+    query = select(papers.c.id, papers.c.arxiv_id, papers.c.authors)
+    for chunk in chunks(sorted(set(paper_ids))):
+        found.update({row.id: row for row in conn.execute(query.where(papers.c.id.in_(chunk)))})
+    return found
+
+
+def _lookup(conn: Connection, column: Any, values: Iterable[str]) -> dict[str, list[Row]]:
+    found: dict[str, list[Row]] = defaultdict(list)
+    query = select(
+        papers.c.id, papers.c.arxiv_id, papers.c.hidden, papers.c.withdrawn, column.label("key")
+    )
+    for chunk in chunks(sorted(values)):
+        for row in conn.execute(query.where(column.in_(chunk)).order_by(papers.c.arxiv_id)):
+            found[row.key].append(row)
+    return found
