@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import textwrap
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from html import escape
@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import tantivy
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine
 from tantivy import Filter, Occur, Query, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
 
 from paperfeed.index.query import NO_FILTERS, Filters, ParsedQuery
-from paperfeed.store.schema import organisations, papers
+from paperfeed.store.changes import changed_keys, count_changed, paper_rows
 
 ProgressCallback = Callable[[int, int], None]
 SCHEMA_VERSION = 1  # bump when the schema or analyzers change: the index is then rebuilt
@@ -134,9 +134,9 @@ class LexicalIndex:
         try:
             if clear:
                 writer.delete_documents_by_query(Query.all_query())
-            total, done, changed, pending = _count(engine, since), 0, 0, 0
+            total, done, changed, pending = count_changed(engine, since), 0, 0, 0
             watermark = None
-            for keys in _pages(engine, since):
+            for keys in changed_keys(engine, since, CHUNK):
                 stale = [k for k in keys if not k["withdrawn"]] if clear else self._stale(keys)
                 self._apply(writer, engine, stale)
                 done += len(keys)
@@ -177,7 +177,8 @@ class LexicalIndex:
         """Replace the stale papers' documents (a withdrawn paper's is just deleted)."""
         for key in stale:
             writer.delete_documents_by_term("arxiv_id", key["arxiv_id"])
-        for row in _load(engine, [key["id"] for key in stale if not key["withdrawn"]]):
+        fresh = [key["id"] for key in stale if not key["withdrawn"]]
+        for row in paper_rows(engine, fresh, INDEXED.split()):
             if not row["withdrawn"]:  # unless withdrawn since its key was read
                 writer.add_document(_document(row))
 
@@ -364,55 +365,6 @@ def _document(row: Any) -> tantivy.Document:
 def _archives(categories: Iterable[str]) -> set[str]:
     """``cs`` for ``cs.CL``: the archive a category belongs to."""
     return {category.split(".", 1)[0].lower() for category in categories}
-
-
-def _pages(engine: Engine, since: datetime | None) -> Iterator[list[Any]]:
-    """Keys of the papers changed after ``since``, in ``changed_at`` order, a page per read."""
-    keys = (papers.c.id, papers.c.arxiv_id, papers.c.withdrawn, papers.c.changed_at)
-    query = (
-        select(*keys)
-        .where(*_changed_after(since))
-        .order_by(papers.c.changed_at, papers.c.id)
-        .limit(CHUNK)
-    )
-    page = query
-    while True:
-        with engine.connect() as conn:
-            rows = conn.execute(page).mappings().all()
-        if not rows:
-            return
-        yield list(rows)
-        stamp, last = rows[-1]["changed_at"], rows[-1]["id"]
-        page = query.where(
-            or_(papers.c.changed_at > stamp, and_(papers.c.changed_at == stamp, papers.c.id > last))
-        )
-
-
-def _load(engine: Engine, ids: list[int]) -> list[Any]:
-    """What the index needs of the given papers (at most a page of them)."""
-    if not ids:
-        return []
-    query = (
-        select(
-            *(papers.c[name] for name in INDEXED.split()),
-            papers.c.changed_at,
-            organisations.c.handle.label("organisation"),
-        )
-        .outerjoin(organisations, papers.c.organisation_id == organisations.c.id)
-        .where(papers.c.id.in_(ids))
-    )
-    with engine.connect() as conn:
-        return list(conn.execute(query).mappings())
-
-
-def _count(engine: Engine, since: datetime | None) -> int:
-    with engine.connect() as conn:
-        query = select(func.count()).select_from(papers).where(*_changed_after(since))
-        return conn.execute(query).scalar_one()
-
-
-def _changed_after(since: datetime | None) -> list:
-    return [] if since is None else [papers.c.changed_at > since]
 
 
 def _micros(moment: datetime) -> int:
