@@ -10,7 +10,7 @@ from sqlalchemy import Engine, event, select, update
 
 from conftest import SAMPLE
 from paperfeed.ingest.pipeline import ingest
-from paperfeed.library.bibtex import to_bibtex
+from paperfeed.library.export import to_bibtex
 from paperfeed.library.matching import match_references
 from paperfeed.library.references import Reference, latex_to_unicode, parse_references
 from paperfeed.sources.jsonl import jsonl_source

@@ -11,7 +11,7 @@ import click
 import orjson
 
 from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app
-from paperfeed.library.bibtex import to_bibtex
+from paperfeed.library.export import to_bibtex
 from paperfeed.library.matching import match_references
 from paperfeed.library.references import ImportFormatError, parse_references
 from paperfeed.store import library

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from paperfeed.library.bibtex import to_bibtex
+from paperfeed.library.export import to_bibtex
 from paperfeed.library.matching import match_references
 from paperfeed.library.references import ImportFormatError, ParsedReferences, parse_references
 from paperfeed.store.accounts import authenticate

@@ -1,5 +1,6 @@
-"""Stored papers as BibTeX the way arXiv and Google Scholar write them: ``@misc`` entries with
-``eprint``, ``archivePrefix`` and ``primaryClass``, keyed ``vaswani2017attention``."""
+"""Writing stored papers out as BibTeX, the way arXiv and Google Scholar write them: ``@misc``
+entries with ``eprint``, ``archivePrefix`` and ``primaryClass``, keyed ``vaswani2017attention``
+(reading a reference manager's files is :mod:`paperfeed.library.references`)."""
 
 from __future__ import annotations
 
