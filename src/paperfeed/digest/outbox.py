@@ -1,9 +1,11 @@
 """The outbox: every mail is rendered once into a row, then delivered, retried or given up.
 
-Delivery is at least once. A message's outcome is committed right after the server's reply,
-so a process killed between the server's 250 and that commit, or a connection lost before
-that 250 arrived, sends that one message again on a later run; its ``Message-ID`` comes from
-the key, so mail clients can tell the copy.
+Each mail is queued exactly once: its row is keyed (a digest by subscription and period) and
+a second row with the same key is never written. Delivery is at least once. A message's
+outcome is committed right after the server's reply, so a process killed between the
+server's 250 and that commit, or a connection lost before that 250 arrived, sends that one
+message again on a later run; its ``Message-ID`` comes from the key, so mail clients can tell
+the copy.
 
 Two runs at once (cron overlapping, ``serve``'s scheduler and a manual run) never send the
 same message: each run claims one message at a time, setting status ``sending`` and a lease

@@ -3,7 +3,7 @@
 A daily digest comes on weekdays, a weekly one in the week from Monday, each once the
 subscriber's local clock has passed their hour ("morning" where they are). The period's key
 (the local day, or the ISO week) makes each digest unique in the outbox, so any number of
-runs in a period send it once.
+runs in a period queue it once.
 """
 
 from __future__ import annotations
