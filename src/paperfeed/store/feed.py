@@ -7,11 +7,9 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select, union
 
-from paperfeed.store.queries import cards
+from paperfeed.store.queries import UPVOTES, VISIBLE, cards
 from paperfeed.store.schema import authors, organisations, paper_authors, papers, submissions
 
-VISIBLE = (papers.c.withdrawn.is_(False), papers.c.hidden.is_(False))
-UPVOTES = func.coalesce(papers.c.upvotes, 0) + papers.c.votes  # ours and Hugging Face's
 BY_VOTES = (UPVOTES.desc(), papers.c.arxiv_id.desc())
 NEWEST = (papers.c.announced.desc().nulls_last(), papers.c.arxiv_id.desc())
 

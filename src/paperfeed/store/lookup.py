@@ -9,10 +9,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, select
 
+from paperfeed.store.queries import VISIBLE
 from paperfeed.store.schema import papers
 from paperfeed.store.sql import chunks
-
-VISIBLE = (papers.c.withdrawn.is_(False), papers.c.hidden.is_(False))
 
 
 def papers_by_arxiv_id(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, list[Row]]:

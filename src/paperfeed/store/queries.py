@@ -16,6 +16,9 @@ from paperfeed.store.schema import (
     submissions,
 )
 
+VISIBLE = (papers.c.withdrawn.is_(False), papers.c.hidden.is_(False))
+UPVOTES = func.coalesce(papers.c.upvotes, 0) + papers.c.votes  # ours and those counted elsewhere
+
 
 def get_paper(engine: Engine, arxiv_id: str) -> dict[str, Any] | None:
     """A stored paper with its organisation, or ``None``."""
@@ -52,7 +55,7 @@ def card_columns() -> list[Any]:
         papers.c.doi,
         papers.c.announced,
         papers.c.published,
-        (func.coalesce(papers.c.upvotes, 0) + papers.c.votes).label("upvotes"),
+        UPVOTES.label("upvotes"),
         papers.c.links,
         papers.c.abstract,
         organisations.c.handle.label("organisation"),
@@ -72,7 +75,7 @@ def cards(
         select(*card_columns())
         .outerjoin(organisations, papers.c.organisation_id == organisations.c.id)
         .outerjoin(submissions, submissions.c.paper_id == papers.c.id)
-        .where(papers.c.withdrawn.is_(False), papers.c.hidden.is_(False), *where)
+        .where(*VISIBLE, *where)
         .order_by(*order_by)
         .limit(limit)
         .offset(offset or None)
