@@ -79,6 +79,16 @@ class IndexUpdate:
 class VectorIndex:
     """Approximate nearest neighbours among the stored vectors of one model."""
 
+    model: str | None
+    dim: int
+    _graph: Index | None
+    _keys: np.ndarray  # paper id of each row; -1: replaced or dropped
+    _prints: np.ndarray  # text fingerprint of each row
+    _arxiv_ids: np.ndarray  # arXiv id of each row (bytes)
+    _vectors: np.ndarray  # one float16 row each, memory-mapped from the vectors file
+    _by_key: tuple[np.ndarray, np.ndarray]  # the live rows' sorted paper ids, and their rows
+    _by_id: tuple[np.ndarray, np.ndarray]  # the live rows' sorted arXiv ids, and their rows
+
     def __init__(self, folder: Path | str) -> None:
         """The index saved in ``folder``, or an empty one; loading computes nothing."""
         self.folder = Path(folder)
@@ -221,7 +231,7 @@ class VectorIndex:
     def _nearest(
         self, query: np.ndarray, k: int, candidates: int, exclude: int
     ) -> list[tuple[str, float]]:
-        if not len(self) or k < 1:
+        if self._graph is None or not len(self) or k < 1:
             return []
         keys = self._graph.search(query, max(k, candidates)).keys.astype(np.int64)
         sorted_keys, key_rows = self._by_key
@@ -261,13 +271,13 @@ class VectorIndex:
             np.savez(file, keys=self._keys, fingerprints=self._prints, arxiv_ids=self._arxiv_ids)
 
     def _clear(self) -> None:
-        self.model: str | None = None
+        self.model = None
         self.dim = 0
-        self._graph: Index | None = None
-        self._keys = np.empty(0, np.int64)  # paper id of each row; -1: replaced or dropped
+        self._graph = None
+        self._keys = np.empty(0, np.int64)
         self._prints = np.empty(0, np.uint64)
         self._arxiv_ids = np.empty(0, "S1")
-        self._vectors: np.ndarray = np.empty((0, 0), STORED)
+        self._vectors = np.empty((0, 0), STORED)
         self._reindex()
 
     def _load(self, meta: dict) -> None:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import tantivy
-from sqlalchemy import Engine
+from sqlalchemy import Engine, RowMapping
 from tantivy import Filter, Occur, Query, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
 
 from paperfeed.index.query import NO_FILTERS, Filters, ParsedQuery
@@ -159,7 +159,7 @@ class LexicalIndex:
             writer.wait_merging_threads()  # releases the index's writer lock
         return changed
 
-    def _stale(self, keys: list[Any]) -> list[Any]:
+    def _stale(self, keys: list[RowMapping]) -> list[RowMapping]:
         """The papers the index does not hold as they are now."""
         held = self._held([key["arxiv_id"] for key in keys])
         return [key for key in keys if _is_stale(key, held.get(key["arxiv_id"]))]
@@ -169,11 +169,12 @@ class LexicalIndex:
         searcher = self._index.searcher()
         query = Query.term_set_query(self._schema, "arxiv_id", arxiv_ids)
         addresses = [address for _, address in searcher.search(query, len(arxiv_ids)).hits]
-        stamps = searcher.fast_field_values("changed", addresses)
-        ids = [searcher.doc(address).get_first("arxiv_id") for address in addresses]
+        # "changed" is an integer field: tantivy's stub types its values for any field
+        stamps = cast(list[int], searcher.fast_field_values("changed", addresses))
+        ids = [_arxiv_id(searcher.doc(address)) for address in addresses]
         return dict(zip(ids, stamps, strict=True))
 
-    def _apply(self, writer: tantivy.IndexWriter, engine: Engine, stale: list[Any]) -> None:
+    def _apply(self, writer: tantivy.IndexWriter, engine: Engine, stale: list[RowMapping]) -> None:
         """Replace the stale papers' documents (a withdrawn paper's is just deleted)."""
         for key in stale:
             writer.delete_documents_by_term("arxiv_id", key["arxiv_id"])
@@ -218,8 +219,7 @@ class LexicalIndex:
             Query.boolean_query(clauses), limit, count=False, order_by_field=order, offset=offset
         )
         return [
-            LexicalHit(searcher.doc(address).get_first("arxiv_id"), float(key))
-            for key, address in found.hits
+            LexicalHit(_arxiv_id(searcher.doc(address)), float(key)) for key, address in found.hits
         ]
 
     def passing(
@@ -232,7 +232,7 @@ class LexicalIndex:
         clauses += [(Occur.Must, f) for f in self._filters(query, filters)]
         searcher = self._index.searcher()
         found = searcher.search(Query.boolean_query(clauses), len(arxiv_ids), count=False)
-        return {searcher.doc(address).get_first("arxiv_id") for _, address in found.hits}
+        return {_arxiv_id(searcher.doc(address)) for _, address in found.hits}
 
     def among(self, arxiv_ids: Sequence[str]) -> Query:
         """A query for just these papers, to restrict searches to (build it once for many)."""
@@ -266,7 +266,7 @@ class LexicalIndex:
         for _, address in hits:
             doc = searcher.doc(address)
             html = generator.snippet_from_doc(doc).to_html() if generator else ""
-            found[doc.get_first("arxiv_id")] = html or _lead(doc.get_first("abstract") or "")
+            found[_arxiv_id(doc)] = html or _lead(doc.get_first("abstract") or "")
         return found
 
     def _text_query(self, query: ParsedQuery) -> Query | None:
@@ -301,7 +301,7 @@ class LexicalIndex:
 
     def _tokens(self, field: str, tokens: list[str]) -> Query | None:
         if len(tokens) > 1:
-            return Query.phrase_query(self._schema, field, tokens)
+            return Query.phrase_query(self._schema, field, [*tokens])  # as list[str | tuple]
         return self._term(field, tokens[0]) if tokens else None
 
     def _term(self, field: str, value: str) -> Query:
@@ -327,13 +327,14 @@ class LexicalIndex:
         end = min((d for d in ends if d), default=None)
         if start is None and end is None:
             return []
-        low, high = start and start.toordinal(), end and end.toordinal()
+        low = start.toordinal() if start else None
+        high = end.toordinal() if end else None
         if low is not None and high is not None and low > high:
             return [Query.empty_query()]
         return [Query.range_query(self._schema, "day", tantivy.FieldType.Integer, low, high)]
 
 
-def _is_stale(key: Any, held: int | None) -> bool:
+def _is_stale(key: RowMapping, held: int | None) -> bool:
     """A withdrawn paper is stale while indexed at all; others unless indexed as they are."""
     return held is not None if key["withdrawn"] else held != _micros(key["changed_at"])
 
@@ -344,7 +345,7 @@ def _content_terms(terms: Sequence[str]) -> Sequence[str]:
     return content or terms
 
 
-def _document(row: Any) -> tantivy.Document:
+def _document(row: RowMapping) -> tantivy.Document:
     doc = tantivy.Document()
     doc.add_text("arxiv_id", row["arxiv_id"])
     doc.add_text("title", row["title"])
@@ -365,6 +366,11 @@ def _document(row: Any) -> tantivy.Document:
 def _archives(categories: Iterable[str]) -> set[str]:
     """``cs`` for ``cs.CL``: the archive a category belongs to."""
     return {category.split(".", 1)[0].lower() for category in categories}
+
+
+def _arxiv_id(doc: tantivy.Document) -> str:
+    """The arXiv id every document is stored with (tantivy types stored values as ``Any``)."""
+    return cast(str, doc.get_first("arxiv_id"))
 
 
 def _micros(moment: datetime) -> int:

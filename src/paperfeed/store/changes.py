@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import Engine, RowMapping, and_, func, or_, select
+from sqlalchemy import ColumnElement, Engine, RowMapping, and_, func, or_, select
 
 from paperfeed.store.schema import organisations, papers
 
@@ -60,5 +58,5 @@ def paper_rows(engine: Engine, paper_ids: list[int], columns: Sequence[str]) -> 
         return list(conn.execute(query).mappings())
 
 
-def _changed_after(since: datetime | None) -> list[Any]:
+def _changed_after(since: datetime | None) -> list[ColumnElement[bool]]:
     return [] if since is None else [papers.c.changed_at > since]
