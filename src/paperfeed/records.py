@@ -113,7 +113,8 @@ def validate(record: PaperRecord) -> PaperRecord:
         if long := next((a for a in record.authors if len(a) > MAX_AUTHOR_NAME), None):
             raise RecordError(f"author name of {len(long)} characters (at most {MAX_AUTHOR_NAME})")
     record.categories = _categories(record.categories, record.primary_category)
-    record.primary_category = record.primary_category or (record.categories or [None])[0]
+    if not record.primary_category and record.categories:
+        record.primary_category = record.categories[0]
     for name in ("doi", "journal_ref", "comments", "license"):
         setattr(record, name, clean_text(getattr(record, name)))
     for name in ("doi", "license"):

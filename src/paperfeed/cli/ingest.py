@@ -120,12 +120,12 @@ def import_announcements(app: AppContext, categories: Sequence[str]) -> RssSourc
 @pass_app
 def ingest_hf_daily(app: AppContext, file: Path | None, day: date | None) -> None:
     """Hugging Face daily papers (upvotes, organisations, code): a saved FILE or --date."""
-    if bool(file) == bool(day):
-        raise click.UsageError("give either FILE or --date")
-    if file:
+    if file is not None and day is None:
         source = HfDailySource.from_file(file)
-    else:
+    elif day is not None and file is None:
         source = HfDailySource.from_api(app.http(), app.settings.hf_daily_papers_url, day)
+    else:
+        raise click.UsageError("give either FILE or --date")
     run(app, source)
 
 

@@ -17,7 +17,7 @@ import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -123,7 +123,8 @@ def export_model(model: str, folder: Path) -> None:
             f"{model}: pooling {pooling!r} is not supported by the onnx backend "
             f"(only {', '.join(POOLINGS)}); use embedding_backend = 'local'"
         )
-    transformer = loaded[0].auto_model.eval()
+    # torch types a module's attributes as Tensor | Module; this one is the Hugging Face model
+    transformer = cast(torch.nn.Module, loaded[0].auto_model).eval()
     inputs = [n for n in loaded.tokenizer.model_input_names if n != "position_ids"]
     sample = loaded.tokenizer(["an example sentence"], return_tensors="pt")
     folder.parent.mkdir(parents=True, exist_ok=True)

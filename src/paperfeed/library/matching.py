@@ -59,8 +59,8 @@ class MatchResult:
 
 def match_references(engine: Engine, references: Sequence[Reference]) -> MatchResult:
     """Find the visible stored paper of each reference."""
-    ids = [_arxiv_id(reference) for reference in references]
-    dois = [(find_doi(reference.doi) or "").lower() or None for reference in references]
+    ids = [_arxiv_id(reference) or "" for reference in references]  # "": none
+    dois = [(find_doi(reference.doi) or "").lower() for reference in references]
     with engine.connect() as conn:
         by_id = papers_by_arxiv_id(conn, {i for i in ids if i})
         by_doi = papers_by_doi(conn, {d for d in dois if d})

@@ -26,6 +26,7 @@ from bibtexparser.middlewares.names import (
     split_multiple_persons_names,
 )
 from bibtexparser.model import (
+    Block,
     DuplicateBlockKeyBlock,
     DuplicateFieldKeyBlock,
     Entry,
@@ -107,12 +108,13 @@ def parse_references(data: str | bytes, filename: str | None = None) -> ParsedRe
 
 def _text(data: str | bytes) -> str:
     if isinstance(data, bytes):
+        raw = data
         try:
-            data = data.decode("utf-8-sig")
+            data = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
+            line = raw.count(b"\n", 0, exc.start) + 1
             raise ImportFormatError(
-                f"not UTF-8 text: byte {data[exc.start]:#04x} on line {line} "
+                f"not UTF-8 text: byte {raw[exc.start]:#04x} on line {line} "
                 "(export the library as UTF-8)"
             ) from None
     text = data.removeprefix("\ufeff")
@@ -231,9 +233,9 @@ def _parse_bibtex(text: str) -> tuple[list[Reference], list[Skipped]]:
     references = []
     for block in library.blocks:
         if isinstance(block, DuplicateBlockKeyBlock | DuplicateFieldKeyBlock):
-            block = block.ignore_error_block  # still the user's entry: keep it
+            block = block.ignore_error_block or block  # still the user's entry: keep it
         if isinstance(block, Entry):
-            location = f"line {block.start_line + 1}, entry {block.key}"
+            location = f"{_line(block)}, entry {block.key}"
             try:
                 references.append(_bib_reference(location, block, macros))
             except ValueError as exc:
@@ -249,22 +251,29 @@ def _bib_macros(library: bibtexparser.Library) -> tuple[dict[str, str], list[Ski
         try:
             macros[string.key.lower()] = _bib_value(string.value, macros)
         except ValueError as exc:
-            skipped.append(Skipped(f"line {string.start_line + 1}, @string {string.key}", str(exc)))
+            skipped.append(Skipped(f"{_line(string)}, @string {string.key}", str(exc)))
     return macros, skipped
 
 
 def _bib_failure(block: ParsingFailedBlock) -> Skipped:
     key = BIB_KEY.match(block.raw or "")
-    location = f"line {block.start_line + 1}" + (f", entry {key.group(1)}" if key else "")
+    location = _line(block) + (f", entry {key.group(1)}" if key else "")
     reason = (getattr(block.error, "abort_reason", None) or str(block.error)).strip()
     if reason == "Unexpectedly reached end of file.":  # bibtexparser's words for it
         reason = "the file ends inside this entry: a brace or quote is not closed"
     return Skipped(location, reason)
 
 
+def _line(block: Block) -> str:
+    """Where a block starts: bibtexparser counts lines from 0, and gives every block it
+    parses a line (only blocks made in code have none)."""
+    return f"line {(block.start_line or 0) + 1}"
+
+
 def _bib_value(value: str, macros: Mapping[str, str]) -> str:
     """A field value: ``{...}``, ``"..."``, numbers and @string names joined by ``#``."""
-    parts, pos = [], 0
+    parts: list[str] = []
+    pos = 0
     while True:
         pos = _skip_spaces(value, pos)
         if pos == len(value):
@@ -391,7 +400,8 @@ def _parse_ris(text: str) -> tuple[list[Reference], list[Skipped]]:
 def _ris_records(lines: list[str]) -> Iterator[tuple[str, list[str], str | None]]:
     """``(location, lines, problem)`` for each record from ``TY`` to ``ER``, and for each
     stretch of text outside records."""
-    start, count, record, stray = 0, 0, [], False
+    start, count, stray = 0, 0, False
+    record: list[str] = []
     for number, line in enumerate(map(str.rstrip, lines), 1):
         tag = match.group("tag") if (match := RIS_LINE.match(line)) else None
         if tag == "TY":

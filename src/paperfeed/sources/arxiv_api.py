@@ -82,20 +82,19 @@ class ArxivApiSource:
 
     def _read_query(self, checkpoint: Checkpoint | None) -> Iterator[tuple[Item, Checkpoint]]:
         start = checkpoint["start"] if checkpoint else 0
-        end, counted = self.max_results, False  # the first page's total is the run's
-        while end is None or start < end:
+        total: int | None = None  # the first page's (capped at max_results) is the run's
+        while (end := self.max_results if total is None else total) is None or start < end:
             size = self.page_size if end is None else min(self.page_size, end - start)
             params = {"search_query": self.query, "start": start, "max_results": size}
             page, error = self._fetch(params)
             if error is not None:
                 raise SourceError(f"{page.url}: arXiv API error: {error}")
-            if not counted:
-                end = self._total = _total(page, self.max_results)
-                counted = True
-            entries = page.root.findall("atom:entry", NS)[: max(0, end - start)]
-            if not entries and start < end:
+            if total is None:
+                total = self._total = _total(page, self.max_results)
+            entries = page.root.findall("atom:entry", NS)[: max(0, total - start)]
+            if not entries and start < total:
                 raise SourceError(
-                    f"{page.url}: no entries at start={start} of {end} results "
+                    f"{page.url}: no entries at start={start} of {total} results "
                     "(the arXiv API sometimes answers empty pages; resume later)"
                 )
             for entry in entries:
@@ -133,7 +132,7 @@ class ArxivApiSource:
             return {i: item for one in ids for i, item in self._lookup([one]).items()}
         return {named: Rejected(named, error)} | self._lookup([i for i in ids if i != named])
 
-    def _item(self, entry: etree._Element, where: str) -> Item:
+    def _item(self, entry: etree._Element, where: str) -> PaperRecord | Rejected:
         try:
             return _paper(entry)
         except ValueError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -38,7 +38,9 @@ class LineFile:
         gzip stream raises :class:`SourceError` saying where."""
         number = 0
         with self.path.open("rb") as self._raw:
-            stream: IO[bytes] = gzip.GzipFile(fileobj=self._raw) if self.compressed else self._raw
+            stream: Iterable[bytes] = (
+                gzip.GzipFile(fileobj=self._raw) if self.compressed else self._raw
+            )
             try:
                 for number, line in enumerate(stream, 1):
                     if number > skip:

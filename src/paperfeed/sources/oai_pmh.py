@@ -144,7 +144,7 @@ class OaiPmhSource:
         comments = text(meta, "ax:comments")
         categories = (text(meta, "ax:categories") or "").split()
         authors = meta.find("ax:authors", NS)
-        seen = parse_datetime(datestamp).date() if datestamp else None
+        seen = stamp.date() if (stamp := parse_datetime(datestamp)) else None
         return PaperRecord(
             arxiv_id=arxiv_id,
             title=text(meta, "ax:title") or "",

@@ -51,7 +51,7 @@ def create_user(
     }
     try:
         with engine.begin() as conn:
-            user_id = conn.execute(insert(users).values(row)).inserted_primary_key[0]
+            user_id = conn.execute(insert(users).values(row).returning(users.c.id)).scalar_one()
     except IntegrityError:
         raise AccountError(f"there is already an account for {email}") from None
     return get_user(engine, user_id) or {}

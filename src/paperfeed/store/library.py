@@ -245,5 +245,5 @@ def _tag_ids(conn: Connection, user_id: int, names: Sequence[str], now: datetime
     for name, key in zip(names, folded, strict=True):
         if key not in known:
             row = {"user_id": user_id, "name": name, "created_at": now}
-            known[key] = conn.execute(insert(tags).values(row)).inserted_primary_key[0]
+            known[key] = conn.execute(insert(tags).values(row).returning(tags.c.id)).scalar_one()
     return [known[key] for key in folded]

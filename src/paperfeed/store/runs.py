@@ -47,7 +47,8 @@ def start_run(engine: Engine, source: str, params: dict[str, Any]) -> Run:
             )
             return Run(run_id, checkpoint, resumed=checkpoint is not None)
         run_id = conn.execute(
-            insert(runs).values(
+            insert(runs)
+            .values(
                 source=source,
                 params=params,
                 status="running",
@@ -55,7 +56,8 @@ def start_run(engine: Engine, source: str, params: dict[str, Any]) -> Run:
                 started_at=datetime.now(UTC),
                 **dict.fromkeys(COUNTERS, 0),
             )
-        ).inserted_primary_key[0]
+            .returning(runs.c.id)
+        ).scalar_one()
     return Run(run_id, None, resumed=False)
 
 

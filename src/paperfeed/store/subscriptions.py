@@ -75,7 +75,8 @@ def subscribe(
                 "created_at": now,
                 "confirmed_at": now if confirmed else None,
             }
-            found = conn.execute(insert(subscriptions).values(row)).inserted_primary_key[0]
+            statement = insert(subscriptions).values(row).returning(subscriptions.c.id)
+            found = conn.execute(statement).scalar_one()
     return get_subscription(engine, found) or {}
 
 
