@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from lxml import etree
 
@@ -12,7 +11,7 @@ from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.records import PaperRecord, find_code_links, parse_datetime
 from paperfeed.sources.arxiv_xml import NS, Page, entry_id, fetch_xml, text, texts
 from paperfeed.sources.base import Checkpoint, Item, Rejected, SourceError
-from paperfeed.sources.http import PoliteClient
+from paperfeed.sources.http import PoliteClient, QueryParams
 
 NOT_FOUND = "not found on arXiv"
 ERROR_ID = "arxiv.org/api/errors"
@@ -48,7 +47,7 @@ class ArxivApiSource:
         self._done = 0
         self._total = len(self.ids) if self.ids is not None else max_results
 
-    def params(self) -> dict[str, Any]:
+    def params(self) -> dict[str, object]:
         return {
             "url": self.base_url,
             "ids": self.ids,
@@ -102,7 +101,7 @@ class ArxivApiSource:
                 self._done = start
                 yield self._item(entry, page.url), {"start": start}
 
-    def _fetch(self, params: dict[str, Any]) -> tuple[Page, str | None]:
+    def _fetch(self, params: QueryParams) -> tuple[Page, str | None]:
         """A response and the error it reports (``None`` if none); HTTP errors without an
         Atom error entry raise :class:`SourceError`."""
         page = fetch_xml(self.client, self.base_url, params)

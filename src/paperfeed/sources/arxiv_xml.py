@@ -3,14 +3,14 @@ namespaces, text look-ups, fetching and parsing a response, entry ids."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from lxml import etree
 
 from paperfeed.arxiv_ids import ArxivId, InvalidArxivId, parse_arxiv_id
 from paperfeed.records import clean_text
 from paperfeed.sources.base import SourceError
-from paperfeed.sources.http import PoliteClient
+from paperfeed.sources.http import PoliteClient, QueryParams
 from paperfeed.sources.xml import parse_xml
 
 NS = {
@@ -35,7 +35,7 @@ class Page(NamedTuple):
         return SourceError(f"{self.url}: HTTP {self.status}")
 
 
-def fetch_xml(client: PoliteClient, url: str, params: dict[str, Any] | None = None) -> Page:
+def fetch_xml(client: PoliteClient, url: str, params: QueryParams | None = None) -> Page:
     """GET ``url`` and parse the body; an HTTP error whose body is not XML raises
     :class:`SourceError` naming the status, broken XML one naming the line."""
     response = client.get(url, params=params)

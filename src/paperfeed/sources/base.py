@@ -32,7 +32,7 @@ class Source(Protocol):
 
     name: str
 
-    def params(self) -> dict[str, Any]:
+    def params(self) -> dict[str, object]:
         """What identifies this run's input, so an interrupted run can be found and resumed."""
         ...
 

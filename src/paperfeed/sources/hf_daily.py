@@ -12,7 +12,7 @@ import orjson
 
 from paperfeed.records import Organisation, PaperRecord, find_code_links, parse_datetime
 from paperfeed.sources.base import Checkpoint, Item, Rejected, SourceError
-from paperfeed.sources.http import PoliteClient
+from paperfeed.sources.http import PoliteClient, QueryParams
 
 PAGE_SIZE = 100
 MAX_PAGES = 20
@@ -51,7 +51,7 @@ class HfDailySource:
         """Entries of ``day`` from the API (``GET base_url?date=YYYY-MM-DD``)."""
         return cls(client=client, base_url=base_url, day=day)
 
-    def params(self) -> dict[str, Any]:
+    def params(self) -> dict[str, object]:
         if self.path is not None:
             size = self.path.stat().st_size if self.path.is_file() else None
             return {"file": str(self.path), "size": size}
@@ -95,7 +95,7 @@ class HfDailySource:
         entries: list[Any] = []
         seen: set[str] = set()
         for page in range(MAX_PAGES):
-            params = {"date": self.day.isoformat(), "limit": PAGE_SIZE, "p": page}
+            params: QueryParams = {"date": self.day.isoformat(), "limit": PAGE_SIZE, "p": page}
             response = self.client.get(self.base_url, params=params)
             if response.status_code >= 400:
                 raise SourceError(f"{response.url}: HTTP {response.status_code}")

@@ -4,15 +4,15 @@ retries with backoff. Tests swap the transport (``httpx.MockTransport``) and the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any
 
 import httpx
 
 from paperfeed.sources.base import SourceError
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+QueryParams = Mapping[str, str | int | None]  # None: left out of the URL
 
 
 class Unreachable(SourceError):
@@ -54,7 +54,7 @@ class PoliteClient:
         self._clock = clock
         self._last: float | None = None
 
-    def get(self, url: str, params: dict[str, Any] | None = None) -> httpx.Response:
+    def get(self, url: str, params: QueryParams | None = None) -> httpx.Response:
         """The response to ``GET url``; 4xx responses are returned for the caller to read
         (arXiv explains errors in the body). Raises :class:`SourceError` once retries run out."""
         shown = httpx.URL(url, params=params)

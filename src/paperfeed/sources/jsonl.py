@@ -35,7 +35,7 @@ class JsonLinesSource:
         self.files = [LineFile(Path(p).resolve()) for p in paths]
         self._done_files = 0
 
-    def params(self) -> dict[str, Any]:
+    def params(self) -> dict[str, object]:
         return {"files": [{"path": str(f.path), "size": f.size} for f in self.files]}
 
     def check(self) -> None:

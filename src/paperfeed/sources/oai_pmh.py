@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from typing import Any
 
 from lxml import etree
 
@@ -47,7 +46,7 @@ class OaiPmhSource:
         self._done = 0
         self._total: int | None = None
 
-    def params(self) -> dict[str, Any]:
+    def params(self) -> dict[str, object]:
         return {
             "url": self.base_url,
             "set": self.set_spec,

@@ -7,7 +7,6 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 from email.utils import parsedate_to_datetime
-from typing import Any
 
 from lxml import etree
 
@@ -39,7 +38,7 @@ class RssSource:
         self._done = 0
         self._total: int | None = None
 
-    def params(self) -> dict[str, Any]:
+    def params(self) -> dict[str, object]:
         return {"url": self.url}
 
     def check(self) -> None:

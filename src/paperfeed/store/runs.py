@@ -27,7 +27,7 @@ class Run:
     resumed: bool
 
 
-def start_run(engine: Engine, source: str, params: dict[str, Any]) -> Run:
+def start_run(engine: Engine, source: str, params: dict[str, object]) -> Run:
     """Resume the unfinished run of the same source and input, or start a new one."""
     with engine.begin() as conn:
         unfinished = conn.execute(
