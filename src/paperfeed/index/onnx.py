@@ -17,16 +17,35 @@ import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Literal, TypedDict, cast
 
 import numpy as np
 
 from paperfeed.index.embedding import resolve_model
 from paperfeed.store.vectors import unit_rows
 
+if TYPE_CHECKING:
+    import onnxruntime
+    import torch
+    from tokenizers import Tokenizer
+
 POOLINGS = ("mean", "cls")
 EXPORT = "export.json"
 OPSET = 17
+
+
+class Export(TypedDict):
+    """``export.json``: what running an exported model takes besides the graph."""
+
+    model: str
+    dim: int
+    pooling: str  # one of POOLINGS
+    inputs: list[str]  # the graph's inputs, as the tokenizer names them
+    max_length: int  # tokens; longer texts are cut
+    prompts: dict[str, str]  # put before the texts of a kind ("query", "document")
+
+
+Loaded = tuple["onnxruntime.InferenceSession", "Tokenizer", Export]
 
 
 class OnnxEmbedder:
@@ -44,7 +63,7 @@ class OnnxEmbedder:
         self.folder = Path(folder) / re.sub(r"[^A-Za-z0-9._-]+", "--", model)
         self.batch_size = batch_size
         self.threads = threads
-        self._session: Any = None
+        self._session: Loaded | None = None
 
     @property
     def dim(self) -> int:
@@ -59,7 +78,7 @@ class OnnxEmbedder:
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._embed(texts, "query")
 
-    def _embed(self, texts: Sequence[str], kind: str) -> np.ndarray:
+    def _embed(self, texts: Sequence[str], kind: Literal["query", "document"]) -> np.ndarray:
         """``texts`` with the model's prompt for ``kind`` (if any), in batches."""
         prompt = self._load()[2]["prompts"].get(kind, "")
         if not texts:
@@ -87,14 +106,14 @@ class OnnxEmbedder:
         weights = mask[..., None].astype(np.float32)
         return unit_rows((hidden * weights).sum(1) / weights.sum(1).clip(min=1.0))
 
-    def _load(self) -> tuple[Any, Any, dict[str, Any]]:
+    def _load(self) -> Loaded:
         if self._session is None:
             import onnxruntime
             from tokenizers import Tokenizer
 
             if not (self.folder / EXPORT).exists():
                 export_model(self.model, self.folder)
-            export = json.loads((self.folder / EXPORT).read_text())
+            export: Export = json.loads((self.folder / EXPORT).read_text())
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = self.threads or min(os.cpu_count() or 1, 4)
             # idle threads would spin after each call, starving whatever runs next (a web
@@ -123,6 +142,12 @@ def export_model(model: str, folder: Path) -> None:
             f"{model}: pooling {pooling!r} is not supported by the onnx backend "
             f"(only {', '.join(POOLINGS)}); use embedding_backend = 'local'"
         )
+    dim, max_length = loaded.get_embedding_dimension(), loaded.max_seq_length
+    if dim is None or max_length is None:  # the export would load, then fail on every text
+        raise ValueError(
+            f"{model}: no fixed vector size or input length, which the onnx backend needs; "
+            "use embedding_backend = 'local'"
+        )
     # torch types a module's attributes as Tensor | Module; this one is the Hugging Face model
     transformer = cast(torch.nn.Module, loaded[0].auto_model).eval()
     inputs = [n for n in loaded.tokenizer.model_input_names if n != "position_ids"]
@@ -144,12 +169,12 @@ def export_model(model: str, folder: Path) -> None:
                 dynamo=False,
             )
         loaded.tokenizer.backend_tokenizer.save(str(staging / "tokenizer.json"))
-        export = {
+        export: Export = {
             "model": model,
-            "dim": loaded.get_embedding_dimension(),
+            "dim": dim,
             "pooling": pooling,
             "inputs": inputs,
-            "max_length": loaded.max_seq_length,
+            "max_length": max_length,
             "prompts": {k: v for k, v in (loaded.prompts or {}).items() if v},
         }
         (staging / EXPORT).write_text(json.dumps(export, indent=2))
@@ -159,7 +184,7 @@ def export_model(model: str, folder: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _hidden_states(transformer: Any, inputs: list[str]) -> Any:
+def _hidden_states(transformer: torch.nn.Module, inputs: list[str]) -> torch.nn.Module:
     """``transformer`` as a module of positional tensors (``inputs``) to its last hidden
     state: the signature the ONNX exporter traces."""
     import torch
@@ -169,7 +194,7 @@ def _hidden_states(transformer: Any, inputs: list[str]) -> Any:
             super().__init__()
             self.transformer = transformer
 
-        def forward(self, *tensors: Any) -> Any:
+        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
             named = dict(zip(inputs, tensors, strict=True))
             return self.transformer(**named).last_hidden_state
 
