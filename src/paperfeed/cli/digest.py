@@ -11,6 +11,7 @@ from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app, progress_ba
 from paperfeed.digest.mail import DigestMail
 from paperfeed.digest.outbox import deliver
 from paperfeed.digest.run import request_confirmation
+from paperfeed.store.schema import DigestKind, Frequency, SubscriptionStatus
 from paperfeed.store.subscriptions import (
     SubscriptionError,
     get_subscription,
@@ -108,13 +109,15 @@ def subscriptions_add(
     confirmed: bool,
 ) -> None:
     """Subscribe EMAIL to a digest (trending papers unless --search or --recommend)."""
-    kind = "recommend" if recommend else "search" if query else "trending"
+    kind = (
+        DigestKind.RECOMMEND if recommend else DigestKind.SEARCH if query else DigestKind.TRENDING
+    )
     try:
         made = subscribe(
             app.engine,
             email,
             kind=kind,
-            frequency="weekly" if weekly else "daily",
+            frequency=Frequency.WEEKLY if weekly else Frequency.DAILY,
             query=query,
             timezone=timezone,
             hour=hour,
@@ -123,7 +126,7 @@ def subscriptions_add(
     except SubscriptionError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Subscription {made['id']}: {_describe(made)}")
-    if made["status"] == "pending":
+    if made["status"] == SubscriptionStatus.PENDING:
         request_confirmation(app.engine, made, app.services.mailer)
         click.echo(str(deliver(app.engine, app.services.mailer.smtp)))
         click.echo("A confirmation mail asks the address to confirm (or add --confirmed).")
@@ -156,6 +159,6 @@ def subscriptions_remove(app: AppContext, email: str) -> None:
 
 
 def _describe(row: dict) -> str:
-    what = f"search “{row['query']}”" if row["kind"] == "search" else row["kind"]
+    what = f"search “{row['query']}”" if row["kind"] == DigestKind.SEARCH else row["kind"]
     when = f"{row['frequency']} at {row['hour']:02d}:00 {row['timezone']}"
     return f"{what}, {when}, {row['status']}"

@@ -24,8 +24,9 @@ from paperfeed.ranking.search import Searcher, Window
 from paperfeed.ranking.trending import arrival, trending_score
 from paperfeed.store.feed import arrived_papers
 from paperfeed.store.outbox import carried_papers
+from paperfeed.store.schema import DigestKind, Frequency
 
-SIZE = {"daily": 10, "weekly": 20}
+SIZE = {Frequency.DAILY: 10, Frequency.WEEKLY: 20}
 
 
 @dataclass
@@ -150,4 +151,8 @@ def _recommend(
     ]
 
 
-RANKERS: dict[str, Ranker] = {"trending": _trending, "search": _search, "recommend": _recommend}
+RANKERS: dict[DigestKind, Ranker] = {
+    DigestKind.TRENDING: _trending,
+    DigestKind.SEARCH: _search,
+    DigestKind.RECOMMEND: _recommend,
+}

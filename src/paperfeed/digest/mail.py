@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from paperfeed.digest.content import Digest
 from paperfeed.digest.links import Links
+from paperfeed.store.schema import DigestKind
 from paperfeed.text import lead, plain
 
 TEMPLATES = Environment(
@@ -28,9 +29,9 @@ TEMPLATES = Environment(
 )
 TEMPLATES.filters.update(plain=plain, lead=lead)
 TITLES = {
-    "trending": "Trending papers",
-    "search": "New papers for “{query}”",
-    "recommend": "Recommended for you",
+    DigestKind.TRENDING: "Trending papers",
+    DigestKind.SEARCH: "New papers for “{query}”",
+    DigestKind.RECOMMEND: "Recommended for you",
 }
 
 

@@ -36,10 +36,6 @@ from paperfeed.digest.smtp import (
     TemporaryFailure,
 )
 from paperfeed.store.outbox import (
-    CANCELLED,
-    FAILED,
-    PENDING,
-    SENT,
     bounce_message,
     claim_message,
     count_unsent,
@@ -47,6 +43,7 @@ from paperfeed.store.outbox import (
     queue_message,
     update_message,
 )
+from paperfeed.store.schema import MailKind, OutboxStatus, SubscriptionStatus
 
 LEASE = timedelta(minutes=10)  # far longer than one send may take (SMTP timeout: 30 s)
 FIRST_RETRY = timedelta(minutes=1)  # then doubled after each failure ...
@@ -80,7 +77,7 @@ def enqueue(
     conn: Connection,
     key: str,
     email: str,
-    kind: str,
+    kind: MailKind,
     message: Message,
     subscription_id: int | None = None,
     now: datetime | None = None,
@@ -97,7 +94,7 @@ def enqueue(
         "email": email.strip().lower(),
         "kind": kind,
         "message": _wire(_stamped(message, key, now)),
-        "status": PENDING,
+        "status": OutboxStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
@@ -184,13 +181,19 @@ def _attempt(
     engine: Engine, smtp: SmtpConnection, row: Row, now: datetime, report: DeliveryReport
 ) -> None:
     if row.suppressed is not None:
-        update_message(engine, row.id, status=FAILED, last_error=f"suppressed: {row.suppressed}")
+        update_message(
+            engine, row.id, status=OutboxStatus.FAILED, last_error=f"suppressed: {row.suppressed}"
+        )
         report.failed += 1
         return
-    stopped = row.subscription_id is not None and row.subscription_status != "active"
-    if row.kind == "digest" and stopped:
+    stopped = (
+        row.subscription_id is not None and row.subscription_status != SubscriptionStatus.ACTIVE
+    )
+    if row.kind == MailKind.DIGEST and stopped:
         # unsubscribed (or bounced) after the digest was queued: it must not go out
-        update_message(engine, row.id, status=CANCELLED, last_error=f"{row.subscription_status}")
+        update_message(
+            engine, row.id, status=OutboxStatus.CANCELLED, last_error=f"{row.subscription_status}"
+        )
         report.cancelled += 1
         return
     try:
@@ -206,7 +209,9 @@ def _attempt(
         if isinstance(error, ServerUnavailable):
             report.error = str(error)
     else:
-        update_message(engine, row.id, status=SENT, attempts=row.attempts + 1, sent_at=now)
+        update_message(
+            engine, row.id, status=OutboxStatus.SENT, attempts=row.attempts + 1, sent_at=now
+        )
         report.sent += 1
 
 
@@ -219,13 +224,15 @@ def _retry_later(engine: Engine, row: Row, error: str, now: datetime) -> bool:
     """Schedule the next try; ``False`` if the message has been tried too long and fails."""
     attempts = row.attempts + 1
     if attempts >= MAX_ATTEMPTS or now - row.created_at >= MAX_AGE:
-        update_message(engine, row.id, status=FAILED, attempts=attempts, last_error=error)
+        update_message(
+            engine, row.id, status=OutboxStatus.FAILED, attempts=attempts, last_error=error
+        )
         return False
     next_attempt_at = now + retry_delay(attempts)
     update_message(
         engine,
         row.id,
-        status=PENDING,
+        status=OutboxStatus.PENDING,
         attempts=attempts,
         next_attempt_at=next_attempt_at,
         last_error=error,

@@ -28,6 +28,7 @@ from paperfeed.ranking.search import Searcher
 from paperfeed.ranking.trending import clock
 from paperfeed.store.feed import latest_day
 from paperfeed.store.outbox import digest_keys_since, save_carried, suppressed_emails
+from paperfeed.store.schema import DigestKind, MailKind, SubscriptionStatus
 from paperfeed.store.subscriptions import list_subscriptions
 
 BATCH = 100  # digests written per transaction
@@ -75,8 +76,8 @@ def build_digests(
     stopped = suppressed_emails(engine)
     mail = DigestMail(links, sender)
     batch: list[tuple[str, Digest, Message]] = []
-    active = list_subscriptions(engine, status="active")
-    contents.queries = [row["query"] for row in active if row["kind"] == "search"]
+    active = list_subscriptions(engine, status=SubscriptionStatus.ACTIVE)
+    contents.queries = [row["query"] for row in active if row["kind"] == DigestKind.SEARCH]
     for subscription in active:
         if progress:
             progress(1)
@@ -115,7 +116,7 @@ def _queue(
         for key, digest, message in batch:
             subscription = digest.subscription
             outbox_id = enqueue(
-                conn, key, subscription["email"], "digest", message, subscription["id"], now
+                conn, key, subscription["email"], MailKind.DIGEST, message, subscription["id"], now
             )
             if outbox_id is None:  # another run queued it a moment ago
                 report.done_before += 1
@@ -146,7 +147,9 @@ def request_confirmation(engine: Engine, subscription: dict[str, Any], mailer: M
     message = confirmation_message(subscription, mailer.links, mailer.sender)
     with engine.begin() as conn:
         return (
-            enqueue(conn, key, subscription["email"], "confirm", message, subscription["id"], now)
+            enqueue(
+                conn, key, subscription["email"], MailKind.CONFIRM, message, subscription["id"], now
+            )
             is not None
         )
 

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from paperfeed.store.schema import Frequency
+
 # Days of arrivals a digest looks back over. Papers an earlier digest of the same
 # subscription carried are left out, so the slack only catches papers ingested late (or
 # announced over a weekend or holiday) without repeating any.
-LOOK_BACK = {"daily": 4, "weekly": 7}
+LOOK_BACK = {Frequency.DAILY: 4, Frequency.WEEKLY: 7}
 
 
 @dataclass(frozen=True)
@@ -28,19 +30,19 @@ class Period:
     label: str
 
 
-def due_period(frequency: str, zone: str, hour: int, now: datetime) -> Period | None:
+def due_period(frequency: Frequency, zone: str, hour: int, now: datetime) -> Period | None:
     """The period whose digest is due at ``now`` for this subscriber, or ``None`` (a weekend
     for a daily digest, or before the hour)."""
     local = now.astimezone(ZoneInfo(zone))
-    if local.hour < hour or (frequency == "daily" and local.weekday() >= 5):
+    if local.hour < hour or (frequency == Frequency.DAILY and local.weekday() >= 5):
         return None
     return period_of(frequency, local.date())
 
 
-def period_of(frequency: str, day: date) -> Period:
+def period_of(frequency: Frequency, day: date) -> Period:
     """The daily or weekly period ``day`` falls in."""
     first = day - timedelta(days=LOOK_BACK[frequency] - 1)
-    if frequency == "daily":
+    if frequency == Frequency.DAILY:
         return Period(day.isoformat(), day, first, f"{day:%A} {day.day} {day:%B %Y}")
     year, week, _ = day.isocalendar()
     return Period(f"{year}-W{week:02d}", day, first, f"week {week} of {year}")

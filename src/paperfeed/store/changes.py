@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+
 from sqlalchemy import ColumnElement, Engine, RowMapping, and_, func, or_, select
 
 from paperfeed.store.schema import organisations, papers

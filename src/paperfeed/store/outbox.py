@@ -13,6 +13,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, func, insert, select, update
 
 from paperfeed.store.schema import (
+    MailKind,
+    OutboxStatus,
+    SubscriptionStatus,
     digest_papers,
     outbox,
     papers,
@@ -21,7 +24,7 @@ from paperfeed.store.schema import (
 )
 from paperfeed.store.sql import insert_new
 
-PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
+UNSENT = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 
 
 def queue_message(conn: Connection, row: Mapping[str, Any]) -> int | None:
@@ -39,7 +42,7 @@ def claim_message(engine: Engine, now: datetime, lease_until: datetime) -> Row |
     serialises claims, and the ``UPDATE`` re-checks that the row is still due, so only one run
     wins it.
     """
-    due = outbox.c.status.in_((PENDING, SENDING)) & (outbox.c.next_attempt_at <= now)
+    due = outbox.c.status.in_(UNSENT) & (outbox.c.next_attempt_at <= now)
     query = (
         select(
             outbox,
@@ -53,7 +56,7 @@ def claim_message(engine: Engine, now: datetime, lease_until: datetime) -> Row |
         .limit(1)
         .with_for_update(of=outbox, skip_locked=True)  # PostgreSQL; SQLite ignores it
     )
-    lease = {"status": SENDING, "next_attempt_at": lease_until}
+    lease = {"status": OutboxStatus.SENDING, "next_attempt_at": lease_until}
     while True:
         with engine.begin() as conn:
             row = conn.execute(query).first()
@@ -77,19 +80,25 @@ def bounce_message(
     """The address does not take mail: fail the message, suppress the address and mark its
     active subscriptions bounced, in one transaction."""
     with engine.begin() as conn:
-        change = {"status": FAILED, "attempts": attempts, "last_error": reply}
+        change = {"status": OutboxStatus.FAILED, "attempts": attempts, "last_error": reply}
         conn.execute(update(outbox).where(outbox.c.id == message_id).values(change))
         suppress = {"email": email, "reason": reply, "created_at": now}
         conn.execute(insert_new(conn, suppressed_addresses, "email").values(suppress))
-        active = (subscriptions.c.email == email) & (subscriptions.c.status == "active")
-        conn.execute(update(subscriptions).where(active).values(status="bounced"))
+        active = (subscriptions.c.email == email) & (
+            subscriptions.c.status == SubscriptionStatus.ACTIVE
+        )
+        conn.execute(update(subscriptions).where(active).values(status=SubscriptionStatus.BOUNCED))
 
 
 def prune_sent(engine: Engine, cutoff: datetime) -> int:
     """Drop the text of the mails sent before ``cutoff``; how many were pruned."""
     statement = (
         update(outbox)
-        .where(outbox.c.status == SENT, outbox.c.sent_at < cutoff, outbox.c.message.is_not(None))
+        .where(
+            outbox.c.status == OutboxStatus.SENT,
+            outbox.c.sent_at < cutoff,
+            outbox.c.message.is_not(None),
+        )
         .values(message=None)
     )
     with engine.begin() as conn:
@@ -98,14 +107,16 @@ def prune_sent(engine: Engine, cutoff: datetime) -> int:
 
 def count_unsent(engine: Engine) -> int:
     """How many messages are pending or being sent."""
-    query = select(func.count()).select_from(outbox).where(outbox.c.status.in_((PENDING, SENDING)))
+    query = select(func.count()).select_from(outbox).where(outbox.c.status.in_(UNSENT))
     with engine.connect() as conn:
         return conn.execute(query).scalar_one()
 
 
 def digest_keys_since(engine: Engine, since: datetime) -> set[str]:
     """The keys of the digests queued since ``since``."""
-    query = select(outbox.c.key).where(outbox.c.kind == "digest", outbox.c.created_at >= since)
+    query = select(outbox.c.key).where(
+        outbox.c.kind == MailKind.DIGEST, outbox.c.created_at >= since
+    )
     with engine.connect() as conn:
         return set(conn.execute(query).scalars())
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from paperfeed.store.schema import RunStatus
 from paperfeed.store.schema import ingest_rejections as rejections
 from paperfeed.store.schema import ingest_runs as runs
 
@@ -32,7 +33,9 @@ def start_run(engine: Engine, source: str, params: dict[str, object]) -> Run:
     with engine.begin() as conn:
         unfinished = conn.execute(
             select(runs.c.id, runs.c.params, runs.c.checkpoint, runs.c.pid)
-            .where(runs.c.source == source, runs.c.status.in_(("running", "failed")))
+            .where(
+                runs.c.source == source, runs.c.status.in_((RunStatus.RUNNING, RunStatus.FAILED))
+            )
             .order_by(runs.c.id.desc())
         ).all()
         for run_id, run_params, checkpoint, pid in unfinished:
@@ -43,7 +46,7 @@ def start_run(engine: Engine, source: str, params: dict[str, object]) -> Run:
             conn.execute(
                 update(runs)
                 .where(runs.c.id == run_id)
-                .values(status="running", pid=os.getpid(), error=None)
+                .values(status=RunStatus.RUNNING, pid=os.getpid(), error=None)
             )
             return Run(run_id, checkpoint, resumed=checkpoint is not None)
         run_id = conn.execute(
@@ -51,7 +54,7 @@ def start_run(engine: Engine, source: str, params: dict[str, object]) -> Run:
             .values(
                 source=source,
                 params=params,
-                status="running",
+                status=RunStatus.RUNNING,
                 pid=os.getpid(),
                 started_at=datetime.now(UTC),
                 **dict.fromkeys(COUNTERS, 0),
@@ -88,7 +91,7 @@ def finish_run(engine: Engine, run_id: int, error: str | None = None) -> dict[st
             update(runs)
             .where(runs.c.id == run_id)
             .values(
-                status="failed" if error else "completed",
+                status=RunStatus.FAILED if error else RunStatus.COMPLETED,
                 error=error,
                 finished_at=datetime.now(UTC),
                 pid=None,

@@ -4,6 +4,7 @@ below them each table as the store's queries use it. Changes here need an Alembi
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -110,6 +111,14 @@ class PaperAuthor(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("authors.id"), index=True)
 
 
+class RunStatus(StrEnum):
+    """Where an ingest run is; a failed one is resumed by the next run of the same input."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
 class IngestRun(Base):
     """One run of ``paperfeed ingest``; its checkpoint is saved with every committed batch."""
 
@@ -117,7 +126,7 @@ class IngestRun(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(100))
     params: Mapped[dict] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(20))  # running | completed | failed
+    status: Mapped[str] = mapped_column(String(20))  # a RunStatus
     checkpoint: Mapped[dict | None] = mapped_column(JSON)
     pid: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -255,12 +264,28 @@ class Note(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Subscription(Base):
-    """An email digest: trending papers, a saved search or recommendations, daily or weekly.
+class DigestKind(StrEnum):
+    """What a subscription's digest brings."""
 
-    ``status`` is pending (until the address confirms), active, unsubscribed, or bounced
-    (the mail server refused the address for good).
-    """
+    TRENDING = "trending"
+    SEARCH = "search"  # new papers for a saved search
+    RECOMMEND = "recommend"  # recommendations for the subscriber's account
+
+
+class Frequency(StrEnum):
+    DAILY = "daily"  # on weekdays
+    WEEKLY = "weekly"
+
+
+class SubscriptionStatus(StrEnum):
+    PENDING = "pending"  # until the address confirms
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"  # the mail server refused the address for good
+
+
+class Subscription(Base):
+    """An email digest: trending papers, a saved search or recommendations, daily or weekly."""
 
     __tablename__ = "subscriptions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -268,13 +293,13 @@ class Subscription(Base):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[str] = mapped_column(String(20))  # trending | search | recommend
-    frequency: Mapped[str] = mapped_column(String(10))  # daily | weekly
+    kind: Mapped[str] = mapped_column(String(20))  # a DigestKind
+    frequency: Mapped[str] = mapped_column(String(10))  # a Frequency
     query: Mapped[str | None] = mapped_column(Text)
     filters: Mapped[dict | None] = mapped_column(JSON)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     hour: Mapped[int] = mapped_column(Integer, default=7)  # local hour the digest is due
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # a SubscriptionStatus
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -289,12 +314,21 @@ class SuppressedAddress(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class OutboxMessage(Base):
-    """A mail to send, rendered once; ``key`` makes each digest (subscription, period) unique.
+class MailKind(StrEnum):
+    CONFIRM = "confirm"  # asks the address to confirm a subscription
+    DIGEST = "digest"
 
-    ``status`` is pending (due at ``next_attempt_at``), sending (claimed by a run until
-    ``next_attempt_at``), sent, failed, or cancelled (its subscription stopped first).
-    """
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"  # due at next_attempt_at
+    SENDING = "sending"  # claimed by a delivery run until next_attempt_at
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # its subscription stopped before it went out
+
+
+class OutboxMessage(Base):
+    """A mail to send, rendered once; ``key`` makes each digest (subscription, period) unique."""
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -303,9 +337,9 @@ class OutboxMessage(Base):
         ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
     )
     email: Mapped[str] = mapped_column(String(320))
-    kind: Mapped[str] = mapped_column(String(20))  # confirm | digest
+    kind: Mapped[str] = mapped_column(String(20))  # a MailKind
     message: Mapped[str | None] = mapped_column(Text)  # RFC 5322 text; dropped once old
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))  # an OutboxStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -14,11 +14,17 @@ from zoneinfo import available_timezones
 from sqlalchemy import Engine, delete, insert, select, update
 
 from paperfeed.store.accounts import EMAIL
-from paperfeed.store.schema import subscriptions, users
+from paperfeed.store.schema import (
+    DigestKind,
+    Frequency,
+    SubscriptionStatus,
+    subscriptions,
+    users,
+)
 
-KINDS = ("trending", "search", "recommend")
-FREQUENCIES = ("daily", "weekly")
-LIVE = ("pending", "active")
+KINDS = tuple(DigestKind)
+FREQUENCIES = tuple(Frequency)
+LIVE = (SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE)
 MAX_QUERY = 500
 
 
@@ -30,8 +36,8 @@ def subscribe(
     engine: Engine,
     email: str,
     *,
-    kind: str = "trending",
-    frequency: str = "daily",
+    kind: str = DigestKind.TRENDING,
+    frequency: str = Frequency.DAILY,
     query: str | None = None,
     filters: dict[str, Any] | None = None,
     timezone: str = "UTC",
@@ -48,7 +54,7 @@ def subscribe(
     now = datetime.now(UTC)
     with engine.begin() as conn:
         user_id = conn.execute(select(users.c.id).where(users.c.email == email)).scalar()
-        if kind == "recommend" and user_id is None:
+        if kind == DigestKind.RECOMMEND and user_id is None:
             raise SubscriptionError(
                 "recommendations learn from an account's saved and upvoted papers: "
                 f"sign up with {email} first"
@@ -71,7 +77,7 @@ def subscribe(
                 "filters": filters or None,
                 "timezone": timezone,
                 "hour": hour,
-                "status": "active" if confirmed else "pending",
+                "status": SubscriptionStatus.ACTIVE if confirmed else SubscriptionStatus.PENDING,
                 "created_at": now,
                 "confirmed_at": now if confirmed else None,
             }
@@ -85,7 +91,7 @@ def _check(email: str, kind: str, frequency: str, query: str | None, zone: str, 
         raise SubscriptionError(f"{email!r} is not an email address")
     if kind not in KINDS:
         raise SubscriptionError(f"a digest is one of {', '.join(KINDS)}, not {kind!r}")
-    if kind == "search" and not query:
+    if kind == DigestKind.SEARCH and not query:
         raise SubscriptionError("a saved-search digest needs a search query")
     if query and len(query) > MAX_QUERY:
         raise SubscriptionError(f"a saved search has at most {MAX_QUERY} characters")
@@ -115,7 +121,7 @@ def get_subscription(engine: Engine, subscription_id: int) -> dict[str, Any] | N
 
 
 def list_subscriptions(
-    engine: Engine, *, email: str | None = None, status: str | None = None
+    engine: Engine, *, email: str | None = None, status: SubscriptionStatus | None = None
 ) -> list[dict[str, Any]]:
     """Subscriptions, oldest first; only one address's or one status's if given."""
     query = select(subscriptions).order_by(subscriptions.c.id)
@@ -130,13 +136,13 @@ def list_subscriptions(
 def confirm(engine: Engine, subscription_id: int) -> bool:
     """Activate a pending subscription (the address answered its confirmation mail);
     ``False`` if it is not pending (already active, or unsubscribed since)."""
-    change = {"status": "active", "confirmed_at": datetime.now(UTC)}
-    return _move(engine, subscription_id, ("pending",), change)
+    change = {"status": SubscriptionStatus.ACTIVE, "confirmed_at": datetime.now(UTC)}
+    return _move(engine, subscription_id, (SubscriptionStatus.PENDING,), change)
 
 
 def unsubscribe(engine: Engine, subscription_id: int) -> bool:
     """Stop a subscription; ``False`` if it was already stopped."""
-    change = {"status": "unsubscribed", "unsubscribed_at": datetime.now(UTC)}
+    change = {"status": SubscriptionStatus.UNSUBSCRIBED, "unsubscribed_at": datetime.now(UTC)}
     return _move(engine, subscription_id, LIVE, change)
 
 
@@ -159,7 +165,12 @@ def remove(engine: Engine, email: str) -> int:
     return gone.rowcount
 
 
-def _move(engine: Engine, subscription_id: int, before: tuple[str, ...], values: dict) -> bool:
+def _move(
+    engine: Engine,
+    subscription_id: int,
+    before: tuple[SubscriptionStatus, ...],
+    values: dict[str, object],
+) -> bool:
     with engine.begin() as conn:
         moved = conn.execute(
             update(subscriptions)
