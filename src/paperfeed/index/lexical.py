@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from html import escape
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import tantivy
 from sqlalchemy import Engine, RowMapping
@@ -40,7 +40,9 @@ OVERLAP = timedelta(seconds=60)
 ALL_WORDS_UP_TO = 3
 BOOSTS = {"title": 2.5, "abstract": 1.0, "authors": 0.5}
 LONG_QUERY_BOOSTS = {"title": 0.5, "abstract": 1.0, "authors": 0.5}
-SORTS = {"relevance": None, "date": "day", "upvotes": "upvotes"}
+# the orders results come in, by the field each sorts on (relevance: the score)
+Sort = Literal["relevance", "date", "upvotes"]
+SORTS: dict[Sort, str | None] = {"relevance": None, "date": "day", "upvotes": "upvotes"}
 SNIPPET_CHARS = 240
 # the columns a document is made of
 INDEXED = "arxiv_id title abstract authors categories announced published upvotes withdrawn"
@@ -194,7 +196,7 @@ class LexicalIndex:
         *,
         limit: int = 20,
         offset: int = 0,
-        sort: str = "relevance",
+        sort: Sort = "relevance",
         filters: Filters = NO_FILTERS,
         within: Query | None = None,
     ) -> list[LexicalHit]:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
+from typing import Literal, get_args
 
 import numpy as np
 from sqlalchemy import Engine
@@ -25,15 +26,16 @@ from tantivy import Query
 
 from paperfeed.index.dense import VectorIndex
 from paperfeed.index.embedding import Embedder
-from paperfeed.index.lexical import LexicalIndex
+from paperfeed.index.lexical import LexicalIndex, Sort
 from paperfeed.index.live import LiveVectors
 from paperfeed.index.query import NO_FILTERS, Filters, ParsedQuery, parse_query
 from paperfeed.ranking.fusion import Ranked, convex_combination
 from paperfeed.store.queries import paper_cards
 from paperfeed.store.vectors import unit_rows
 
-MODES = ("hybrid", "lexical", "dense")
-SORTS = ("relevance", "date", "upvotes")
+Mode = Literal["hybrid", "lexical", "dense"]
+MODES: tuple[Mode, ...] = get_args(Mode)
+SORTS: tuple[Sort, ...] = get_args(Sort)
 # the dense side keeps POOL * depth papers (from twice as many graph candidates): the best
 # ``depth`` are fused, all are re-scored by exact cosine after the feedback round
 POOL = 2
@@ -71,8 +73,8 @@ class Hit:
 @dataclass
 class SearchResults:
     query: ParsedQuery
-    mode: str
-    sort: str
+    mode: Mode
+    sort: Sort
     hits: list[Hit]
     notes: list[str]
 
@@ -126,8 +128,8 @@ class Searcher:
         self,
         text: str,
         *,
-        mode: str = "hybrid",
-        sort: str = "relevance",
+        mode: Mode = "hybrid",
+        sort: Sort = "relevance",
         limit: int = 20,
         offset: int = 0,
         filters: Filters = NO_FILTERS,
@@ -189,7 +191,7 @@ class Searcher:
         return self.vectors.current() if self.vectors is not None else None
 
     def _relevance(
-        self, query: ParsedQuery, filters: Filters, mode: str, wanted: int, notes: list[str]
+        self, query: ParsedQuery, filters: Filters, mode: Mode, wanted: int, notes: list[str]
     ) -> Ranked:
         depth = max(self.tuning.depth, wanted)
         lexical = self._lexical(query, filters, depth, "relevance") if mode != "dense" else []
@@ -214,7 +216,7 @@ class Searcher:
             fused = convex_combination(lexical, dense, self.tuning.alpha)
         return fused
 
-    def _lexical(self, query: ParsedQuery, filters: Filters, limit: int, sort: str) -> Ranked:
+    def _lexical(self, query: ParsedQuery, filters: Filters, limit: int, sort: Sort) -> Ranked:
         hits = self.lexical.search(query, limit=limit, sort=sort, filters=filters)
         return [(hit.arxiv_id, hit.score) for hit in hits]
 
