@@ -16,6 +16,7 @@ from paperfeed.index.embedding import EmbeddingError, resolve_model
 from paperfeed.index.local import LocalEmbedder
 from paperfeed.index.onnx import OnnxEmbedder, export_model
 from paperfeed.index.openai import OpenAIEmbedder
+from paperfeed.settings import Settings
 
 DOCUMENTS = [
     "Attention is all you need. We propose the Transformer, based solely on attention.",
@@ -78,16 +79,23 @@ def test_the_packaged_model_is_used_by_name_and_others_are_passed_through() -> N
 def test_the_onnx_backend_is_the_default_and_exports_nothing_until_first_use(
     tmp_path: Path,
 ) -> None:
-    embedder = make_embedder(SimpleNamespace(model_dir=tmp_path))
+    embedder = make_embedder(Settings(model_cache=tmp_path))
     assert isinstance(embedder, OnnxEmbedder)
     assert (embedder.model, embedder.batch_size) == ("all-MiniLM-L6-v2", 32)
     assert not any(tmp_path.iterdir())
 
 
 def test_the_local_backend_loads_its_model_on_first_use() -> None:
-    embedder = make_embedder(SimpleNamespace(embedding_backend="local"))
+    embedder = make_embedder(Settings(embedding_backend="local"))
     assert isinstance(embedder, LocalEmbedder)
     assert embedder._loaded is None
+
+
+def test_a_local_model_without_a_fixed_vector_size_says_so() -> None:
+    embedder = LocalEmbedder("custom/model")
+    embedder._loaded = SimpleNamespace(get_embedding_dimension=lambda: None)
+    with pytest.raises(EmbeddingError, match="custom/model has no fixed vector size"):
+        embedder.embed_documents([])
 
 
 def test_the_onnx_export_gives_the_local_models_vectors(
@@ -136,23 +144,23 @@ def test_the_onnx_export_refuses_a_model_without_an_input_length(
 def test_a_registered_backend_is_made_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     made = object()
     monkeypatch.setitem(EMBEDDERS, "mine", lambda settings: (made, settings.embedding_model))
-    settings = SimpleNamespace(embedding_backend="mine", embedding_model="m")
+    settings = Settings(embedding_backend="mine", embedding_model="m")
     assert make_embedder(settings) == (made, "m")
 
 
 def test_an_unknown_backend_is_refused_naming_the_known_ones() -> None:
     message = r"unknown embedding backend 'nope' \(known: local, onnx, openai"
     with pytest.raises(ValueError, match=message):
-        make_embedder(SimpleNamespace(embedding_backend="nope"))
+        make_embedder(Settings(embedding_backend="nope"))
 
 
 def test_the_openai_backend_needs_a_url() -> None:
     with pytest.raises(ValueError, match="needs embedding_url"):
-        make_embedder(SimpleNamespace(embedding_backend="openai"))
+        make_embedder(Settings(embedding_backend="openai"))
 
 
 def test_the_openai_backend_takes_its_settings() -> None:
-    settings = SimpleNamespace(
+    settings = Settings(
         embedding_backend="openai",
         embedding_url="http://embed.local/v1/",
         embedding_model="bge-small",

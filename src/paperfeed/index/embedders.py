@@ -7,15 +7,14 @@ built-ins register with :func:`register_embedder` exactly as a plugin would.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from paperfeed.index.embedding import PACKAGED_MODEL, Embedder
+from paperfeed.index.embedding import Embedder
 from paperfeed.index.local import LocalEmbedder
 from paperfeed.index.onnx import OnnxEmbedder
 from paperfeed.index.openai import OpenAIEmbedder
-from paperfeed.settings import default_home
+from paperfeed.settings import Settings
 
-EmbedderFactory = Callable[[Any], Embedder]  # settings -> embedder
+EmbedderFactory = Callable[[Settings], Embedder]
 EMBEDDERS: dict[str, EmbedderFactory] = {}
 
 
@@ -29,9 +28,9 @@ def register_embedder(name: str) -> Callable[[EmbedderFactory], EmbedderFactory]
     return add
 
 
-def make_embedder(settings: Any) -> Embedder:
+def make_embedder(settings: Settings) -> Embedder:
     """The embedder ``settings.embedding_backend`` names (default ``"onnx"``)."""
-    backend = getattr(settings, "embedding_backend", "onnx")
+    backend = settings.embedding_backend
     if backend not in EMBEDDERS:
         known = ", ".join(sorted(EMBEDDERS))
         raise ValueError(f"unknown embedding backend {backend!r} (known: {known})")
@@ -39,34 +38,28 @@ def make_embedder(settings: Any) -> Embedder:
 
 
 @register_embedder("local")
-def _local(settings: Any) -> LocalEmbedder:
-    return LocalEmbedder(
-        getattr(settings, "embedding_model", PACKAGED_MODEL),
-        batch_size=getattr(settings, "embedding_batch_size", 32),
-    )
+def _local(settings: Settings) -> LocalEmbedder:
+    return LocalEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
 
 
 @register_embedder("onnx")
-def _onnx(settings: Any) -> OnnxEmbedder:
+def _onnx(settings: Settings) -> OnnxEmbedder:
     return OnnxEmbedder(
-        getattr(settings, "embedding_model", PACKAGED_MODEL),
-        getattr(settings, "model_dir", None) or default_home() / "models",
-        batch_size=getattr(settings, "embedding_batch_size", 32),
+        settings.embedding_model, settings.model_dir, batch_size=settings.embedding_batch_size
     )
 
 
 @register_embedder("openai")
-def _openai(settings: Any) -> OpenAIEmbedder:
-    url = getattr(settings, "embedding_url", None)
-    if not url:
+def _openai(settings: Settings) -> OpenAIEmbedder:
+    if not settings.embedding_url:
         raise ValueError(
             "the openai embedding backend needs embedding_url (PAPERFEED_EMBEDDING_URL), "
             "e.g. http://localhost:8080/v1"
         )
     return OpenAIEmbedder(
-        url,
-        getattr(settings, "embedding_model", PACKAGED_MODEL),
-        api_key=getattr(settings, "embedding_api_key", None),
-        batch_size=getattr(settings, "embedding_batch_size", 32),
-        timeout=getattr(settings, "http_timeout", 60.0),
+        settings.embedding_url,
+        settings.embedding_model,
+        api_key=settings.embedding_api_key,
+        batch_size=settings.embedding_batch_size,
+        timeout=settings.http_timeout,
     )

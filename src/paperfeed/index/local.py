@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from paperfeed.index.embedding import PACKAGED_MODEL, resolve_model
+from paperfeed.index.embedding import PACKAGED_MODEL, EmbeddingError, resolve_model
 from paperfeed.store.vectors import unit_rows
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 
 class LocalEmbedder:
@@ -22,11 +25,14 @@ class LocalEmbedder:
         self.model = model
         self.batch_size = batch_size
         self.device = device
-        self._loaded: Any = None
+        self._loaded: SentenceTransformer | None = None
 
     @property
     def dim(self) -> int:
-        return self._transformer().get_embedding_dimension()
+        dim = self._transformer().get_embedding_dimension()
+        if dim is None:  # sentence-transformers finds no module that fixes it
+            raise EmbeddingError(f"{self.model} has no fixed vector size")
+        return dim
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -43,7 +49,7 @@ class LocalEmbedder:
         # encode_query/encode_document apply the model's query/document prompts, if it has any
         return unit_rows(encode(texts, batch_size=self.batch_size, show_progress_bar=False))
 
-    def _transformer(self) -> Any:
+    def _transformer(self) -> SentenceTransformer:
         if self._loaded is None:
             from sentence_transformers import SentenceTransformer  # a 5 s import: on use only
 
