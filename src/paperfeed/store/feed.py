@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select, union
+from sqlalchemy import ColumnElement, Engine, func, select, union
 
 from paperfeed.store.queries import UPVOTES, VISIBLE, cards
 from paperfeed.store.schema import authors, organisations, paper_authors, papers, submissions
@@ -86,12 +86,14 @@ def top_papers(engine: Engine, first: date, last: date, limit: int) -> list[dict
     )
 
 
-def _on_day(day: date) -> Any:
+def _on_day(day: date) -> ColumnElement[bool]:
     start = datetime.combine(day, time(), UTC)
     return _arrived_between(day, day, start, start + timedelta(days=1))
 
 
-def _arrived_between(first: date, last: date, start: datetime, end: datetime) -> Any:
+def _arrived_between(
+    first: date, last: date, start: datetime, end: datetime
+) -> ColumnElement[bool]:
     """Papers announced from ``first`` to ``last`` or submitted by a user from ``start`` to
     ``end``: a union of two index look-ups (an OR across the join would scan every paper)."""
     return papers.c.id.in_(

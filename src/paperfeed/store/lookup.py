@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from typing import Any
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import ColumnElement, Connection, Row, func, select
 
 from paperfeed.store.queries import VISIBLE
 from paperfeed.store.schema import papers
@@ -40,7 +39,9 @@ def papers_by_id(conn: Connection, paper_ids: Iterable[int]) -> dict[int, Row]:
     return found
 
 
-def _lookup(conn: Connection, column: Any, values: Iterable[str]) -> dict[str, list[Row]]:
+def _lookup(
+    conn: Connection, column: ColumnElement[str], values: Iterable[str]
+) -> dict[str, list[Row]]:
     found: dict[str, list[Row]] = defaultdict(list)
     query = select(
         papers.c.id, papers.c.arxiv_id, papers.c.hidden, papers.c.withdrawn, column.label("key")

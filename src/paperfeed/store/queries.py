@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, func, select
 
 from paperfeed.store.schema import (
     authors,
@@ -43,7 +43,7 @@ def is_stored(engine: Engine, arxiv_id: str) -> bool:
         return conn.execute(query).first() is not None
 
 
-def card_columns() -> list[Any]:
+def card_columns() -> list[ColumnElement[Any]]:
     """What a list of papers shows of each: upvotes are ours plus those counted elsewhere."""
     return [
         papers.c.id,
@@ -65,8 +65,8 @@ def card_columns() -> list[Any]:
 
 def cards(
     engine: Engine,
-    *where: Any,
-    order_by: Sequence[Any] = (),
+    *where: ColumnElement[bool],
+    order_by: Sequence[ColumnElement[Any]] = (),
     limit: int | None = None,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
