@@ -475,7 +475,7 @@ def _parse_csl(text: str) -> tuple[list[Reference], list[Skipped]]:
     return references, skipped
 
 
-def _is_item(item: Any) -> bool:
+def _is_item(item: object) -> bool:
     return isinstance(item, dict) and "type" in item and "id" in item
 
 
@@ -502,7 +502,7 @@ def _without_markup(title: str | None) -> str | None:
     return " ".join(html.unescape(TAG.sub("", title or "")).split()) or None
 
 
-def _csl_authors(names: Any) -> tuple[str, ...]:
+def _csl_authors(names: object) -> tuple[str, ...]:
     if names is None:
         return ()
     if not isinstance(names, list) or not all(isinstance(name, dict) for name in names):
@@ -512,7 +512,7 @@ def _csl_authors(names: Any) -> tuple[str, ...]:
     return tuple(name for name in (" ".join(str(j).split()) for j in joined) if name)
 
 
-def _csl_year(issued: Any) -> int | None:
+def _csl_year(issued: object) -> int | None:
     """From ``{"date-parts": [[2017, 6, 12]]}``, or the ``raw``/``literal`` date text."""
     if not isinstance(issued, dict):
         return None

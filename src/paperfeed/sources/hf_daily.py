@@ -154,7 +154,7 @@ def _record(entry: Any, source: str) -> PaperRecord:
     )
 
 
-def _organisation(value: Any) -> Organisation | None:
+def _organisation(value: object) -> Organisation | None:
     if not isinstance(value, dict) or not value.get("name"):
         return None
     return Organisation(handle=value["name"], name=value.get("fullname") or value["name"])
@@ -165,6 +165,6 @@ def _day(value: Any) -> date | None:
     return parsed.date() if parsed else None
 
 
-def _paper_id(entry: Any) -> str | None:
+def _paper_id(entry: object) -> str | None:
     paper = entry.get("paper") if isinstance(entry, dict) else None
     return str(paper["id"]) if isinstance(paper, dict) and paper.get("id") else None

@@ -89,7 +89,7 @@ def _reason(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _version(value: Any) -> int | None:
+def _version(value: object) -> int | None:
     if value in (None, ""):
         return None
     return int(str(value).lstrip("vV"))
