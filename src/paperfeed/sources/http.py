@@ -86,7 +86,7 @@ class PoliteClient:
         self._last = self._clock()
 
     def _backoff(self, attempt: int) -> float:
-        return max(self.delay, 1.0) * 2**attempt
+        return max(self.delay, 1.0) * 2.0**attempt
 
 
 def retry_after(response: httpx.Response) -> float | None:
