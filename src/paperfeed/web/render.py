@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Request
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
@@ -60,7 +61,7 @@ TEMPLATES.env.filters.update(
 TEMPLATES.env.globals.update(author_url=author_url, with_query=with_query)
 
 
-def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Any:
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render ``template`` with the signed-in user and the CSRF token available."""
     context.setdefault("user", current_user(request))
     context.setdefault("csrf", csrf_token(request))
