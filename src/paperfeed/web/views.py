@@ -115,7 +115,7 @@ def entry_json(card: dict[str, Any]) -> dict[str, Any]:
 def hit_json(hit: Hit) -> dict[str, Any]:
     """A search result: the paper's entry, its highlighted fragment and score."""
     entry = entry_json(vars(hit))
-    entry["highlight"] = hit.snippet
+    entry["highlight"] = hit.snippet.html() if hit.snippet else None
     entry["score"] = hit.score
     return entry
 
