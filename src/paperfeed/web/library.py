@@ -39,6 +39,7 @@ from paperfeed.web.views import (
     PageNumber,
     back,
     change,
+    mark_from_form,
     paper_json,
     sign_in_first,
     with_marks,
@@ -131,9 +132,7 @@ def not_interested(
     csrf_token: CsrfField = "",
     on: OnField = True,
 ) -> RedirectResponse:
-    user = acting_user(request, csrf_token)
-    set_not_interested(services.engine, user["id"], arxiv_id, on)
-    return back(request, f"/papers/{arxiv_id}")
+    return mark_from_form(request, services, set_not_interested, arxiv_id, csrf_token, on)
 
 
 @router.post("/library/tags/{name:path}/delete")

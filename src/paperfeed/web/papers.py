@@ -22,7 +22,15 @@ from paperfeed.web.deps import ServicesDep
 from paperfeed.web.indexing import index_soon
 from paperfeed.web.render import page
 from paperfeed.web.security import acting_user, current_user, rate_limit
-from paperfeed.web.views import CsrfField, OnField, back, hit_json, iso, paper_json, with_marks
+from paperfeed.web.views import (
+    CsrfField,
+    OnField,
+    hit_json,
+    iso,
+    mark_from_form,
+    paper_json,
+    with_marks,
+)
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["papers"])
@@ -100,9 +108,7 @@ def upvote_form(
     csrf_token: CsrfField = "",
     on: OnField = True,
 ) -> RedirectResponse:
-    user = acting_user(request, csrf_token)
-    set_vote(services.engine, user["id"], arxiv_id, on)
-    return back(request, f"/papers/{arxiv_id}")
+    return mark_from_form(request, services, set_vote, arxiv_id, csrf_token, on)
 
 
 @router.post("/papers/{arxiv_id:path}/save")
@@ -113,9 +119,7 @@ def save_form(
     csrf_token: CsrfField = "",
     on: OnField = True,
 ) -> RedirectResponse:
-    user = acting_user(request, csrf_token)
-    set_saved(services.engine, user["id"], arxiv_id, on)
-    return back(request, f"/papers/{arxiv_id}")
+    return mark_from_form(request, services, set_saved, arxiv_id, csrf_token, on)
 
 
 @router.post("/papers/{arxiv_id:path}/hide")

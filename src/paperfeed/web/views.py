@@ -19,6 +19,7 @@ from paperfeed.services import Services
 from paperfeed.store import feed
 from paperfeed.store.activity import marks
 from paperfeed.store.library import LibraryError, library_details
+from paperfeed.web.security import acting_user
 
 PER_PAGE = 20
 CsrfField = Annotated[str, Form()]
@@ -54,6 +55,21 @@ def change(action: Callable[..., T], *args: Any) -> T:
         return action(*args)
     except LibraryError as exc:
         raise HTTPException(400, f"Not kept: {exc}.") from None
+
+
+def mark_from_form(
+    request: Request,
+    services: Services,
+    mark: Callable[[Engine, int, str, bool], object],
+    arxiv_id: str,
+    csrf_token: str,
+    on: bool,
+) -> RedirectResponse:
+    """A form's mark on a paper (upvoted, saved, not interested) set or taken back by the
+    signed-in user; then back to the page the form was on."""
+    user = acting_user(request, csrf_token)
+    mark(services.engine, user["id"], arxiv_id, on)
+    return back(request, f"/papers/{arxiv_id}")
 
 
 def back(request: Request, fallback: str) -> RedirectResponse:
