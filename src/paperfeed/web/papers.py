@@ -67,8 +67,8 @@ def accept_submission(
     """Store the paper ``text`` names (fetched from arXiv if new) as submitted by ``user``,
     rate-limited per user, and index it after the response; its arXiv id.
     Raises :class:`SubmitError` for the user to fix."""
-    rate_limit(request, services.settings.submit_rate, "submit", key=str(user["id"]))
     settings = services.settings
+    rate_limit(request, settings.submit_rate, "submit", key=str(user["id"]))
     arxiv_id = submit_paper(
         services.engine, services.http(), settings.arxiv_api_url, text, user["id"]
     )

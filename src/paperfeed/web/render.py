@@ -1,4 +1,5 @@
-"""Templates and the filters they use: LaTeX shown as plain Unicode text, dates, links."""
+"""Templates and the filters they use: LaTeX shown as plain Unicode text (in search snippets
+too, their highlights kept), dates, links."""
 
 from __future__ import annotations
 
