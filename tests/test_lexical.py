@@ -13,7 +13,7 @@ from sqlalchemy import Engine, update
 
 from conftest import SAMPLE
 from memory_source import MemorySource, paper
-from paperfeed.index.lexical import META, LexicalIndex
+from paperfeed.index.lexical import META, LexicalIndex, Snippet
 from paperfeed.index.query import Filters, parse_query
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.records import Organisation, Withdrawal
@@ -140,11 +140,24 @@ def test_accents_are_folded(extras_index: LexicalIndex) -> None:
 
 def test_snippets_highlight_words_and_escape_html(extras_index: LexicalIndex) -> None:
     ids = ["2401.00031", "2401.00032", "9999.99999"]
-    assert extras_index.snippets(ids, parse_query("sparse attention")) == {
-        "2401.00031": "Beware &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; "
-        "<b>sparse</b> <b>attention</b>",
-        "2401.00032": "Nothing to see.",  # no match: the start of the abstract
+    found = extras_index.snippets(ids, parse_query("sparse attention"))
+    assert found == {
+        "2401.00031": Snippet(
+            "Beware <script>alert('x')</script> & sparse attention", [(37, 43), (44, 53)]
+        ),
+        "2401.00032": Snippet("Nothing to see."),  # no match: the start of the abstract
     }
+    assert found["2401.00031"].html() == (
+        "Beware &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; "
+        "<b>sparse</b> <b>attention</b>"
+    )
+
+
+def test_snippet_highlights_count_characters_not_bytes(tmp_path: Path) -> None:
+    text = "Schrödinger\N{RIGHT SINGLE QUOTATION MARK}s \N{GREEK SMALL LETTER ALPHA}-sparse kernels"
+    index = sqlite_index(tmp_path, MemorySource([paper("2401.00041", abstract=text)]))
+    found = index.snippets(["2401.00041"], parse_query("sparse kernels"))
+    assert found == {"2401.00041": Snippet(text, [(16, 22), (23, 30)])}
 
 
 def test_a_phrase_needs_its_words_side_by_side(papers_index: LexicalIndex) -> None:

@@ -52,7 +52,8 @@ def test_hits_carry_the_card_and_an_escaped_snippet(searcher: Searcher) -> None:
         ["q-bio.BM"],
         date(2025, 1, 3),
     )
-    assert "<b>protein</b>" in hit.snippet.lower()
+    assert hit.snippet is not None
+    assert "<b>protein</b>" in hit.snippet.html().lower()
 
 
 def test_filters_apply_to_the_dense_side_too(searcher: Searcher) -> None:

@@ -135,7 +135,10 @@ def import_vectors_file(app: AppContext, path: Path, model: str) -> int:
 
 def _print_hits(hits: list[Hit], as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps([asdict(hit) for hit in hits], indent=2, default=str))
+        rows = [
+            {**asdict(hit), "snippet": hit.snippet.html() if hit.snippet else None} for hit in hits
+        ]
+        click.echo(json.dumps(rows, indent=2, default=str))
         return
     if not hits:
         click.echo("No papers found.")

@@ -13,7 +13,7 @@ import os
 import shutil
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from html import escape
 from pathlib import Path
@@ -64,6 +64,24 @@ ENGLISH = _analyzer(
 NAMES = _analyzer(Filter.remove_long(40), Filter.lowercase(), Filter.ascii_fold())
 STOPWORDS = _analyzer(Filter.lowercase(), Filter.stopword("english"))  # nothing left: a stopword
 TEXT_FIELDS = {"title": ENGLISH, "abstract": ENGLISH, "authors": NAMES}
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A fragment of an abstract and the (start, end) character ranges of the query's words
+    in it."""
+
+    text: str
+    highlights: list[tuple[int, int]] = field(default_factory=list)
+
+    def html(self) -> str:
+        """The fragment as HTML: the text escaped, the highlighted words in ``<b>``."""
+        parts, done = [], 0
+        for start, end in self.highlights:
+            parts += [escape(self.text[done:start]), "<b>", escape(self.text[start:end]), "</b>"]
+            done = end
+        parts.append(escape(self.text[done:]))
+        return "".join(parts)
 
 
 @dataclass(frozen=True)
@@ -251,9 +269,9 @@ class LexicalIndex:
             *([self._term("organisation", _utf8(organisation))] if organisation else []),
         ]
 
-    def snippets(self, arxiv_ids: Iterable[str], query: ParsedQuery) -> dict[str, str]:
-        """HTML fragments of the abstracts with the query's words in ``<b>``; the text itself
-        is escaped. Papers not in the index are left out."""
+    def snippets(self, arxiv_ids: Iterable[str], query: ParsedQuery) -> dict[str, Snippet]:
+        """The fragment of each abstract that best shows the query's words (the start of the
+        abstract where none is there). Papers not in the index are left out."""
         searcher = self._index.searcher()
         text = self._text_query(query)
         generator = None
@@ -264,11 +282,15 @@ class LexicalIndex:
         if not ids:
             return {}
         hits = searcher.search(Query.term_set_query(self._schema, "arxiv_id", ids), len(ids)).hits
-        found: dict[str, str] = {}
+        found: dict[str, Snippet] = {}
         for _, address in hits:
             doc = searcher.doc(address)
-            html = generator.snippet_from_doc(doc).to_html() if generator else ""
-            found[_arxiv_id(doc)] = html or _lead(doc.get_first("abstract") or "")
+            fragment = generator.snippet_from_doc(doc) if generator else None
+            found[_arxiv_id(doc)] = (
+                _snippet(fragment)
+                if fragment and fragment.fragment()
+                else Snippet(_lead(doc.get_first("abstract") or ""))
+            )
         return found
 
     def _text_query(self, query: ParsedQuery) -> Query | None:
@@ -384,8 +406,18 @@ def _utf8(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
+def _snippet(found: tantivy.Snippet) -> Snippet:
+    """tantivy's snippet, its highlights counted in characters rather than UTF-8 bytes."""
+    text = found.fragment()
+    data = text.encode()
+    return Snippet(
+        text,
+        [(len(data[: r.start].decode()), len(data[: r.end].decode())) for r in found.highlighted()],
+    )
+
+
 def _lead(abstract: str) -> str:
-    return escape(textwrap.shorten(abstract, SNIPPET_CHARS, placeholder=" …"))
+    return textwrap.shorten(abstract, SNIPPET_CHARS, placeholder=" …")
 
 
 def _read_meta(path: Path) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from tantivy import Query
 
 from paperfeed.index.dense import VectorIndex
 from paperfeed.index.embedding import Embedder
-from paperfeed.index.lexical import LexicalIndex, Sort
+from paperfeed.index.lexical import LexicalIndex, Snippet, Sort
 from paperfeed.index.live import LiveVectors
 from paperfeed.index.query import NO_FILTERS, Filters, ParsedQuery, parse_query
 from paperfeed.ranking.fusion import Ranked, convex_combination
@@ -67,7 +67,7 @@ class Hit:
     organisation: str | None = None
     links: list[str] = field(default_factory=list)
     abstract: str = ""
-    snippet: str | None = None
+    snippet: Snippet | None = None
 
 
 @dataclass

@@ -9,25 +9,26 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.middleware.base import RequestResponseEndpoint
 from starlette.middleware.sessions import SessionMiddleware
 
 from paperfeed.services import Services
 from paperfeed.store.activity import UnknownPaper
 from paperfeed.web import (
-    api,
-    api_library,
-    api_subscriptions,
+    accounts,
+    browse,
     feeds,
-    for_you,
     library,
-    pages,
+    library_files,
+    papers,
+    recommendations,
+    search,
     subscriptions,
 )
 from paperfeed.web.render import page
@@ -53,7 +54,6 @@ def create_app(services: Services) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.services = services
-    app.state.engine = services.engine
     app.add_middleware(
         SessionMiddleware,
         secret_key=services.secret_key,
@@ -64,7 +64,7 @@ def create_app(services: Services) -> FastAPI:
     )
 
     @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Any:
+    async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             if not request.url.path.startswith("/api/docs"):
@@ -72,19 +72,34 @@ def create_app(services: Services) -> FastAPI:
         return response
 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), "static")
-    app.include_router(api.router)
-    app.include_router(api_library.router)
-    app.include_router(api_subscriptions.router)
-    app.include_router(for_you.api_router)
-    app.include_router(for_you.router)
-    app.include_router(feeds.router)
-    app.include_router(pages.router)
-    app.include_router(library.router)
-    app.include_router(subscriptions.router)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(UnknownPaper, _unknown_paper)
-    app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.add_exception_handler(Exception, _crash)
+    # Routes match in this order: a literal path (``/api/papers/search``, ``/papers/trending``,
+    # ``/api/library/export``) comes before the ``{arxiv_id:path}`` routes that would take it
+    # for an id.
+    for router in (
+        browse.api_router,
+        search.api_router,
+        papers.api_router,
+        library_files.api_router,
+        library.api_router,
+        accounts.api_router,
+        subscriptions.api_router,
+        recommendations.api_router,
+        recommendations.router,
+        feeds.router,
+        browse.router,
+        papers.router,
+        search.router,
+        accounts.router,
+        library.router,
+        library_files.router,
+        subscriptions.router,
+    ):
+        app.include_router(router)
+    # the decorator, as add_exception_handler is typed for handlers of any Exception
+    app.exception_handler(HTTPException)(_http_error)
+    app.exception_handler(UnknownPaper)(_unknown_paper)
+    app.exception_handler(RequestValidationError)(_invalid_request)
+    app.exception_handler(Exception)(_crash)
     return app
 
 
@@ -98,18 +113,18 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-async def _http_error(request: Request, exc: HTTPException) -> Any:
+async def _http_error(request: Request, exc: HTTPException) -> Response:
     message = exc.detail if isinstance(exc.detail, str) else "Something is wrong with this request."
     if _wants_json(request):
         return JSONResponse({"error": message}, exc.status_code, headers=exc.headers)
     return page(request, "error.html", exc.status_code, status=exc.status_code, message=message)
 
 
-async def _unknown_paper(request: Request, exc: UnknownPaper) -> Any:
+async def _unknown_paper(request: Request, exc: UnknownPaper) -> Response:
     return await _http_error(request, HTTPException(404, f"{exc} is not in this feed."))
 
 
-async def _invalid_request(request: Request, exc: RequestValidationError) -> Any:
+async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
     problems = "; ".join(
         f"{'.'.join(str(p) for p in error['loc'][1:]) or 'request'}: {error['msg']}"
         for error in exc.errors()
@@ -119,7 +134,7 @@ async def _invalid_request(request: Request, exc: RequestValidationError) -> Any
     return page(request, "error.html", 422, status=422, message=problems)
 
 
-async def _crash(request: Request, exc: Exception) -> Any:
+async def _crash(request: Request, exc: Exception) -> Response:
     log.exception("error serving %s", request.url.path)  # the trace goes to the log only
     message = "Something went wrong on our side; it has been logged. Please try again."
     if _wants_json(request):

@@ -12,7 +12,9 @@ from feedgen.feed import FeedGenerator
 from paperfeed.ranking.trending import trending
 from paperfeed.store import feed
 from paperfeed.text import plain
+from paperfeed.web.deps import ServicesDep
 from paperfeed.web.search_form import SearchForm, run_search
+from paperfeed.web.views import latest_day
 
 router = APIRouter(prefix="/feeds", include_in_schema=False)
 FORMATS = {"atom": "application/atom+xml", "rss": "application/rss+xml"}
@@ -22,24 +24,24 @@ NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @router.get("/daily.{kind}")
-def daily(request: Request, kind: str) -> Response:
-    engine = request.app.state.engine
-    day = feed.latest_day(engine, datetime.now(UTC).date())
-    items = feed.day_papers(engine, day, ITEMS) if day else []
+def daily(request: Request, services: ServicesDep, kind: str) -> Response:
+    day = latest_day(services.engine)
+    items = feed.day_papers(services.engine, day, ITEMS) if day else []
     title = f"paperfeed: papers of {day.isoformat()}" if day else "paperfeed: daily papers"
     return _render(request, kind, title, "/papers", items)
 
 
 @router.get("/trending.{kind}")
-def trending_feed(request: Request, kind: str) -> Response:
-    engine = request.app.state.engine
-    items = trending(engine, feed.latest_day(engine, datetime.now(UTC).date()), ITEMS)
+def trending_feed(request: Request, services: ServicesDep, kind: str) -> Response:
+    items = trending(services.engine, latest_day(services.engine), ITEMS)
     return _render(request, kind, "paperfeed: trending papers", "/papers/trending", items)
 
 
 @router.get("/search.{kind}")
-def search_feed(request: Request, kind: str, form: Annotated[SearchForm, Query()]) -> Response:
-    hits, _ = run_search(request.app.state.services.searcher, form, ITEMS)
+def search_feed(
+    request: Request, services: ServicesDep, kind: str, form: Annotated[SearchForm, Query()]
+) -> Response:
+    hits, _ = run_search(services.searcher, form, ITEMS)
     items = [vars(hit) for hit in hits]
     query = request.url.query
     return _render(request, kind, f"paperfeed: {form.q or 'search'}", f"/search?{query}", items)

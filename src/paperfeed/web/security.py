@@ -21,6 +21,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from paperfeed.store.accounts import get_user, user_for_token
+from paperfeed.web.deps import get_services
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -51,7 +52,7 @@ def check_csrf(request: Request, submitted: str | None) -> None:
 def current_user(request: Request) -> dict[str, Any] | None:
     """The signed-in user (by session cookie or API token), or ``None``."""
     if not hasattr(request.state, "user"):
-        engine = request.app.state.engine
+        engine = get_services(request).engine
         token = _bearer(request)
         if token:
             user = user_for_token(engine, token)

@@ -1,34 +1,57 @@
-"""Subscribing to digests from the pages, and the pages behind a mail's signed links:
-confirm, manage, one-click unsubscribe (RFC 8058) and a preview of the next digest.
+"""Email digests: subscribing from the pages or ``/api/subscriptions``, and the pages behind
+a mail's signed links: confirm, manage, one-click unsubscribe (RFC 8058) and a preview of the
+next digest, each with its JSON twin.
 
 A link's token is the subscription id signed with the site's key: whoever has the mail may
 manage that subscription. Links in mails are GETs that only show a page; every change is a
-POST (mail scanners follow links, and must not confirm or unsubscribe anybody).
+POST (mail scanners follow links, and must not confirm or unsubscribe anybody). Anybody may
+subscribe an address (it confirms by mail); a signed-in user lists their own.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, Field
 
-from paperfeed.digest.mail import DigestMail
+from paperfeed.digest.mail import DigestMail, subject
 from paperfeed.digest.outbox import deliver
 from paperfeed.digest.run import request_confirmation
+from paperfeed.services import Services
 from paperfeed.store import subscriptions as store
+from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
-from paperfeed.web.security import check_csrf, current_user, rate_limit
+from paperfeed.web.security import check_csrf, current_user, rate_limit, require_user
+from paperfeed.web.views import paper_json
 
 router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api/subscriptions", tags=["subscriptions"])
 # the preview is the mail's own HTML, styled inline as mail clients need
 PREVIEW_POLICY = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
+SHOWN = ("id", "email", "kind", "frequency", "query", "filters", "timezone", "hour", "status")
+Text = Annotated[str, Form(max_length=500)]
 
 
-def create_subscription(request: Request, background: BackgroundTasks, **choices: Any) -> dict:
+class Timing(BaseModel):
+    frequency: Literal["daily", "weekly"] = "daily"
+    timezone: str = Field("UTC", max_length=64, description="IANA name, e.g. Europe/Berlin")
+    hour: int = Field(7, ge=0, le=23, description="Local hour the digest is due")
+
+
+class NewSubscription(Timing):
+    email: str = Field(max_length=320)
+    kind: Literal["trending", "search", "recommend"] = "trending"
+    query: str | None = Field(None, max_length=500, description="For a saved-search digest")
+    categories: list[str] = Field(default_factory=list, max_length=20)
+
+
+def create_subscription(
+    request: Request, services: Services, background: BackgroundTasks, **choices: Any
+) -> dict[str, Any]:
     """Subscribe (rate-limited per client), then mail the confirmation request soon; a
     signed-in user subscribing their own address needs no confirmation."""
-    services = request.app.state.services
     rate_limit(request, services.settings.subscribe_rate, "subscribe")
     user = current_user(request)
     email = choices.pop("email").strip().lower()
@@ -40,9 +63,8 @@ def create_subscription(request: Request, background: BackgroundTasks, **choices
     return made
 
 
-def subscription_for(request: Request, token: str) -> dict[str, Any]:
+def subscription_for(services: Services, token: str) -> dict[str, Any]:
     """The subscription a link's token names; 404 for a forged or stale link."""
-    services = request.app.state.services
     subscription_id = services.mailer.links.subscription_id(token)
     found = store.get_subscription(services.engine, subscription_id) if subscription_id else None
     if found is None:
@@ -50,12 +72,27 @@ def subscription_for(request: Request, token: str) -> dict[str, Any]:
     return found
 
 
-Text = Annotated[str, Form(max_length=500)]
+def change_timing(services: Services, subscription: dict[str, Any], **timing: Any) -> None:
+    """Change when the digest comes; 400 with why for a wrong frequency, zone or hour."""
+    try:
+        store.change(services.engine, subscription["id"], **timing)
+    except store.SubscriptionError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+def subscription_json(services: Services, row: dict[str, Any]) -> dict[str, Any]:
+    """A subscription with its manage token (only ever shown to whoever may manage it)."""
+    token = services.mailer.links.token(row["id"])
+    return {**{key: row[key] for key in SHOWN}, "token": token}
+
+
+# the pages --------------------------------------------------------------------------------
 
 
 @router.post("/subscribe")
-def subscribe(
+def subscribe_form(
     request: Request,
+    services: ServicesDep,
     background: BackgroundTasks,
     email: Annotated[str, Form(max_length=320)] = "",
     kind: Text = "trending",
@@ -64,11 +101,12 @@ def subscribe(
     category: Text = "",
     timezone: Text = "UTC",
     csrf_token: Text = "",
-) -> Any:
+) -> HTMLResponse:
     check_csrf(request, csrf_token)
     try:
         made = create_subscription(
             request,
+            services,
             background,
             email=email,
             kind=kind,
@@ -83,80 +121,115 @@ def subscribe(
 
 
 @router.get("/subscriptions/{token}")
-def manage(request: Request, token: str) -> Any:
-    subscription = subscription_for(request, token)
-    return page(
-        request,
-        "subscription.html",
-        subscription=subscription,
-        token=token,
-        zones=store.zone_names(),
-    )
+def manage(request: Request, services: ServicesDep, token: str) -> HTMLResponse:
+    subscription = subscription_for(services, token)
+    zones = store.zone_names()
+    return page(request, "subscription.html", subscription=subscription, token=token, zones=zones)
 
 
 @router.post("/subscriptions/{token}")
-def change(
-    request: Request,
+def change_form(
+    services: ServicesDep,
     token: str,
     frequency: Text = "daily",
     timezone: Text = "UTC",
     hour: Annotated[int, Form(ge=0, le=23)] = 7,
-) -> Any:
-    subscription = subscription_for(request, token)
-    try:
-        store.change(
-            request.app.state.engine,
-            subscription["id"],
-            frequency=frequency,
-            timezone=timezone,
-            hour=hour,
-        )
-    except store.SubscriptionError as exc:
-        raise HTTPException(400, str(exc)) from None
+) -> RedirectResponse:
+    subscription = subscription_for(services, token)
+    change_timing(services, subscription, frequency=frequency, timezone=timezone, hour=hour)
     return RedirectResponse(f"/subscriptions/{token}?changed=1", 303)
 
 
 @router.get("/subscriptions/{token}/confirm")
-def confirm_form(request: Request, token: str) -> Any:
-    return page(
-        request,
-        "subscription_confirm.html",
-        subscription=subscription_for(request, token),
-        token=token,
-    )
+def confirm_form(request: Request, services: ServicesDep, token: str) -> HTMLResponse:
+    subscription = subscription_for(services, token)
+    return page(request, "subscription_confirm.html", subscription=subscription, token=token)
 
 
 @router.post("/subscriptions/{token}/confirm")
-def confirm(request: Request, token: str) -> Any:
-    subscription = subscription_for(request, token)
-    store.confirm(request.app.state.engine, subscription["id"])
+def confirm_page(services: ServicesDep, token: str) -> RedirectResponse:
+    store.confirm(services.engine, subscription_for(services, token)["id"])
     return RedirectResponse(f"/subscriptions/{token}?confirmed=1", 303)
 
 
 @router.get("/subscriptions/{token}/unsubscribe")
-def unsubscribe_form(request: Request, token: str) -> Any:
-    subscription = subscription_for(request, token)
+def unsubscribe_form(request: Request, services: ServicesDep, token: str) -> HTMLResponse:
+    subscription = subscription_for(services, token)
     return page(request, "subscription_unsubscribe.html", subscription=subscription, token=token)
 
 
 @router.post("/subscriptions/{token}/unsubscribe")
-def unsubscribe(request: Request, token: str) -> Any:
+def unsubscribe_page(request: Request, services: ServicesDep, token: str) -> HTMLResponse:
     """The one-click unsubscribe of RFC 8058 (mail clients POST ``List-Unsubscribe=One-Click``
     here) and the page's button alike."""
-    subscription = subscription_for(request, token)
-    store.unsubscribe(request.app.state.engine, subscription["id"])
-    return page(
-        request,
-        "subscription_unsubscribe.html",
-        subscription={**subscription, "status": "unsubscribed"},
-        token=token,
-    )
+    subscription = subscription_for(services, token)
+    store.unsubscribe(services.engine, subscription["id"])
+    gone = {**subscription, "status": "unsubscribed"}
+    return page(request, "subscription_unsubscribe.html", subscription=gone, token=token)
 
 
 @router.get("/subscriptions/{token}/preview")
-def preview(request: Request, token: str) -> Any:
-    subscription = subscription_for(request, token)
-    services = request.app.state.services
-    digest = services.next_digest(subscription)
+def preview_page(services: ServicesDep, token: str) -> HTMLResponse:
+    digest = services.next_digest(subscription_for(services, token))
     mail = DigestMail(services.mailer.links, services.mailer.sender).mail(digest)
     return HTMLResponse(mail.html, headers={"Content-Security-Policy": PREVIEW_POLICY})
+
+
+# the API ----------------------------------------------------------------------------------
+
+
+@api_router.post("", status_code=202, summary="Subscribe an address (it confirms by mail)")
+def subscribe(
+    request: Request, services: ServicesDep, body: NewSubscription, background: BackgroundTasks
+) -> dict[str, Any]:
+    if current_user(request) is not None:
+        check_csrf(request, None)  # signed in by cookie: a cross-site post must not do this
+    choices = body.model_dump(exclude={"categories"})
+    choices["filters"] = {"categories": body.categories} if body.categories else None
+    try:
+        made = create_subscription(request, services, background, **choices)
+    except store.SubscriptionError as exc:
+        raise HTTPException(400, str(exc)) from None
+    # the token is the confirmation: only a signed-in owner of the address sees it here
+    if made["status"] == "active":
+        return subscription_json(services, made)
+    return {key: made[key] for key in SHOWN}
+
+
+@api_router.get("", summary="The signed-in user's subscriptions")
+def mine(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+    rows = store.list_subscriptions(services.engine, email=require_user(request)["email"])
+    return [subscription_json(services, row) for row in rows]
+
+
+@api_router.get("/{token}", summary="One subscription, by its token")
+def one(services: ServicesDep, token: str) -> dict[str, Any]:
+    return subscription_json(services, subscription_for(services, token))
+
+
+@api_router.patch("/{token}", summary="Change when the digest comes")
+def change(services: ServicesDep, token: str, body: Timing) -> dict[str, Any]:
+    change_timing(services, subscription_for(services, token), **body.model_dump())
+    return one(services, token)
+
+
+@api_router.post("/{token}/confirm", summary="Confirm a pending subscription")
+def confirm(services: ServicesDep, token: str) -> dict[str, Any]:
+    store.confirm(services.engine, subscription_for(services, token)["id"])
+    return one(services, token)
+
+
+@api_router.delete("/{token}", summary="Unsubscribe")
+def unsubscribe(services: ServicesDep, token: str) -> dict[str, Any]:
+    store.unsubscribe(services.engine, subscription_for(services, token)["id"])
+    return one(services, token)
+
+
+@api_router.get("/{token}/preview", summary="The next digest, as it would be sent now")
+def preview(services: ServicesDep, token: str) -> dict[str, Any]:
+    digest = services.next_digest(subscription_for(services, token))
+    return {
+        "subject": subject(digest),
+        "period": digest.period.key,
+        "papers": [paper_json(card) for card in digest.papers],
+    }

@@ -1,5 +1,6 @@
 """ "For you": recent papers recommended from what the user saved, upvoted and rejected, for
-the whole library or one tag, with why; the page and its JSON twin under ``/api``.
+the whole library or one tag, with why; the page and its JSON twin under ``/api``, both from
+:func:`recommendations`.
 
 A new user with nothing saved yet starts from a few words about their interests (kept as
 the ``seed`` preference, embedded like a search query) or by saving a few papers.
@@ -10,16 +11,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from paperfeed.ranking.recommend import Recommendation
+from paperfeed.services import Services
 from paperfeed.store.accounts import set_preferences
 from paperfeed.store.library import user_tags
-from paperfeed.web.api import paper_json
-from paperfeed.web.pages import with_marks
+from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
 from paperfeed.web.security import acting_user, current_user, require_user
+from paperfeed.web.views import CsrfField, paper_json, with_marks
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/recommendations", tags=["library"])
@@ -38,11 +40,10 @@ class Preferences(BaseModel):
 
 
 def recommendations(
-    request: Request, user: dict[str, Any], tag: str | None, limit: int
+    services: Services, user: dict[str, Any], tag: str | None, limit: int
 ) -> list[Recommendation]:
     """The user's recommendations (their stored filters and seed applied); none without an
     embedding index yet."""
-    services = request.app.state.services
     if services.recommender is None:
         return []
     seed = (user.get("preferences") or {}).get("seed") if tag is None else None
@@ -52,37 +53,40 @@ def recommendations(
 
 
 @router.get("/for-you")
-def for_you(request: Request, tag: str | None = None) -> Any:
+def for_you(request: Request, services: ServicesDep, tag: str | None = None) -> Response:
     user = current_user(request)
     if user is None:
         return RedirectResponse("/login?next=/for-you", 303)
-    found = recommendations(request, user, tag, SHOWN)
-    items = with_marks(request, [_card(item) for item in found])
+    found = recommendations(services, user, tag, SHOWN)
+    items = with_marks(services, user, [_card(item) for item in found])
     preferences = Preferences(**(user.get("preferences") or {}))
-    tags = user_tags(request.app.state.engine, user["id"])
+    tags = user_tags(services.engine, user["id"])
     return page(request, "for_you.html", papers=items, tag=tag, tags=tags, preferences=preferences)
 
 
 @router.post("/for-you/preferences")
 def save_preferences(
     request: Request,
+    services: ServicesDep,
     categories: Annotated[str, Form(max_length=1000)] = "",
     exclude: Annotated[str, Form(max_length=2000)] = "",
     seed: Annotated[str, Form(max_length=MAX_SEED)] = "",
-    csrf_token: Annotated[str, Form()] = "",
-) -> Any:
+    csrf_token: CsrfField = "",
+) -> RedirectResponse:
     user = acting_user(request, csrf_token)
     chosen = Preferences(
         categories=_listed(categories), exclude=_listed(exclude), seed=seed.strip()
     )
-    set_preferences(request.app.state.engine, user["id"], chosen.model_dump())
+    set_preferences(services.engine, user["id"], chosen.model_dump())
     return RedirectResponse("/for-you", 303)
 
 
 @api_router.get("", summary="Recent papers recommended for the signed-in user, with why")
-def api_recommendations(request: Request, tag: str | None = None, limit: int = 20) -> list[dict]:
+def api_recommendations(
+    request: Request, services: ServicesDep, tag: str | None = None, limit: int = 20
+) -> list[dict[str, Any]]:
     user = require_user(request)
-    found = recommendations(request, user, tag, max(1, min(limit, 100)))
+    found = recommendations(services, user, tag, max(1, min(limit, 100)))
     return [
         {
             "paper": paper_json(item.card),
@@ -94,9 +98,9 @@ def api_recommendations(request: Request, tag: str | None = None, limit: int = 2
 
 
 @api_router.put("/preferences", summary="Categories, words to exclude, and a seed")
-def api_preferences(request: Request, body: Preferences) -> dict[str, Any]:
+def api_preferences(request: Request, services: ServicesDep, body: Preferences) -> dict[str, Any]:
     user = acting_user(request, None)
-    set_preferences(request.app.state.engine, user["id"], body.model_dump())
+    set_preferences(services.engine, user["id"], body.model_dump())
     return body.model_dump()
 
 

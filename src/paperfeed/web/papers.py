@@ -1,0 +1,239 @@
+"""One paper: its page and JSON, the papers like it, upvotes, saving and hiding it, and
+submitting a paper by arXiv id or URL. Pages change things with POST forms (CSRF token,
+then 303 back); the API with POST and DELETE."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+
+from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperfeed.ingest.submit import SubmitError, submit_paper
+from paperfeed.ranking.search import Hit
+from paperfeed.services import Services
+from paperfeed.store.activity import set_hidden, set_saved, set_vote
+from paperfeed.store.queries import cards, get_paper
+from paperfeed.store.schema import papers
+from paperfeed.web.deps import ServicesDep
+from paperfeed.web.indexing import index_soon
+from paperfeed.web.render import page
+from paperfeed.web.security import acting_user, current_user, rate_limit
+from paperfeed.web.views import (
+    CsrfField,
+    OnField,
+    hit_json,
+    iso,
+    mark_from_form,
+    paper_json,
+    with_marks,
+)
+
+router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api", tags=["papers"])
+SIMILAR_SHOWN = 8
+
+
+class Submission(BaseModel):
+    id: str = Field(max_length=500, description="An arXiv id or abs/PDF URL")
+
+
+def paper_and_card(
+    engine: Engine, arxiv_id: str
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The stored paper (hidden or withdrawn too) and its card (visible papers only)."""
+    found = cards(engine, papers.c.arxiv_id == arxiv_id)
+    return get_paper(engine, arxiv_id), found[0] if found else None
+
+
+def similar_hits(services: Services, arxiv_id: str, limit: int) -> list[Hit]:
+    """The papers nearest to ``arxiv_id`` by embedding; none before it is embedded."""
+    try:
+        return services.searcher.similar(arxiv_id, limit)
+    except KeyError:
+        return []
+
+
+def accept_submission(
+    request: Request,
+    services: Services,
+    background: BackgroundTasks,
+    user: dict[str, Any],
+    text: str,
+) -> str:
+    """Store the paper ``text`` names (fetched from arXiv if new) as submitted by ``user``,
+    rate-limited per user, and index it after the response; its arXiv id.
+    Raises :class:`SubmitError` for the user to fix."""
+    settings = services.settings
+    rate_limit(request, settings.submit_rate, "submit", key=str(user["id"]))
+    arxiv_id = submit_paper(
+        services.engine, services.http(), settings.arxiv_api_url, text, user["id"]
+    )
+    background.add_task(index_soon, services)
+    return arxiv_id
+
+
+# the pages --------------------------------------------------------------------------------
+
+
+@router.get("/papers/{arxiv_id:path}")
+def paper_page(request: Request, services: ServicesDep, arxiv_id: str) -> Response:
+    try:
+        canonical = parse_arxiv_id(arxiv_id).id
+    except InvalidArxivId:
+        raise HTTPException(404, f"{arxiv_id!r} is not an arXiv id.") from None
+    if canonical != arxiv_id:
+        return RedirectResponse(f"/papers/{canonical}", 301)
+    stored, card = paper_and_card(services.engine, canonical)
+    user = current_user(request)
+    if (
+        stored is None
+        or stored["withdrawn"]
+        or (stored["hidden"] and not (user and user["is_admin"]))
+    ):
+        raise HTTPException(404, f"{canonical} is not in this feed; signed-in users can submit it.")
+    extra = with_marks(services, user, [card])[0] if card else {}
+    similar = similar_hits(services, canonical, SIMILAR_SHOWN)
+    return page(request, "paper.html", paper={**stored, **extra}, similar=similar)
+
+
+@router.post("/papers/{arxiv_id:path}/upvote")
+def upvote_form(
+    request: Request,
+    services: ServicesDep,
+    arxiv_id: str,
+    csrf_token: CsrfField = "",
+    on: OnField = True,
+) -> RedirectResponse:
+    return mark_from_form(request, services, set_vote, arxiv_id, csrf_token, on)
+
+
+@router.post("/papers/{arxiv_id:path}/save")
+def save_form(
+    request: Request,
+    services: ServicesDep,
+    arxiv_id: str,
+    csrf_token: CsrfField = "",
+    on: OnField = True,
+) -> RedirectResponse:
+    return mark_from_form(request, services, set_saved, arxiv_id, csrf_token, on)
+
+
+@router.post("/papers/{arxiv_id:path}/hide")
+def hide(
+    request: Request,
+    services: ServicesDep,
+    arxiv_id: str,
+    csrf_token: CsrfField = "",
+    on: OnField = True,
+) -> RedirectResponse:
+    if not acting_user(request, csrf_token)["is_admin"]:
+        raise HTTPException(403, "Only an admin can hide papers.")
+    set_hidden(services.engine, arxiv_id, on)
+    return RedirectResponse("/papers" if on else f"/papers/{arxiv_id}", 303)
+
+
+@router.get("/submit")
+def submit_form(request: Request) -> HTMLResponse:
+    return page(request, "submit.html", error=None, value="")
+
+
+@router.post("/submit")
+def submit_page(
+    request: Request,
+    services: ServicesDep,
+    background: BackgroundTasks,
+    paper: Annotated[str, Form(max_length=500)] = "",
+    csrf_token: CsrfField = "",
+) -> Response:
+    user = acting_user(request, csrf_token)
+    try:
+        arxiv_id = accept_submission(request, services, background, user, paper)
+    except SubmitError as exc:
+        return page(request, "submit.html", 400, error=str(exc), value=paper)
+    return RedirectResponse(f"/papers/{arxiv_id}", 303)
+
+
+# the API ----------------------------------------------------------------------------------
+
+
+@api_router.post("/papers/submit", summary="Submit a paper by arXiv id or URL", status_code=201)
+def submit(
+    request: Request, services: ServicesDep, body: Submission, background: BackgroundTasks
+) -> dict[str, Any]:
+    user = acting_user(request, None)
+    try:
+        arxiv_id = accept_submission(request, services, background, user, body.id)
+    except SubmitError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return _paper(services.engine, arxiv_id)
+
+
+@api_router.get("/papers/{arxiv_id:path}/similar", summary="The papers nearest by embedding")
+def similar(
+    services: ServicesDep, arxiv_id: str, limit: Annotated[int, Query(ge=1, le=50)] = 10
+) -> list[dict[str, Any]]:
+    canonical = _canonical(arxiv_id)
+    _paper(services.engine, canonical)
+    return [hit_json(hit) for hit in similar_hits(services, canonical, limit)]
+
+
+@api_router.post("/papers/{arxiv_id:path}/upvote", summary="Upvote (once per user)")
+def upvote(request: Request, services: ServicesDep, arxiv_id: str) -> dict[str, Any]:
+    return _vote(request, services, arxiv_id, True)
+
+
+@api_router.delete("/papers/{arxiv_id:path}/upvote", summary="Take an upvote back")
+def remove_upvote(request: Request, services: ServicesDep, arxiv_id: str) -> dict[str, Any]:
+    return _vote(request, services, arxiv_id, False)
+
+
+@api_router.post("/papers/{arxiv_id:path}/save", summary="Save to read later")
+def save(request: Request, services: ServicesDep, arxiv_id: str) -> dict[str, Any]:
+    return _save(request, services, arxiv_id, True)
+
+
+@api_router.delete("/papers/{arxiv_id:path}/save", summary="Remove from saved papers")
+def unsave(request: Request, services: ServicesDep, arxiv_id: str) -> dict[str, Any]:
+    return _save(request, services, arxiv_id, False)
+
+
+@api_router.get("/papers/{arxiv_id:path}", summary="One paper")
+def paper(services: ServicesDep, arxiv_id: str) -> dict[str, Any]:
+    return _paper(services.engine, _canonical(arxiv_id))
+
+
+def _vote(request: Request, services: Services, arxiv_id: str, on: bool) -> dict[str, Any]:
+    user, canonical = acting_user(request, None), _canonical(arxiv_id)
+    total = set_vote(services.engine, user["id"], canonical, on)
+    return {"id": canonical, "upvotes": total, "upvoted": on}
+
+
+def _save(request: Request, services: Services, arxiv_id: str, on: bool) -> dict[str, Any]:
+    user, canonical = acting_user(request, None), _canonical(arxiv_id)
+    set_saved(services.engine, user["id"], canonical, on)
+    return {"id": canonical, "saved": on}
+
+
+def _canonical(arxiv_id: str) -> str:
+    try:
+        return parse_arxiv_id(arxiv_id).id
+    except InvalidArxivId:
+        raise HTTPException(404, f"{arxiv_id!r} is not an arXiv id") from None
+
+
+def _paper(engine: Engine, arxiv_id: str) -> dict[str, Any]:
+    stored, card = paper_and_card(engine, arxiv_id)
+    if card is None:
+        raise HTTPException(404, f"{arxiv_id} is not in this feed")
+    stored = stored or {}
+    return {
+        **paper_json(card),
+        "comments": stored.get("comments"),
+        "doi": stored.get("doi"),
+        "journalRef": stored.get("journal_ref"),
+        "updatedAt": iso(stored.get("updated")),
+    }

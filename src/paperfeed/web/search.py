@@ -1,0 +1,46 @@
+"""Search: the results page and its JSON twin, both one page of :func:`run_search`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from paperfeed.ranking.search import MODES, SORTS
+from paperfeed.web.deps import ServicesDep
+from paperfeed.web.render import page
+from paperfeed.web.search_form import SearchForm, run_search
+from paperfeed.web.security import current_user
+from paperfeed.web.views import PER_PAGE, hit_json, with_marks
+
+router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api", tags=["papers"])
+
+
+@router.get("/search")
+def search_page(
+    request: Request, services: ServicesDep, form: Annotated[SearchForm, Query()]
+) -> HTMLResponse:
+    results, notes = run_search(services.searcher, form, PER_PAGE)
+    hits = with_marks(services, current_user(request), [dict(vars(hit)) for hit in results])
+    return page(
+        request,
+        "search.html",
+        form=form,
+        hits=hits,
+        notes=notes,
+        modes=MODES,
+        sorts=SORTS,
+        more=len(results) == PER_PAGE,
+    )
+
+
+@api_router.get("/papers/search", summary="Hybrid search with filters and sorts")
+def search_papers(
+    services: ServicesDep,
+    form: Annotated[SearchForm, Query()],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[dict[str, Any]]:
+    hits, _ = run_search(services.searcher, form, limit)
+    return [hit_json(hit) for hit in hits]

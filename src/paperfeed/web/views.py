@@ -1,0 +1,141 @@
+"""What the route modules share: the user's marks on cards, redirects, form fields, and the
+JSON shapes of papers. Paper shapes follow Hugging Face's paper API where the two overlap
+(``id``, ``title``, ``summary``, ``authors`` as ``[{"name"}]``, ``publishedAt``…), so clients
+carry over."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any, TypeVar
+from urllib.parse import quote
+
+from fastapi import Form, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import Engine
+
+from paperfeed.ranking.search import Hit
+from paperfeed.services import Services
+from paperfeed.store import feed
+from paperfeed.store.activity import marks
+from paperfeed.store.library import LibraryError, library_details
+from paperfeed.web.security import acting_user
+
+PER_PAGE = 20
+CsrfField = Annotated[str, Form()]
+OnField = Annotated[bool, Form()]
+PageNumber = Annotated[int, Query(alias="page", ge=1, le=1000)]
+T = TypeVar("T")
+
+
+def latest_day(engine: Engine) -> date | None:
+    """The newest announcement day up to today (``None`` for an empty store)."""
+    return feed.latest_day(engine, datetime.now(UTC).date())
+
+
+def with_marks(
+    services: Services, user: dict[str, Any] | None, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Cards with the user's marks: ``voted``, ``saved``, and their library's ``tags``,
+    ``note`` and ``not_interested`` (which the cards' forms start from)."""
+    engine, ids = services.engine, [c["arxiv_id"] for c in items]
+    found = marks(engine, user["id"], ids) if user else {}
+    details = library_details(engine, user["id"], ids) if user else {}
+    for card in items:
+        card["voted"] = card["arxiv_id"] in found.get("voted", ())
+        card["saved"] = card["arxiv_id"] in found.get("saved", ())
+        kept = details.get(card["arxiv_id"])
+        card.update(kept or {"tags": [], "note": None, "not_interested": False})
+    return items
+
+
+def change(action: Callable[..., T], *args: Any) -> T:
+    """Run a library change; a :class:`LibraryError` is the user's to fix: 400 with why."""
+    try:
+        return action(*args)
+    except LibraryError as exc:
+        raise HTTPException(400, f"Not kept: {exc}.") from None
+
+
+def mark_from_form(
+    request: Request,
+    services: Services,
+    mark: Callable[[Engine, int, str, bool], object],
+    arxiv_id: str,
+    csrf_token: str,
+    on: bool,
+) -> RedirectResponse:
+    """A form's mark on a paper (upvoted, saved, not interested) set or taken back by the
+    signed-in user; then back to the page the form was on."""
+    user = acting_user(request, csrf_token)
+    mark(services.engine, user["id"], arxiv_id, on)
+    return back(request, f"/papers/{arxiv_id}")
+
+
+def back(request: Request, fallback: str) -> RedirectResponse:
+    """Back to the page the form was on (same site only)."""
+    referer = request.headers.get("referer", "")
+    base = str(request.base_url)
+    target = "/" + referer[len(base) :] if referer.startswith(base) else fallback
+    return RedirectResponse(local(target, fallback), 303)
+
+
+def local(target: str, fallback: str = "/papers") -> str:
+    """``target`` if it is a path on this site (no open redirects), else ``fallback``.
+    Browsers read ``/\\host`` like ``//host``: another site."""
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else fallback
+
+
+def sign_in_first(request: Request) -> RedirectResponse:
+    """To the sign-in page, which comes back here."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(here, safe='/')}", 303)
+
+
+def paper_json(card: dict[str, Any]) -> dict[str, Any]:
+    """A paper as Hugging Face's API gives it, plus our own fields."""
+    announced = card.get("announced")
+    published = card.get("published") or (
+        datetime.combine(announced, time(), UTC) if announced else None
+    )
+    github = next((link for link in card.get("links") or () if "github.com" in link), None)
+    return {
+        "id": card["arxiv_id"],
+        "title": card["title"],
+        "summary": card.get("abstract"),
+        "authors": [{"name": name} for name in card.get("authors") or ()],
+        "publishedAt": iso(published),
+        "announcedOn": announced.isoformat() if announced else None,
+        "upvotes": card.get("upvotes") or 0,
+        "categories": card.get("categories") or [],
+        "githubRepo": github,
+        "links": card.get("links") or [],
+        "organization": {"name": card["organisation"]} if card.get("organisation") else None,
+        "submittedAt": iso(card.get("submitted_at")),
+    }
+
+
+def entry_json(card: dict[str, Any]) -> dict[str, Any]:
+    """A daily-papers entry: ``{"paper": {...}, "title", "summary", "publishedAt", ...}``."""
+    paper = paper_json(card)
+    return {
+        "paper": paper,
+        "title": paper["title"],
+        "summary": paper["summary"],
+        "publishedAt": paper["publishedAt"],
+        "numComments": 0,
+        "organization": paper["organization"],
+    }
+
+
+def hit_json(hit: Hit) -> dict[str, Any]:
+    """A search result: the paper's entry, its highlighted fragment and score."""
+    entry = entry_json(vars(hit))
+    entry["highlight"] = hit.snippet.html() if hit.snippet else None
+    entry["score"] = hit.score
+    return entry
+
+
+def iso(moment: datetime | None) -> str | None:
+    """``moment`` in UTC, ISO 8601 with ``Z``."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
