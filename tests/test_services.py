@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -105,7 +107,27 @@ def test_search_and_recommendations_read_one_vector_index(
 def test_parts_are_built_on_first_use_and_once(tmp_path: Path) -> None:
     services = Services.from_settings(Settings(home=tmp_path / "home"))
     assert "searcher" not in vars(services)  # opening the store loads no index or model
+    assert services.lexical.count() == 0
+    assert "searcher" not in vars(services)  # `paperfeed index` loads no vector index
     assert services.searcher is services.searcher
     assert services.recommender is services.recommender
     assert services.mailer.links.base == "http://127.0.0.1:8000"
     assert services.secret_key == Services.from_settings(services.settings).secret_key
+
+
+def test_threads_asking_at_once_get_one_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[object] = []
+
+    def slow_embedder(settings: Settings) -> object:
+        time.sleep(0.05)  # long enough for every thread to ask before the first is done
+        built.append(object())
+        return built[-1]
+
+    monkeypatch.setattr("paperfeed.services.make_embedder", slow_embedder)
+    services = Services.from_settings(Settings(home=tmp_path / "home"))
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: services.embedder, range(8)))
+    assert len(built) == 1
+    assert all(part is built[0] for part in got)

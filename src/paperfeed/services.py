@@ -12,8 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy import Engine
 
@@ -32,6 +31,31 @@ from paperfeed.settings import Settings, secret_key
 from paperfeed.sources.http import PoliteClient
 from paperfeed.store.database import open_store
 
+T = TypeVar("T")
+
+
+class built_once(Generic[T]):
+    """A part built on first use under the services' lock, so that two threads (web requests)
+    asking at once get one part, not two; afterwards it is a plain instance attribute."""
+
+    def __init__(self, build: Callable[[Services], T]) -> None:
+        self.build = build
+        self.name = build.__name__
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, services: None, owner: type[Services]) -> built_once[T]: ...
+    @overload
+    def __get__(self, services: Services, owner: type[Services]) -> T: ...
+    def __get__(self, services: Services | None, owner: type[Services]) -> T | built_once[T]:
+        if services is None:
+            return self
+        with services._building:
+            if self.name not in vars(services):
+                vars(services)[self.name] = self.build(services)
+        value: T = vars(services)[self.name]
+        return value
+
 
 class Services:
     """What the web app, the CLI, the worker and the Python API work with."""
@@ -48,7 +72,7 @@ class Services:
         self.engine = engine
         self._given_searcher = searcher
         self._http = http
-        self._building = threading.RLock()  # web requests run in threads: build each part once
+        self._building = threading.RLock()  # held by built_once; re-entrant: parts use parts
 
     @classmethod
     def from_settings(
@@ -65,46 +89,50 @@ class Services:
         settings = settings or Settings()
         return cls(settings, engine or open_store(settings.database), searcher=searcher, http=http)
 
-    @cached_property
+    @built_once
     def searcher(self) -> Searcher:
         """Search over the indexes in ``settings.index_dir``; the model loads on the first
         semantic query."""
-        with self._building:
-            if self._given_searcher is not None:
-                return self._given_searcher
-            settings = self.settings
-            return Searcher(
-                self.engine,
-                LexicalIndex.open(settings.index_dir / "lexical"),
-                LiveVectors(settings.index_dir / "dense"),
-                self.embedder,
-                Tuning(settings.hybrid_alpha, settings.feedback_docs, settings.feedback_weight),
-            )
+        if self._given_searcher is not None:
+            return self._given_searcher
+        settings = self.settings
+        return Searcher(
+            self.engine,
+            self.lexical,
+            LiveVectors(settings.index_dir / "dense"),
+            self.embedder,
+            Tuning(settings.hybrid_alpha, settings.feedback_docs, settings.feedback_weight),
+        )
 
-    @cached_property
+    @built_once
+    def lexical(self) -> LexicalIndex:
+        """The words index (``paperfeed index`` updates it without loading the vectors)."""
+        if self._given_searcher is not None:
+            return self._given_searcher.lexical
+        return LexicalIndex.open(self.settings.index_dir / "lexical")
+
+    @built_once
     def embedder(self) -> Embedder:
         """The configured embedding model (it loads on its first use)."""
-        with self._building:
-            return make_embedder(self.settings)
+        return make_embedder(self.settings)
 
     @property
     def vectors(self) -> LiveVectors | None:
         """The process's one vector index."""
         return self.searcher.vectors
 
-    @cached_property
+    @built_once
     def recommender(self) -> Recommender | None:
         """Recommendations over the shared vector index (none without one)."""
-        with self._building:
-            vectors = self.vectors
-            return Recommender(self.engine, vectors) if vectors is not None else None
+        vectors = self.vectors
+        return Recommender(self.engine, vectors) if vectors is not None else None
 
-    @cached_property
+    @built_once
     def secret_key(self) -> str:
         """Signs session cookies and the links in mails."""
         return secret_key(self.settings)
 
-    @cached_property
+    @built_once
     def mailer(self) -> Mailer:
         """Signed links, the sender and the mail server (``None``: mail waits in the outbox)."""
         settings = self.settings

@@ -99,7 +99,7 @@ def build_indexes(
     """Update (or ``rebuild``) the lexical index, then embed what is pending (or import
     vectors) and update the vector index, with progress bars and a line for each."""
     settings, engine = app.settings, app.engine
-    lexical = app.services.searcher.lexical
+    lexical = app.services.lexical
     with progress_bar(app, "words") as step:
         changed = (lexical.rebuild if rebuild else lexical.update)(engine, on_progress=step)
     click.echo(f"lexical index: {changed:,} papers (re)indexed, {lexical.count():,} in all")
