@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import sqlite3
@@ -152,11 +153,20 @@ def test_index_then_search_and_similar_with_the_packaged_model(tmp_path: Path) -
     twenty = tmp_path / "twenty.jsonl"
     twenty.write_text("\n".join(SAMPLE.read_text().splitlines()[:20]) + "\n")
     invoke("ingest", "jsonl", str(twenty))
-    indexed = invoke("index")
-    assert "lexical index: 20 papers (re)indexed, 20 in all" in indexed.output
-    assert "dense index (all-MiniLM-L6-v2): 20 papers embedded, 20 added, 20 in all" in (
-        indexed.output
+    newest = invoke("index", "--embed-limit", "5")
+    assert "lexical index: 20 papers (re)indexed, 20 in all" in newest.output
+    assert re.search(
+        r"dense index \(all-MiniLM-L6-v2\): 5 papers embedded in \d+ s \([\d.]+/s\), "
+        r"5 added, 5 in all",
+        newest.output,
     )
+    assert "15 papers still to embed (papers announced up to 2025-06-03)" in newest.output
+    stats = json.loads(invoke("stats", "--json").output)
+    assert (stats["embedded"], stats["pending"], stats["oldest_embedded"]) == (5, 15, "2025-06-09")
+    indexed = invoke("index")
+    assert "15 papers embedded" in indexed.output
+    assert "15 added, 20 in all" in indexed.output
+    assert "still to embed" not in indexed.output
     first = json.loads(SAMPLE.read_text().splitlines()[0])
     found = json.loads(invoke("search", first["title"], "--json", "--limit", "3").stdout)
     assert found[0]["arxiv_id"] == first["id"]

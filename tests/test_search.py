@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from hash_embedder import HashEmbedder, indexed_searcher
 from memory_source import MemorySource, paper
 from paperfeed.index.dense import VectorIndex, embed_pending
 from paperfeed.index.lexical import LexicalIndex
-from paperfeed.index.live import LiveVectors
+from paperfeed.index.live import RECHECK, LiveVectors
 from paperfeed.index.query import Filters
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.ranking.search import Searcher, Tuning
@@ -87,11 +88,34 @@ def test_without_embeddings_search_falls_back_to_words_and_says_so(
     ingest(engine, MemorySource([paper("2501.00001", title="Graph neural networks")]))
     lexical = LexicalIndex.open(tmp_path / "lexical")
     lexical.update(engine)
-    results = Searcher(engine, lexical, LiveVectors(tmp_path / "dense"), HashEmbedder()).search(
-        "graph"
-    )
-    assert ids(results) == ["2501.00001"]
-    assert results.notes == ["semantic search is not available yet: run `paperfeed index`"]
+    searcher = Searcher(engine, lexical, LiveVectors(tmp_path / "dense"), HashEmbedder())
+    for mode in ("hybrid", "dense"):
+        results = searcher.search("graph", mode=mode)
+        assert ids(results) == ["2501.00001"]
+        assert results.notes == [
+            "Meaning-based search is being prepared: for now papers are found by their words."
+        ]
+
+
+def test_partly_embedded_search_says_since_when_meaning_counts(
+    engine: Engine, tmp_path: Path
+) -> None:
+    days = {"2501.00001": date(2025, 1, 6), "2501.00002": date(2025, 1, 7)}
+    ingest(engine, MemorySource([paper(i, announced=day) for i, day in days.items()]))
+    ingest(engine, MemorySource([paper("2501.00003", announced=date(2025, 1, 8))]))
+    embed_pending(engine, HashEmbedder(), limit=1)  # the newest only
+    VectorIndex(tmp_path / "dense").update(engine, HashEmbedder.model)
+    lexical = LexicalIndex.open(tmp_path / "lexical")
+    lexical.update(engine)
+    searcher = Searcher(engine, lexical, LiveVectors(tmp_path / "dense"), HashEmbedder())
+    assert searcher.search("graph").notes == [
+        "Meaning-based results cover papers announced since 8 Jan 2025; older ones are found "
+        "by their words."
+    ]
+    embed_pending(engine, HashEmbedder())
+    VectorIndex(tmp_path / "dense").update(engine, HashEmbedder.model)
+    time.sleep(RECHECK)
+    assert searcher.search("graph").notes == []
 
 
 @pytest.mark.parametrize(

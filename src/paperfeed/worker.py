@@ -1,18 +1,168 @@
-"""Jobs that run beside the web app: the digest schedule of ``paperfeed serve``.
+"""The background worker: it keeps the search indexes up to date with the store, and sends
+the digests.
+
+The web process only records papers (a submission is indexed by its words at once); the
+worker does the rest, in rounds: words of the papers changed since its last round, then up to
+``ROUND`` embeddings in queue order (papers submitted on the site, then the newest announced;
+see :func:`paperfeed.store.vectors.pending_batches`), then a new vector-index generation when
+enough has changed (the first embeddings after a start, then at most once every
+``SAVE_EVERY`` seconds, and when the backlog is done). Every write is committed a batch at a
+time, so stopping (or killing) it loses at most the batch in flight, which the next round
+redoes. ``paperfeed worker`` runs it; ``paperfeed serve --worker`` runs it in a child process
+beside the web app.
 
 Each digest run does only what is due, so the interval only bounds how late after a
-subscriber's hour the digest goes out. Several servers (or cron as well) may run it: the
+subscriber's hour the digest goes out. Several workers (or cron as well) may run it: the
 outbox keeps each digest unique.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from types import FrameType
 
+from paperfeed.index.dense import VectorIndex, embed_pending
 from paperfeed.services import Services
+from paperfeed.settings import Settings
+from paperfeed.store.changes import latest_change
 
 log = logging.getLogger("paperfeed.worker")
+
+POLL = 5.0  # seconds between looks for new work when there is none
+ROUND = 512  # papers embedded between looks at the words index and at new submissions
+SAVE_EVERY = 60.0  # seconds: at most one vector-index generation this often while busy
+GRACE = 3.0  # seconds a stopping worker may take to finish its batch before it exits anyway
+
+
+@dataclass
+class RoundReport:
+    words: int = 0  # papers (re)indexed by their words
+    embedded: int = 0
+    saved: bool = False  # a new vector-index generation
+
+    def __bool__(self) -> bool:
+        return bool(self.words or self.embedded or self.saved)
+
+
+class Worker:
+    """Rounds of index maintenance over ``services`` until ``stop`` is set."""
+
+    def __init__(self, services: Services, stop: threading.Event, *, poll: float = POLL) -> None:
+        self.services = services
+        self.stop = stop
+        self.poll = poll
+        self._vectors = VectorIndex(services.settings.index_dir / "dense")  # the writer
+        self._unsaved = 0  # embeddings not in a saved generation yet
+        self._saved_at = 0.0  # monotonic; 0: nothing saved since the start
+        self._clean_at: datetime | None = None  # newest change when nothing was left to embed
+
+    def run(self) -> None:
+        """Work rounds until stopped, resting ``poll`` seconds after a round with nothing to
+        do; a failed round is logged and the next one tries again."""
+        log.info("worker started on %s", self.services.settings.database)
+        while not self.stop.is_set():
+            try:
+                report = self.round()
+            except Exception:  # keep working: the next round retries what this one could not
+                log.exception("worker round failed; trying again in %s s", self.poll)
+                report = RoundReport()
+            if not report:
+                self.stop.wait(self.poll)
+        log.info("worker stopped")
+
+    def round(self) -> RoundReport:
+        """One round: words, then embeddings, then a vector-index generation if due."""
+        report = RoundReport(words=self._update_words())
+        if self.stop.is_set():
+            return report
+        latest = latest_change(self.services.engine)
+        if self._clean_at is None or latest != self._clean_at:
+            report.embedded = self._embed()
+            if not report.embedded and not self.stop.is_set():
+                self._clean_at = latest  # nothing pending until a paper changes again
+        report.saved = self._save_if_due(backlog_done=report.embedded < ROUND)
+        if report:
+            log.info(
+                "worker: %s words, %s embedded%s",
+                report.words,
+                report.embedded,
+                ", new vector index" if report.saved else "",
+            )
+        return report
+
+    def _update_words(self) -> int:
+        try:
+            return self.services.lexical.update(self.services.engine)
+        except ValueError:  # another process holds the writer; it indexes these papers
+            log.debug("words index busy; left to the other writer")
+            return 0
+
+    def _embed(self) -> int:
+        services = self.services
+        done = embed_pending(
+            services.engine,
+            services.embedder,
+            batch_size=2 * services.settings.embedding_batch_size,
+            limit=ROUND,
+            stop=self.stop,
+        )
+        self._unsaved += done
+        return done
+
+    def _save_if_due(self, *, backlog_done: bool) -> bool:
+        """Save a new generation: the first embeddings after the start, then at most every
+        ``SAVE_EVERY`` seconds, and once the backlog is done (also when the coverage the
+        index reports changed: papers arrived that no round embedded yet)."""
+        first = self._saved_at == 0.0
+        if not (self._unsaved or first) or self.stop.is_set():
+            return False
+        due = first or backlog_done or time.monotonic() - self._saved_at >= SAVE_EVERY
+        if not due:
+            return False
+        before = self._vectors.coverage
+        update = self._vectors.update(self.services.engine, self.services.embedder.model)
+        self._unsaved, self._saved_at = 0, time.monotonic()
+        return bool(update.added or update.removed or self._vectors.coverage != before)
+
+
+def run_worker(settings: Settings, *, parent: int | None = None) -> None:
+    """Run a worker in this process until SIGTERM or Ctrl-C (or, with ``parent``, until that
+    process is gone), with the digest schedule when mail is configured. A stop lets the batch
+    in flight finish for up to ``GRACE`` seconds, then exits without it."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    services = Services.from_settings(settings)
+    if settings.smtp_url and settings.digest_minutes:
+        start_digest_schedule(services, stop)
+    threading.Thread(target=_exit_when_stuck, args=(stop,), daemon=True).start()
+    if parent is not None:
+        threading.Thread(target=_stop_with_parent, args=(parent, stop), daemon=True).start()
+    Worker(services, stop).run()
+
+
+def _exit_when_stuck(stop: threading.Event) -> None:
+    stop.wait()
+    time.sleep(GRACE)
+    log.warning("worker stopped within a batch: it is redone on the next start")
+    os._exit(0)  # the batch in flight is not committed; nothing is half-written
+
+
+def _stop_with_parent(parent: int, stop: threading.Event) -> None:
+    while not stop.wait(1.0):
+        if os.getppid() != parent:
+            log.info("the server is gone; worker stopping")
+            stop.set()
 
 
 def start_digest_schedule(services: Services, stop: threading.Event) -> threading.Thread:

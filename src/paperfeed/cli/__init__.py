@@ -12,7 +12,7 @@ from paperfeed.cli.ingest import ingest
 from paperfeed.cli.inspect import show, stats
 from paperfeed.cli.library import library_group, recommend
 from paperfeed.cli.search import index, search, similar
-from paperfeed.cli.serve import demo, serve
+from paperfeed.cli.serve import demo, serve, worker
 from paperfeed.settings import Settings
 
 
@@ -42,6 +42,7 @@ cli.add_command(search)
 cli.add_command(similar)
 cli.add_command(serve)
 cli.add_command(demo)
+cli.add_command(worker)
 cli.add_command(admin)
 cli.add_command(digest)
 cli.add_command(subscriptions)

@@ -10,7 +10,16 @@ from functools import cached_property
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -75,10 +84,25 @@ class Day(click.ParamType):
 DAY = Day()
 
 
+class RateColumn(ProgressColumn):
+    """Items a second, once there is a rate to show."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:,.1f} {self.unit}/s" if task.speed else "")
+
+
 @contextmanager
-def progress_bar(app: AppContext, label: str) -> Iterator[Callable[[int, int | None], None]]:
-    """A progress bar on a terminal (nothing when piped); yields a ``(done, total)`` callback."""
-    columns = (TextColumn(label), BarColumn(), TaskProgressColumn(), TimeRemainingColumn())
+def progress_bar(
+    app: AppContext, label: str, unit: str | None = None
+) -> Iterator[Callable[[int, int | None], None]]:
+    """A progress bar on a terminal (nothing when piped), with the rate in ``unit`` a second
+    if given; yields a ``(done, total)`` callback."""
+    rate = (RateColumn(unit),) if unit else ()
+    columns = (TextColumn(label), BarColumn(), TaskProgressColumn(), *rate, TimeRemainingColumn())
     disabled = not app.console.is_terminal
     with Progress(*columns, console=app.console, transient=True, disable=disabled) as bar:
         task = bar.add_task(label, total=None)

@@ -8,15 +8,25 @@ import click
 
 from paperfeed.arxiv_ids import InvalidArxivId, abs_url, parse_arxiv_id, pdf_url
 from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app
+from paperfeed.cli.search import to_finish
 from paperfeed.store.queries import get_paper, store_stats
+from paperfeed.store.vectors import coverage
 
 
 @click.command()
 @JSON_OPTION
 @pass_app
 def stats(app: AppContext, as_json: bool) -> None:
-    """How many papers, authors and organisations the store holds, and the last imports."""
-    figures = store_stats(app.engine)
+    """How many papers, authors and organisations the store holds, how many are embedded,
+    and the last imports."""
+    model = app.settings.embedding_model
+    covered = coverage(app.engine, model)
+    figures = store_stats(app.engine) | {
+        "embedding_model": model,
+        "embedded": covered.embedded,
+        "pending": covered.pending,
+        "oldest_embedded": covered.oldest_embedded and covered.oldest_embedded.isoformat(),
+    }
     if as_json:
         click.echo(json.dumps(figures, indent=2))
         return
@@ -25,6 +35,11 @@ def stats(app: AppContext, as_json: bool) -> None:
         click.echo(f"{name + ':':<15} {figures[name]:,}")
     if figures["announced_from"]:
         click.echo(f"announced:      {figures['announced_from']} .. {figures['announced_to']}")
+    oldest = f", announced since {covered.oldest_embedded}" if covered.oldest_embedded else ""
+    click.echo(f"embedded:       {covered.embedded:,} ({model}){oldest}")
+    if not covered.complete:
+        click.echo(f"pending:        {covered.pending:,}")
+        click.echo(to_finish(covered))
     for run in figures["recent_runs"]:
         click.echo(
             f"run #{run['id']:<5} {run['source']:<10} {run['status']:<10} {run['started_at'][:19]}"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+import time
+from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 
 import click
@@ -20,7 +22,7 @@ from paperfeed.index.dense import VectorIndex, VectorIndexError, embed_pending
 from paperfeed.index.embedding import EmbeddingError
 from paperfeed.index.query import Filters
 from paperfeed.ranking.search import MODES, SORTS, Hit
-from paperfeed.store.vectors import VectorFileError, import_vectors
+from paperfeed.store.vectors import Coverage, VectorFileError, import_vectors
 
 FAILURES = (EmbeddingError, VectorFileError, VectorIndexError)
 
@@ -77,16 +79,44 @@ def similar(app: AppContext, arxiv_id: str, limit: int, as_json: bool) -> None:
 @click.option("--rebuild", is_flag=True, help="Rebuild the indexes from the store.")
 @click.option("--no-embed", is_flag=True, help="Only the lexical index; embed later.")
 @click.option(
+    "--embed-limit",
+    type=click.IntRange(0),
+    help="Embed at most N papers this run (the first in queue order).",
+)
+@click.option("--since", type=DAY, help="Embed only papers announced on or after this day.")
+@click.option(
     "--import-vectors",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Precomputed vectors (.npz with ids + vectors, or JSON lines {id, vector}).",
 )
 @pass_app
-def index(app: AppContext, rebuild: bool, no_embed: bool, import_vectors: Path | None) -> None:
+def index(
+    app: AppContext,
+    rebuild: bool,
+    no_embed: bool,
+    embed_limit: int | None,
+    since: date | None,
+    import_vectors: Path | None,
+) -> None:
     """Bring the search indexes up to date with the store. Papers are searchable by words at
-    once and by meaning once embedded; embedding resumes where an interrupted run stopped."""
+    once and by meaning once embedded: papers submitted on the site first, then the newest
+    announced. Embedding resumes where an interrupted run stopped."""
     with resumable(app):
-        build_indexes(app, rebuild=rebuild, no_embed=no_embed, import_vectors=import_vectors)
+        build_indexes(
+            app,
+            rebuild=rebuild,
+            no_embed=no_embed,
+            embed=EmbedRun(limit=embed_limit, since=since),
+            import_vectors=import_vectors,
+        )
+
+
+@dataclass(frozen=True)
+class EmbedRun:
+    """Bounds of one embedding run."""
+
+    limit: int | None = None  # papers at most
+    since: date | None = None  # announced on or after
 
 
 def build_indexes(
@@ -94,6 +124,7 @@ def build_indexes(
     *,
     rebuild: bool = False,
     no_embed: bool = False,
+    embed: EmbedRun = EmbedRun(),
     import_vectors: Path | None = None,
 ) -> None:
     """Update (or ``rebuild``) the lexical index, then embed what is pending (or import
@@ -107,20 +138,41 @@ def build_indexes(
         return
     try:
         embedder = app.services.embedder
+        if not import_vectors:
+            embedder.dim  # noqa: B018 - loads the model now: the rate below is embedding's
+        started = time.monotonic()
         if import_vectors:
             done = import_vectors_file(app, import_vectors, embedder.model)
         else:
-            with progress_bar(app, "embeddings") as step:
+            with progress_bar(app, "embeddings", unit="papers") as step:
                 done = embed_pending(
-                    engine, embedder, batch_size=settings.embedding_batch_size, on_progress=step
+                    engine,
+                    embedder,
+                    batch_size=2 * settings.embedding_batch_size,
+                    limit=embed.limit,
+                    since=embed.since,
+                    on_progress=step,
                 )
+        seconds = time.monotonic() - started
         vectors = VectorIndex(settings.index_dir / "dense")  # a writer: saves a new generation
         update = (vectors.rebuild if rebuild else vectors.update)(engine, embedder.model)
     except FAILURES as exc:
         raise click.ClickException(str(exc)) from None
+    rate = f" in {seconds:,.0f} s ({done / seconds:,.1f}/s)" if done and seconds > 0 else ""
     click.echo(
-        f"dense index ({embedder.model}): {done:,} papers embedded, {update.added:,} added, "
-        f"{len(vectors):,} in all"
+        f"dense index ({embedder.model}): {done:,} papers embedded{rate}, "
+        f"{update.added:,} added, {len(vectors):,} in all"
+    )
+    if vectors.coverage is not None and not vectors.coverage.complete:
+        click.echo(to_finish(vectors.coverage))
+
+
+def to_finish(covered: Coverage) -> str:
+    """What is left to embed, and how to get it done."""
+    since = f" (papers announced up to {covered.newest_pending})" if covered.newest_pending else ""
+    return (
+        f"{covered.pending:,} papers still to embed{since}: run `paperfeed index` again, or "
+        "`paperfeed worker` (or `paperfeed serve --worker`) to embed them in the background."
     )
 
 

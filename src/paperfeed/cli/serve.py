@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
 import os
 import threading
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import click
@@ -14,8 +17,11 @@ from paperfeed.cli.search import build_indexes
 from paperfeed.sources.base import SourceError
 from paperfeed.sources.http import Unreachable
 from paperfeed.store.feed import visible_count
+from paperfeed.store.vectors import coverage
+from paperfeed.worker import run_worker, start_digest_schedule
 
 FACTORY = "paperfeed.web.app:app_from_environment"
+SHUTDOWN = 2  # seconds the server and its worker may take to stop: in all, under 5
 POPULAR = ("cs.CL", "cs.LG", "cs.CV", "cs.AI")
 LOAD_A_FILE = (
     "paperfeed ingest jsonl FILE (or paperfeed ingest kaggle FILE), "
@@ -41,12 +47,34 @@ PORT = click.option("--port", type=click.IntRange(1, 65535), default=8000, show_
     "--forwarded-allow-ips",
     help="Proxy addresses whose X-Forwarded-* headers are trusted (default: 127.0.0.1).",
 )
+@click.option(
+    "--worker",
+    "with_worker",
+    is_flag=True,
+    help="Also run the background worker (indexing, embedding, digests) in a child process.",
+)
 @pass_app
 def serve(
-    app: AppContext, host: str, port: int, workers: int, forwarded_allow_ips: str | None
+    app: AppContext,
+    host: str,
+    port: int,
+    workers: int,
+    forwarded_allow_ips: str | None,
+    with_worker: bool,
 ) -> None:
     """Serve the web app: the daily feed, search, paper pages, and the API under /api."""
-    run_server(app, host, port, workers, forwarded_allow_ips)
+    run_server(app, host, port, workers, forwarded_allow_ips, with_worker=with_worker)
+
+
+@click.command()
+@pass_app
+def worker(app: AppContext) -> None:
+    """Keep the search indexes up to date and send the due digests, until stopped: words of
+    new papers, embeddings (submitted papers first, then the newest), vector-index updates."""
+    count = visible_count(app.engine)  # a store that cannot be opened fails here, in one line
+    click.echo(f"paperfeed worker: indexing {count:,} papers; Ctrl-C stops it.")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    run_worker(app.settings)
 
 
 @click.command()
@@ -88,7 +116,7 @@ def demo(
     elif no_serve:
         click.echo(f"{count:,} papers are ready: `paperfeed serve` shows them.")
     if not no_serve:
-        run_server(app, host, port)
+        run_server(app, host, port, with_worker=True)
 
 
 def run_server(
@@ -97,34 +125,81 @@ def run_server(
     port: int,
     workers: int = 1,
     forwarded_allow_ips: str | None = None,
+    *,
+    with_worker: bool = False,
 ) -> None:
     """Open (and migrate) the store, say where its papers are served, and serve until
     stopped. One process serves with the command's services, which the digest schedule shares;
     several worker processes each build theirs from the environment, so the store's URL goes
-    there and the session key is made once, before they start."""
+    there and the session key is made once, before they start. ``with_worker``: a background
+    worker runs in a child process (and sends the digests), stopped with the server."""
     import uvicorn  # the web stack loads only to serve: other commands start faster
 
     from paperfeed.web.app import create_app
-    from paperfeed.worker import start_digest_schedule
 
     count = visible_count(app.engine)  # a store that cannot be opened fails here, in one line
     settings, services = app.settings, app.services
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"paperfeed is serving {count:,} papers at http://{shown}:{port}/papers")
-    if settings.smtp_url and settings.digest_minutes:
-        start_digest_schedule(services, threading.Event())
-        click.echo(f"Email digests: due ones are sent every {settings.digest_minutes} minutes.")
+    child = start_worker_process(app) if with_worker else None
+    if child is None:
+        say_what_waits(app)
+        if settings.smtp_url and settings.digest_minutes:
+            start_digest_schedule(services, threading.Event())
+            click.echo(f"Email digests: due ones are sent every {settings.digest_minutes} minutes.")
     options: dict[str, Any] = {
         "host": host,
         "port": port,
         "forwarded_allow_ips": forwarded_allow_ips,
+        "timeout_graceful_shutdown": SHUTDOWN,
     }
-    if workers == 1:
-        uvicorn.run(create_app(services), **options)
-        return
-    os.environ["PAPERFEED_DATABASE_URL"] = settings.database  # `--database` reaches the workers
-    services.secret_key  # noqa: B018 - made once, before the workers start
-    uvicorn.run(FACTORY, factory=True, workers=workers, **options)
+    try:
+        if workers == 1:
+            uvicorn.run(create_app(services), **options)
+            return
+        os.environ["PAPERFEED_DATABASE_URL"] = settings.database  # `--database` reaches them
+        services.secret_key  # noqa: B018 - made once, before the workers start
+        uvicorn.run(FACTORY, factory=True, workers=workers, **options)
+    finally:
+        if child is not None:
+            stop_worker_process(child)
+
+
+def start_worker_process(app: AppContext) -> BaseProcess:
+    """The background worker in a child process (spawned: no state shared by forking)."""
+    context = multiprocessing.get_context("spawn")
+    child = context.Process(
+        target=run_worker,
+        args=(app.settings,),
+        kwargs={"parent": os.getpid()},
+        name="paperfeed-worker",
+    )
+    child.start()
+    click.echo(
+        "Background worker started: new papers are indexed by words and meaning as they arrive"
+        + (" and due digests are sent." if app.settings.smtp_url else ".")
+    )
+    return child
+
+
+def stop_worker_process(child: BaseProcess) -> None:
+    """Ask the worker to stop; one still busy after ``SHUTDOWN`` seconds is killed, its batch
+    in flight uncommitted (the next worker redoes it)."""
+    child.terminate()
+    child.join(SHUTDOWN)
+    if child.is_alive():
+        child.kill()
+        child.join()
+
+
+def say_what_waits(app: AppContext) -> None:
+    """Tell the admin when papers wait for embedding that no worker will do."""
+    covered = coverage(app.engine, app.settings.embedding_model)
+    if not covered.complete:
+        click.echo(
+            f"{covered.pending:,} papers are not embedded: search finds them by their words "
+            "only. Run `paperfeed worker` beside the server (or serve with --worker)."
+        )
 
 
 def unreachable_message(exc: SourceError) -> str:

@@ -12,8 +12,10 @@ a process that loaded an older generation keeps reading its files. One writer at
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +31,12 @@ from paperfeed.arxiv_ids import parse_arxiv_id
 from paperfeed.index.embedding import Embedder
 from paperfeed.store.vectors import (
     STORED,
+    Coverage,
     VectorBatch,
     count_to_embed,
+    coverage,
     load_vectors,
-    papers_to_embed,
+    pending_batches,
     save_vectors,
     unit_rows,
     vector_fingerprints,
@@ -49,18 +53,31 @@ def embed_pending(
     embedder: Embedder,
     *,
     batch_size: int = 32,
+    limit: int | None = None,
+    since: date | None = None,
     on_progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
-    """Embed the papers whose vector under ``embedder.model`` is missing or stale, newest
-    first; return how many. Each batch is committed alone: a crash loses at most one batch, and
-    running again goes on with the rest."""
-    total = count_to_embed(engine, embedder.model) if on_progress else None
-    done, below = 0, None
-    while batch := papers_to_embed(engine, embedder.model, batch_size, below=below):
+    """Embed the papers whose vector under ``embedder.model`` is missing or stale, in queue
+    order (submitted papers, then newest announced first: see
+    :func:`~paperfeed.store.vectors.pending_batches`); at most ``limit`` of them, announced on
+    or after ``since``; return how many. Each batch of ``batch_size`` is committed alone: a
+    crash or ``stop`` loses at most the batch in flight, and running again goes on with the
+    rest."""
+    total = None
+    if on_progress:
+        total = count_to_embed(engine, embedder.model, since=since)
+        total = min(total, limit) if limit is not None else total
+    done = 0
+    size = min(batch_size, limit) if limit is not None else batch_size
+    for batch in pending_batches(engine, embedder.model, max(size, 1), since=since):
+        if (limit is not None and done >= limit) or (stop is not None and stop.is_set()):
+            break
+        batch = batch[: limit - done] if limit is not None else batch
         vectors = embedder.embed_documents([paper.text for paper in batch])
         with engine.begin() as conn:
             save_vectors(conn, embedder.model, batch, vectors)
-        done, below = done + len(batch), batch[-1].paper_id
+        done += len(batch)
         if on_progress:
             on_progress(done, total)
     return done
@@ -81,6 +98,7 @@ class VectorIndex:
 
     model: str | None
     dim: int
+    coverage: Coverage | None  # how far embedding had come when this generation was saved
     _graph: Index | None
     _keys: np.ndarray  # paper id of each row; -1: replaced or dropped
     _prints: np.ndarray  # text fingerprint of each row
@@ -129,7 +147,9 @@ class VectorIndex:
         if self.model not in (None, model):
             return self.rebuild(engine, model)
         change = self._sync(engine, model)
-        if change.added or change.removed:
+        covered = coverage(engine, model)
+        if change.added or change.removed or covered != self.coverage:
+            self.coverage = covered
             self.save()
         return change
 
@@ -141,6 +161,7 @@ class VectorIndex:
         self._clear()
         self._vectors_file = f"vectors-{self._generation + 1}.f16"
         added = self._sync(engine, model).added
+        self.coverage = coverage(engine, model)
         self.save()
         return IndexUpdate(added, removed)
 
@@ -203,6 +224,7 @@ class VectorIndex:
             "rows": len(self._keys),
             "generation": generation,
             "vectors": self._vectors_file,
+            "coverage": asdict(self.coverage) if self.coverage else None,
         }
         temporary = self.folder / f"{META}.tmp"
         temporary.write_bytes(orjson.dumps(meta))
@@ -272,6 +294,7 @@ class VectorIndex:
 
     def _clear(self) -> None:
         self.model = None
+        self.coverage = None
         self.dim = 0
         self._graph = None
         self._keys = np.empty(0, np.int64)
@@ -283,6 +306,8 @@ class VectorIndex:
     def _load(self, meta: dict) -> None:
         self.model, self.dim, rows = meta["model"], meta["dim"], meta["rows"]
         self._generation, self._vectors_file = meta["generation"], meta["vectors"]
+        if covered := meta.get("coverage"):  # generations saved before 0.2 have none
+            self.coverage = Coverage.from_json(covered)
         if not rows:
             return
         with np.load(self.folder / f"rows-{self._generation}.npz") as table:

@@ -135,9 +135,15 @@ class LexicalIndex:
     def update(self, engine: Engine, on_progress: ProgressCallback | None = None) -> int:
         """Index the papers changed since the last update; return how many were added,
         replaced or (withdrawn) removed. Raises ``ValueError`` if another writer is at work."""
+        return self._write(engine, self._since(), on_progress, clear=False)
+
+    def backlog(self, engine: Engine) -> int:
+        """How many papers the next :meth:`update` will look at."""
+        return count_changed(engine, self._since())
+
+    def _since(self) -> datetime | None:
         watermark = _read_meta(self.path).get("watermark")
-        since = datetime.fromisoformat(watermark) - OVERLAP if watermark else None
-        return self._write(engine, since, on_progress, clear=False)
+        return datetime.fromisoformat(watermark) - OVERLAP if watermark else None
 
     def rebuild(self, engine: Engine, on_progress: ProgressCallback | None = None) -> int:
         """Index every paper from scratch; searches see the old index until it is done."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 from typing import Literal, get_args
 
@@ -198,8 +198,12 @@ class Searcher:
         if mode == "lexical":
             return lexical
         vectors = self._current_vectors()
-        if vectors is None or self.embedder is None or not len(vectors):
-            notes.append("semantic search is not available yet: run `paperfeed index`")
+        ready = vectors is not None and self.embedder is not None and len(vectors) > 0
+        if note := coverage_note(vectors if ready else None):
+            notes.append(note)
+        if vectors is None or self.embedder is None or not ready:  # words alone, then
+            if mode == "dense":
+                return self._lexical(query, filters, depth, "relevance")
             return lexical
         vector = self.embedder.embed_query(query.text)
         pool = self._dense(vectors, vector, query, filters, POOL * depth)
@@ -239,3 +243,24 @@ class Searcher:
             for key, score in ranked
             if key in cards
         ]
+
+
+def coverage_note(vectors: VectorIndex | None) -> str | None:
+    """What a visitor should know about how far meaning-based results reach (``None``: all
+    papers), in plain words."""
+    if vectors is None:
+        return "Meaning-based search is being prepared: for now papers are found by their words."
+    covered = vectors.coverage
+    if covered is None or covered.complete:
+        return None
+    newest, since = covered.newest_embedded, covered.newest_pending
+    if newest is None or since is None or newest <= since:
+        return (
+            "Meaning-based results do not cover every paper yet (the newest are being "
+            "indexed); all papers are found by their words."
+        )
+    day = since + timedelta(days=1)
+    return (
+        f"Meaning-based results cover papers announced since {day.day} {day:%b %Y}; "
+        "older ones are found by their words."
+    )

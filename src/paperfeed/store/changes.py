@@ -18,6 +18,12 @@ def count_changed(engine: Engine, since: datetime | None) -> int:
         return conn.execute(query).scalar_one()
 
 
+def latest_change(engine: Engine) -> datetime | None:
+    """When a paper last changed (``None``: the store is empty)."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(papers.c.changed_at))).scalar()
+
+
 def changed_keys(engine: Engine, since: datetime | None, page: int) -> Iterator[list[RowMapping]]:
     """The ``id``, ``arxiv_id``, ``withdrawn`` and ``changed_at`` of the papers changed after
     ``since``, in change order, ``page`` papers per read (each in its own connection)."""

@@ -12,12 +12,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
 import orjson
 from sqlalchemy import (
+    Column,
+    ColumnElement,
     Connection,
     Engine,
     Row,
@@ -29,12 +31,13 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    tuple_,
     update,
 )
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.sources.files import LineFile
-from paperfeed.store.schema import embeddings, papers
+from paperfeed.store.schema import embeddings, papers, submissions
 from paperfeed.store.sql import IN_CHUNK, chunks
 
 STORED = np.dtype("<f2")
@@ -91,33 +94,106 @@ def unit_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.where(norms == 0, 1, norms)
 
 
-def papers_to_embed(
-    engine: Engine, model: str, limit: int, *, below: int | None = None
-) -> list[PendingPaper]:
-    """Up to ``limit`` papers, newest (highest id, below ``below``) first, that are not withdrawn
-    and have no vector under ``model`` or one of another title/abstract. Papers changed in
-    other ways since they were embedded (upvotes, last seen) are marked current on the way."""
-    pending: list[PendingPaper] = []
-    while len(pending) < limit:
-        query = _candidates(model).order_by(papers.c.id.desc()).limit(limit)
-        if below is not None:
-            query = query.where(papers.c.id < below)
-        with engine.begin() as conn:
-            rows = conn.execute(query).all()
-            found = [(_pending(row), row.text_hash) for row in rows]
-            _mark_current(conn, model, [paper for paper, old in found if paper.text_hash == old])
-        pending += [paper for paper, old in found if paper.text_hash != old]
-        if len(rows) < limit:
-            break
-        below = rows[-1].id
-    return pending[:limit]
+def pending_batches(
+    engine: Engine, model: str, size: int, *, since: date | None = None
+) -> Iterator[list[PendingPaper]]:
+    """Batches of up to ``size`` papers to embed under ``model``, in queue order: papers
+    submitted on the site first, then by announcement day, newest first, then those without
+    one (``since``: only papers announced on or after it). A paper is pending when it is not
+    withdrawn and has no vector or one of another title/abstract; papers changed in other ways
+    since they were embedded (upvotes, last seen) are marked current on the way. Each batch is
+    read in its own short transaction; the caller stores a batch before asking for the next."""
+    for queue in _queues(since):
+        after: tuple | None = None
+        while True:
+            query = _candidates(model).where(queue.where)
+            if after is not None:
+                query = query.where(tuple_(*queue.order) < after)
+            query = query.order_by(*(column.desc() for column in queue.order)).limit(size)
+            with engine.begin() as conn:
+                rows = conn.execute(query).all()
+                found = [(_pending(row), row.text_hash) for row in rows]
+                current = [paper for paper, old in found if paper.text_hash == old]
+                _mark_current(conn, model, current)
+            if changed := [paper for paper, old in found if paper.text_hash != old]:
+                yield changed
+            if len(rows) < size:
+                break
+            after = tuple(getattr(rows[-1], column.name) for column in queue.order)
 
 
-def count_to_embed(engine: Engine, model: str) -> int:
-    """How many papers :func:`papers_to_embed` will look at: an upper bound of those it returns."""
+@dataclass(frozen=True)
+class _Queue:
+    where: ColumnElement[bool]
+    order: tuple[Column, ...]  # keyset: descending, unique
+
+
+def _queues(since: date | None) -> list[_Queue]:
+    submitted: ColumnElement[bool] = papers.c.id.in_(select(submissions.c.paper_id))
+    dated: ColumnElement[bool] = papers.c.announced.is_not(None)
+    if since is not None:
+        dated = papers.c.announced >= since
+        submitted = submitted & dated
+    return [
+        _Queue(submitted, (papers.c.id,)),
+        _Queue(dated, (papers.c.announced, papers.c.id)),
+        *([_Queue(papers.c.announced.is_(None), (papers.c.id,))] if since is None else []),
+    ]
+
+
+def count_to_embed(engine: Engine, model: str, *, since: date | None = None) -> int:
+    """How many papers :func:`pending_batches` will look at: an upper bound of those it
+    returns."""
+    candidates = _candidates(model)
+    if since is not None:
+        candidates = candidates.where(papers.c.announced >= since)
     with engine.connect() as conn:
-        query = select(func.count()).select_from(_candidates(model).subquery())
-        return conn.execute(query).scalar_one()
+        return conn.execute(select(func.count()).select_from(candidates.subquery())).scalar_one()
+
+
+DAYS = ("oldest_embedded", "newest_embedded", "newest_pending")
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How far embedding has come under one model."""
+
+    embedded: int  # papers with a current vector (withdrawn ones left out)
+    pending: int  # at most this many papers still to embed
+    oldest_embedded: date | None  # the announcement days of the oldest and newest papers
+    newest_embedded: date | None  # with a vector
+    newest_pending: date | None  # papers announced after this day all have a vector
+
+    @property
+    def complete(self) -> bool:
+        return self.pending == 0
+
+    @classmethod
+    def from_json(cls, data: dict) -> Coverage:
+        """A coverage saved as JSON (``dataclasses.asdict`` dumped by orjson)."""
+        days = {key: date.fromisoformat(data[key]) if data[key] else None for key in DAYS}
+        return cls(data["embedded"], data["pending"], **days)
+
+
+def coverage(engine: Engine, model: str) -> Coverage:
+    """The papers embedded under ``model`` and those still pending."""
+    joined = papers.join(embeddings, embeddings.c.paper_id == papers.c.id)
+    embedded = (
+        select(func.count(), func.min(papers.c.announced), func.max(papers.c.announced))
+        .select_from(joined)
+        .where(embeddings.c.model == model, papers.c.withdrawn.is_(False))
+    )
+    newest = (
+        _candidates(model)
+        .where(papers.c.announced.is_not(None))
+        .order_by(papers.c.announced.desc(), papers.c.id.desc())
+        .limit(1)
+    )
+    with engine.connect() as conn:
+        count, oldest, latest = conn.execute(embedded).one()
+        row = conn.execute(newest).first()
+    pending = count_to_embed(engine, model)
+    return Coverage(count, pending, oldest, latest, row.announced if row else None)
 
 
 def _candidates(model: str) -> Select:
@@ -127,6 +203,7 @@ def _candidates(model: str) -> Select:
     return (
         select(
             papers.c.id,
+            papers.c.announced,
             papers.c.changed_at,
             papers.c.title,
             papers.c.abstract,
