@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import threading
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +17,14 @@ from memory_source import MemorySource, paper
 from paperfeed.index.dense import IndexUpdate, VectorIndex, VectorIndexError, embed_pending
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.records import Withdrawal
+from paperfeed.store.accounts import create_user
+from paperfeed.store.activity import record_submission
 from paperfeed.store.schema import embeddings
 from paperfeed.store.vectors import (
+    Coverage,
     VectorFileError,
     count_to_embed,
+    coverage,
     document_text,
     import_vectors,
     load_vectors,
@@ -324,3 +330,50 @@ def test_malformed_vector_files_are_refused(
     path.write_bytes(content)
     with pytest.raises(VectorFileError, match=message):
         import_vectors(engine, "m", path)
+
+
+def test_the_queue_takes_submitted_papers_then_the_newest_announced_then_undated(
+    engine: Engine,
+) -> None:
+    days = {"2401.00001": date(2024, 1, 2), "2501.00001": date(2025, 1, 6)}
+    days |= {"2501.00002": date(2025, 1, 7), "2501.00003": date(2025, 1, 7)}
+    add(engine, *(paper(i, announced=day) for i, day in days.items()), paper("2301.00001"))
+    user = create_user(engine, "reader@example.org", "a long passphrase")
+    record_submission(engine, user["id"], "2401.00001")  # an old paper, submitted on the site
+    embedder = HashEmbedder()
+    embed_pending(engine, embedder, batch_size=2)
+    order = ["2401.00001", "2501.00003", "2501.00002", "2501.00001", "2301.00001"]
+    assert embedder.texts == [document_text(f"Paper {i}", f"Abstract of {i}.") for i in order]
+
+
+def test_a_run_bounded_by_limit_or_day_embeds_the_newest_and_coverage_says_so(
+    engine: Engine,
+) -> None:
+    add(engine, *(paper(f"2501.0000{d}", announced=date(2025, 1, d)) for d in range(1, 6)))
+    add(engine, paper("2301.00001"))  # no announcement day
+    embedder = HashEmbedder()
+    assert embed_pending(engine, embedder, batch_size=3, limit=2) == 2
+    assert coverage(engine, embedder.model) == Coverage(
+        embedded=2,
+        pending=4,
+        oldest_embedded=date(2025, 1, 4),
+        newest_embedded=date(2025, 1, 5),
+        newest_pending=date(2025, 1, 3),
+    )
+    assert embed_pending(engine, embedder, since=date(2025, 1, 2)) == 2
+    assert embed_pending(engine, embedder) == 2
+    assert coverage(engine, embedder.model).complete
+    assert len(embedder.texts) == len(set(embedder.texts)) == 6
+
+
+def test_a_stopped_run_commits_the_batch_it_finished_and_no_more(engine: Engine) -> None:
+    add_topics(engine)
+    stop = threading.Event()
+
+    class Stopping(HashEmbedder):
+        def embed_documents(self, texts):
+            stop.set()  # asked to stop while this batch is embedded
+            return super().embed_documents(texts)
+
+    assert embed_pending(engine, Stopping(), batch_size=2, stop=stop) == 2
+    assert stored_count(engine) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from sqlalchemy import Engine
 
 from paperfeed.store.accounts import create_token, create_user
 from paperfeed.store.queries import get_paper
+from paperfeed.store.vectors import count_to_embed
+from paperfeed.worker import Worker
 from protocol import recorded, unreachable
 from web_app import (
     DEEP,
@@ -254,6 +257,13 @@ def test_submitting_through_the_api(web: WebApp, client: TestClient) -> None:
     assert paper["title"].startswith("Proceedings of Workshop AEW10")
     assert paper["submittedAt"].endswith("Z")
     assert client.get(f"/api/papers/{AEW10}").status_code == 200
+    # found by its words at once; embedding is left to the worker, which takes it first
+    found = client.get("/api/papers/search", params={"q": "AEW10", "mode": "lexical"}).json()
+    assert [hit["paper"]["id"] for hit in found] == [AEW10]
+    embedder = web.services.embedder
+    assert count_to_embed(web.engine, embedder.model) == 1
+    assert Worker(web.services, threading.Event()).round().embedded == 1
+    assert embedder.texts[-1].startswith("Proceedings of Workshop AEW10")
     refused = client.post("/api/papers/submit", json={"id": "a paper"}, headers=headers)
     assert refused.status_code == 400
     assert "is not an arXiv id or URL" in refused.json()["error"]

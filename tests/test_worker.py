@@ -1,16 +1,35 @@
-"""The digest schedule beside the web app: a failed run is logged, the server goes on."""
+"""The background worker: words, then embeddings in queue order, then the vector index; it
+stops promptly and a killed one loses nothing. And the digest schedule it runs."""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from conftest import SAMPLE
+from hash_embedder import HashEmbedder
+from memory_source import MemorySource, paper
+from paperfeed.index.embedders import register_embedder
+from paperfeed.index.live import RECHECK
+from paperfeed.ingest.pipeline import ingest
+from paperfeed.records import PaperRecord
 from paperfeed.services import Services
 from paperfeed.settings import Settings
-from paperfeed.worker import start_digest_schedule
+from paperfeed.store.accounts import create_user
+from paperfeed.store.activity import record_submission
+from paperfeed.store.database import open_store
+from paperfeed.store.vectors import coverage
+from paperfeed.worker import RoundReport, Worker, start_digest_schedule
 
 
 def test_a_failing_digest_run_is_logged_and_the_schedule_stops_when_asked(
@@ -33,3 +52,91 @@ def test_a_failing_digest_run_is_logged_and_the_schedule_stops_when_asked(
     assert not thread.is_alive()
     assert "digest run failed; trying again in 1 min" in caplog.text
     assert "the mail server went away" in caplog.text
+
+
+@register_embedder("hash-words")
+def _hash_words(settings: Settings) -> HashEmbedder:
+    return HashEmbedder()
+
+
+def dated(arxiv_id: str, day: int, title: str) -> PaperRecord:
+    return paper(
+        arxiv_id, title=title, abstract=f"About {title.lower()}.", announced=date(2025, 1, day)
+    )
+
+
+def test_a_round_indexes_words_then_embeds_submitted_then_newest_and_saves_an_index(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(home=tmp_path / "home", embedding_backend="hash-words")
+    services = Services.from_settings(settings)
+    ingest(services.engine, MemorySource([dated("2501.00001", 6, "Graph networks")]))
+    ingest(services.engine, MemorySource([dated("2501.00002", 7, "Protein folding")]))
+    ingest(services.engine, MemorySource([dated("2401.00009", 2, "Surface codes")]))
+    user = create_user(services.engine, "reader@example.org", "a long passphrase")
+    record_submission(services.engine, user["id"], "2401.00009")
+    worker = Worker(services, threading.Event())
+
+    assert worker.round() == RoundReport(words=3, embedded=3, saved=True)
+    embedded = [text.split(".")[0] for text in services.embedder.texts]
+    assert embedded == ["Surface codes", "Protein folding", "Graph networks"]
+    time.sleep(RECHECK)  # the web side looks for a new generation once a second
+    found = services.searcher.search("quantum surface codes", mode="dense")
+    assert (found.hits[0].arxiv_id, found.notes) == ("2401.00009", [])
+
+    assert not worker.round()  # nothing new: nothing done
+    ingest(services.engine, MemorySource([dated("2501.00003", 8, "Galaxy clusters")]))
+    assert worker.round() == RoundReport(words=1, embedded=1, saved=True)
+
+
+def worker_store(tmp_path: Path, count: int) -> dict[str, str]:
+    """A store of the sample's first ``count`` papers (not indexed) and the environment of a
+    ``paperfeed`` process over it."""
+    lines = SAMPLE.read_text().splitlines()[:count]
+    papers = tmp_path / "papers.jsonl"
+    papers.write_text("\n".join(lines) + "\n")
+    env = dict(os.environ) | {"PAPERFEED_EMBEDDING_BATCH_SIZE": "4"}
+    subprocess.run(
+        [sys.executable, "-m", "paperfeed", "ingest", "jsonl", str(papers)], env=env, check=True
+    )
+    return env
+
+
+def embedded_count(settings: Settings) -> int:
+    return coverage(open_store(settings.database), settings.embedding_model).embedded
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_the_worker_stops_within_5_s_of_sigterm_and_the_next_one_finishes_the_job(
+    tmp_path: Path,
+) -> None:
+    env = worker_store(tmp_path, 60)
+    settings = Settings()
+    command = [sys.executable, "-m", "paperfeed", "worker"]
+    worker = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: embedded_count(settings) > 0)
+        worker.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        worker.wait(10)
+        assert time.monotonic() - sent < 5
+    finally:
+        worker.kill()
+    assert worker.returncode == 0
+    first = embedded_count(settings)
+    assert first < 60 and first % 8 == 0  # whole batches of 2 x 4: none half-written
+
+    again = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: embedded_count(settings) == 60)
+    finally:
+        again.terminate()
+        output = again.communicate(timeout=10)[0].decode()
+    assert "worker stopped" in output
+    assert coverage(open_store(settings.database), settings.embedding_model).complete

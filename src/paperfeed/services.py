@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy import Engine
@@ -114,12 +115,20 @@ class Services:
     @built_once
     def embedder(self) -> Embedder:
         """The configured embedding model (it loads on its first use)."""
+        if self._given_searcher is not None and self._given_searcher.embedder is not None:
+            return self._given_searcher.embedder
         return make_embedder(self.settings)
 
     @property
     def vectors(self) -> LiveVectors | None:
         """The process's one vector index."""
         return self.searcher.vectors
+
+    @property
+    def vectors_folder(self) -> Path:
+        """Where the vector index is saved (a writer, such as the worker, saves there)."""
+        vectors = self.vectors
+        return vectors.folder if vectors is not None else self.settings.index_dir / "dense"
 
     @built_once
     def recommender(self) -> Recommender | None:

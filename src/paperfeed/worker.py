@@ -57,7 +57,7 @@ class Worker:
         self.services = services
         self.stop = stop
         self.poll = poll
-        self._vectors = VectorIndex(services.settings.index_dir / "dense")  # the writer
+        self._vectors = VectorIndex(services.vectors_folder)  # the writer
         self._unsaved = 0  # embeddings not in a saved generation yet
         self._saved_at = 0.0  # monotonic; 0: nothing saved since the start
         self._clean_at: datetime | None = None  # newest change when nothing was left to embed

@@ -154,7 +154,7 @@ def build_indexes(
                     on_progress=step,
                 )
         seconds = time.monotonic() - started
-        vectors = VectorIndex(settings.index_dir / "dense")  # a writer: saves a new generation
+        vectors = VectorIndex(app.services.vectors_folder)  # a writer: saves a generation
         update = (vectors.rebuild if rebuild else vectors.update)(engine, embedder.model)
     except FAILURES as exc:
         raise click.ClickException(str(exc)) from None
