@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import gzip
 import threading
 from datetime import date
 from pathlib import Path
 
 import numpy as np
-import orjson
 import pytest
 from sqlalchemy import Engine, delete, func, select
 
@@ -20,15 +18,7 @@ from paperfeed.records import Withdrawal
 from paperfeed.store.accounts import create_user
 from paperfeed.store.activity import record_submission
 from paperfeed.store.schema import embeddings
-from paperfeed.store.vectors import (
-    Coverage,
-    VectorFileError,
-    count_to_embed,
-    coverage,
-    document_text,
-    import_vectors,
-    load_vectors,
-)
+from paperfeed.store.vectors import Coverage, count_to_embed, coverage, document_text
 
 TOPICS = {
     "2501.00001": ("Graph neural networks", "Message passing between graph nodes."),
@@ -268,68 +258,6 @@ def test_an_empty_folder_is_an_empty_index(tmp_path: Path) -> None:
     index = VectorIndex(tmp_path / "nothing")
     assert (len(index), index.search(np.ones(8))) == (0, [])
     assert not (tmp_path / "nothing").exists()
-
-
-def write_vectors(path: Path, ids: list[str], vectors: np.ndarray) -> Path:
-    if path.name.endswith(".npz"):
-        np.savez(path, ids=np.array(ids), vectors=vectors)
-    else:
-        lines = [
-            orjson.dumps({"id": i, "vector": v.tolist()}) for i, v in zip(ids, vectors, strict=True)
-        ]
-        path.write_bytes(gzip.compress(b"\n".join(lines)))
-    return path
-
-
-@pytest.mark.parametrize("name", ["vectors.npz", "vectors.jsonl.gz"])
-def test_precomputed_vectors_are_imported_and_unknown_ids_reported(
-    engine: Engine, tmp_path: Path, name: str
-) -> None:
-    add_topics(engine)
-    vectors = np.arange(1, 25, dtype=np.float32).reshape(3, 8)
-    path = write_vectors(tmp_path / name, ["2501.00002v2", "2412.99999", "2501.00004"], vectors)
-    report = import_vectors(engine, "specter2", path)
-    assert (report.imported, report.unknown) == (2, ["2412.99999"])
-    [batch] = load_vectors(engine, "specter2")
-    assert batch.arxiv_ids == ["2501.00002", "2501.00004"]
-    expected = vectors[[0, 2]] / np.linalg.norm(vectors[[0, 2]], axis=1, keepdims=True)
-    assert np.allclose(batch.vectors, expected, atol=1e-3)
-    assert count_to_embed(engine, "specter2") == 3  # imported vectors are current
-
-
-def test_vectors_of_the_wrong_dimension_are_refused_and_nothing_is_written(
-    engine: Engine, tmp_path: Path
-) -> None:
-    add_topics(engine)
-    first = write_vectors(tmp_path / "a.npz", ["2501.00001"], np.ones((1, 8), np.float32))
-    import_vectors(engine, "m", first)
-    wrong = write_vectors(tmp_path / "b.npz", ["2501.00002"], np.ones((1, 6), np.float32))
-    with pytest.raises(VectorFileError, match=r"b.npz: 'vectors' has 6 dimensions, expected 8"):
-        import_vectors(engine, "m", wrong)
-    ragged = tmp_path / "c.jsonl"
-    ragged.write_text(
-        '{"id": "2501.00003", "vector": [1, 2, 3]}\n{"id": "2501.00004", "vector": [1]}\n'
-    )
-    with pytest.raises(VectorFileError, match=r"c.jsonl: line 2 has 1 dimensions, expected 3"):
-        import_vectors(engine, "n", ragged)
-    assert stored_count(engine) == 1
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (b'{"id": "2501.00001"}\n', r"bad.jsonl:1: not an \{id, vector\} record"),
-        (b'{"id": "2501.00001", "vector": [[1, 2]]}\n', r"bad.jsonl:1: not an \{id, vector\}"),
-        (b"not json\n", r"bad.jsonl:1: not an \{id, vector\} record"),
-    ],
-)
-def test_malformed_vector_files_are_refused(
-    engine: Engine, tmp_path: Path, content: bytes, message: str
-) -> None:
-    path = tmp_path / "bad.jsonl"
-    path.write_bytes(content)
-    with pytest.raises(VectorFileError, match=message):
-        import_vectors(engine, "m", path)
 
 
 def test_the_queue_takes_submitted_papers_then_the_newest_announced_then_undated(

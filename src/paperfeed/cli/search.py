@@ -22,7 +22,8 @@ from paperfeed.index.dense import VectorIndex, VectorIndexError, embed_pending
 from paperfeed.index.embedding import EmbeddingError
 from paperfeed.index.query import Filters
 from paperfeed.ranking.search import MODES, SORTS, Hit
-from paperfeed.store.vectors import Coverage, VectorFileError, import_vectors
+from paperfeed.store.vector_files import VectorFileError
+from paperfeed.store.vectors import Coverage, import_vectors
 
 FAILURES = (EmbeddingError, VectorFileError, VectorIndexError)
 
@@ -87,7 +88,23 @@ def similar(app: AppContext, arxiv_id: str, limit: int, as_json: bool) -> None:
 @click.option(
     "--import-vectors",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Precomputed vectors (.npz with ids + vectors, or JSON lines {id, vector}).",
+    help="Precomputed vectors: Parquet, .npz, or JSON lines (gzip or not); needs --model.",
+)
+@click.option(
+    "--model",
+    "vectors_model",
+    metavar="NAME",
+    help="The model that made the --import-vectors file; must be the configured one.",
+)
+@click.option(
+    "--id-column",
+    metavar="NAME",
+    help="Column (key, array) of arXiv ids in the file [default: id, arxiv_id or ids].",
+)
+@click.option(
+    "--vector-column",
+    metavar="NAME",
+    help="Column of vectors in the file [default: vector, embedding, vectors or embeddings].",
 )
 @pass_app
 def index(
@@ -97,17 +114,27 @@ def index(
     embed_limit: int | None,
     since: date | None,
     import_vectors: Path | None,
+    vectors_model: str | None,
+    id_column: str | None,
+    vector_column: str | None,
 ) -> None:
     """Bring the search indexes up to date with the store. Papers are searchable by words at
     once and by meaning once embedded: papers submitted on the site first, then the newest
     announced. Embedding resumes where an interrupted run stopped."""
+    vectors = None
+    if import_vectors:
+        if not vectors_model:
+            raise click.UsageError("--import-vectors needs --model NAME: the model of the vectors")
+        vectors = VectorsToImport(import_vectors, vectors_model, id_column, vector_column)
+    elif vectors_model or id_column or vector_column:
+        raise click.UsageError("--model, --id-column and --vector-column go with --import-vectors")
     with resumable(app):
         build_indexes(
             app,
             rebuild=rebuild,
             no_embed=no_embed,
             embed=EmbedRun(limit=embed_limit, since=since),
-            import_vectors=import_vectors,
+            import_vectors=vectors,
         )
 
 
@@ -119,13 +146,23 @@ class EmbedRun:
     since: date | None = None  # announced on or after
 
 
+@dataclass(frozen=True)
+class VectorsToImport:
+    """A file of precomputed vectors, the model that made them and its columns."""
+
+    path: Path
+    model: str
+    id_column: str | None = None
+    vector_column: str | None = None
+
+
 def build_indexes(
     app: AppContext,
     *,
     rebuild: bool = False,
     no_embed: bool = False,
     embed: EmbedRun = EmbedRun(),
-    import_vectors: Path | None = None,
+    import_vectors: VectorsToImport | None = None,
 ) -> None:
     """Update (or ``rebuild``) the lexical index, then embed what is pending (or import
     vectors) and update the vector index, with progress bars and a line for each."""
@@ -158,7 +195,8 @@ def build_indexes(
         update = (vectors.rebuild if rebuild else vectors.update)(engine, embedder.model)
     except FAILURES as exc:
         raise click.ClickException(str(exc)) from None
-    rate = f" in {seconds:,.0f} s ({done / seconds:,.1f}/s)" if done and seconds > 0 else ""
+    timed = done and seconds > 0 and not import_vectors
+    rate = f" in {seconds:,.0f} s ({done / seconds:,.1f}/s)" if timed else ""
     click.echo(
         f"dense index ({embedder.model}): {done:,} papers embedded{rate}, "
         f"{update.added:,} added, {len(vectors):,} in all"
@@ -176,12 +214,17 @@ def to_finish(covered: Coverage) -> str:
     )
 
 
-def import_vectors_file(app: AppContext, path: Path, model: str) -> int:
-    """Store precomputed vectors under ``model``; unknown ids are listed, not fatal."""
-    result = import_vectors(app.engine, model, path)
-    if result.unknown:
-        shown = ", ".join(result.unknown[:5])
-        click.echo(f"{len(result.unknown):,} ids not in the store were skipped: {shown}")
+def import_vectors_file(app: AppContext, vectors: VectorsToImport, model: str) -> int:
+    """Store precomputed vectors under ``model`` and say what was imported and skipped."""
+    result = import_vectors(
+        app.engine,
+        model,
+        vectors.path,
+        made_by=vectors.model,
+        id_column=vectors.id_column,
+        vector_column=vectors.vector_column,
+    )
+    click.echo(f"{vectors.path.name}: {result}")
     return result.imported
 
 

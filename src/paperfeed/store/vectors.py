@@ -14,9 +14,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import cast
 
 import numpy as np
-import orjson
 from sqlalchemy import (
     Column,
     ColumnElement,
@@ -35,16 +35,16 @@ from sqlalchemy import (
     update,
 )
 
-from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperfeed.sources.files import LineFile
 from paperfeed.store.schema import embeddings, papers, submissions
-from paperfeed.store.sql import IN_CHUNK, chunks
+from paperfeed.store.sql import chunks
+from paperfeed.store.vector_files import RawRows, VectorFile, VectorFileError, open_vector_file
 
 STORED = np.dtype("<f2")
-
-
-class VectorFileError(ValueError):
-    """A file of precomputed vectors that cannot be imported; nothing was written."""
+EXAMPLES = 5  # rows shown for each problem found in an imported file
+SKIP_NO_ID = "without an arXiv id"
+SKIP_NO_VECTOR = "without a vector"
+SKIP_NOT_FINITE = "with NaN or infinite values"
+SKIP_ZEROS = "of zeros only"
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,43 @@ class VectorBatch:
 
 
 @dataclass
+class Tally:
+    """How many rows had one problem, and the first few of them."""
+
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    def add(self, found: Sequence[object] | np.ndarray) -> None:
+        self.count += len(found)
+        self.examples += [str(item) for item in found[: EXAMPLES - len(self.examples)]]
+
+    def where(self, unit: str) -> str:
+        """``rows 5, 9, 12, …``: the examples as positions of a file."""
+        more = ", …" if self.count > len(self.examples) else ""
+        return f"{unit}{'s' if self.count > 1 else ''} {', '.join(self.examples)}{more}"
+
+
+@dataclass
 class VectorImport:
+    """What an import of precomputed vectors did."""
+
+    unit: str = "row"  # what the file's positions are called
     imported: int = 0
-    unknown: list[str] = field(default_factory=list)  # ids of papers not in the store
+    unknown: Tally = field(default_factory=Tally)  # examples: ids of papers not in the store
+    skipped: dict[str, Tally] = field(default_factory=dict)  # by reason; examples: positions
+
+    def __str__(self) -> str:
+        parts = [f"{_counted(self.imported, 'vector')} imported"]
+        if self.unknown.count:
+            shown = ", ".join(self.unknown.examples)
+            more = ", …" if self.unknown.count > len(self.unknown.examples) else ""
+            unknown = _counted(self.unknown.count, "id")
+            parts.append(f"{unknown} of papers not in the store skipped ({shown}{more})")
+        parts += [
+            f"{_counted(tally.count, self.unit)} {reason} skipped ({tally.where(self.unit)})"
+            for reason, tally in self.skipped.items()
+        ]
+        return "; ".join(parts)
 
 
 def document_text(title: str, abstract: str) -> str:
@@ -333,28 +367,126 @@ def visible_vectors(
 
 
 def import_vectors(
-    engine: Engine, model: str, path: Path, *, dim: int | None = None
+    engine: Engine,
+    model: str,
+    path: Path,
+    *,
+    made_by: str | None = None,
+    id_column: str | None = None,
+    vector_column: str | None = None,
 ) -> VectorImport:
-    """Store precomputed vectors under ``model``: a ``.npz`` with arrays ``ids`` (arXiv ids)
-    and ``vectors``, or JSON lines ``{"id": ..., "vector": [...]}`` (gzip or not). All vectors
-    must have ``dim`` dimensions (default: those already stored, else the first one's); a
-    file that breaks this raises :class:`VectorFileError` and writes nothing."""
-    report = VectorImport()
-    with engine.begin() as conn:
-        dim = dim or _stored_dim(conn, model)
-        for ids, matrix in _read_vectors(path, dim):
-            found = _pending_by_arxiv_id(conn, ids)
-            report.unknown += [arxiv_id for arxiv_id in ids if arxiv_id not in found]
-            last = {arxiv_id: n for n, arxiv_id in enumerate(ids) if arxiv_id in found}
-            save_vectors(conn, model, [found[i] for i in last], matrix[list(last.values())])
-            report.imported += len(last)
+    """Store precomputed vectors under ``model`` from a Parquet, ``.npz`` or JSON-lines file
+    (see :func:`~paperfeed.store.vector_files.open_vector_file`), in constant memory.
+
+    A first pass checks that every vector has the dimensions of those stored under ``model``
+    (else of the first one); a second writes the valid rows a chunk per transaction, so a rerun
+    after a crash ends with the same store. Rows without an arXiv id or with a null, NaN or
+    all-zero vector are skipped and counted, as are ids of papers not in the store. Vectors
+    of another model (``made_by`` or the file's metadata) or of other dimensions raise
+    :class:`VectorFileError` before anything is written."""
+    file = open_vector_file(path, id_column=id_column, vector_column=vector_column)
+    _check_model(file, model, made_by)
+    with engine.connect() as conn:
+        stored = _stored_dim(conn, model)
+    dim = _checked_dim(file, stored, model)
+    report = VectorImport(unit=file.unit)
+    for rows in file.chunks():
+        ids, matrix = _valid_rows(rows, dim, report)
+        with engine.begin() as conn:
+            report.imported += _save_known(conn, model, ids, matrix, report.unknown)
     return report
+
+
+def same_model(a: str, b: str) -> bool:
+    """Whether two model names are one model: equal (ignoring case), or one names no
+    organisation and the other's last part equals it (``sentence-transformers/all-MiniLM-L6-v2``
+    is ``all-MiniLM-L6-v2``; ``BAAI/bge-small-en`` is not ``other/bge-small-en``)."""
+    a, b = a.strip().strip("/").casefold(), b.strip().strip("/").casefold()
+    if a == b:
+        return True
+    if "/" in a and "/" in b:
+        return False
+    return a.rsplit("/", 1)[-1] == b.rsplit("/", 1)[-1]
+
+
+def _check_model(file: VectorFile, model: str, made_by: str | None) -> None:
+    if made_by is not None and not same_model(made_by, model):
+        raise VectorFileError(
+            f"vectors of {made_by} cannot be stored as {model}, the configured embedding model "
+            f"(set PAPERFEED_EMBEDDING_MODEL={made_by} to use them); nothing was imported"
+        )
+    if file.model is not None and not same_model(file.model, model):
+        raise VectorFileError(
+            f"{file.path}: its metadata says its vectors are of {file.model}, not {model}; "
+            "nothing was imported"
+        )
 
 
 def _stored_dim(conn: Connection, model: str) -> int | None:
     query = select(embeddings.c.vector).where(embeddings.c.model == model).limit(1)
     vector = conn.execute(query).scalar()
     return len(vector) // STORED.itemsize if vector is not None else None
+
+
+def _checked_dim(file: VectorFile, dim: int | None, model: str) -> int:
+    """``dim``, or the first vector's length; rows of another length raise, with counts."""
+    like = f"like the vectors stored under {model}"
+    wrong: dict[int, Tally] = {}
+    for rows in file.chunks():
+        lengths = rows.lengths
+        if dim is None and np.any(lengths >= 0):
+            first = int(np.flatnonzero(lengths >= 0)[0])
+            dim, like = int(lengths[first]), f"like {file.unit} {rows.positions[first]}"
+        for length in np.unique(lengths[(lengths >= 0) & (lengths != dim)]):
+            wrong.setdefault(int(length), Tally()).add(rows.positions[lengths == length])
+    if wrong:
+        found = "; ".join(
+            f"{_counted(tally.count, file.unit)} {'has' if tally.count == 1 else 'have'} "
+            f"{_counted(length, 'dimension')} ({tally.where(file.unit)})"
+            for length, tally in sorted(wrong.items(), key=lambda item: -item[1].count)
+        )
+        raise VectorFileError(f"{file.path}: {found}, expected {dim} {like}; nothing was imported")
+    return dim or 0
+
+
+def _valid_rows(rows: RawRows, dim: int, report: VectorImport) -> tuple[list[str], np.ndarray]:
+    """The ids and vectors of ``rows`` that can be stored; the others counted in ``report``."""
+    has_vector = rows.lengths >= 0
+    matrix = rows.matrix(dim)
+    finite = np.isfinite(matrix).all(axis=1)
+    problems = {
+        SKIP_NO_ID: np.array([arxiv_id is None for arxiv_id in rows.ids], bool),
+        SKIP_NO_VECTOR: ~has_vector,
+        SKIP_NOT_FINITE: _spread(~finite, has_vector),
+        SKIP_ZEROS: _spread(finite & ~matrix.any(axis=1), has_vector),
+    }
+    keep = np.ones(len(rows.positions), bool)
+    for reason, found in problems.items():
+        found &= keep
+        if found.any():
+            report.skipped.setdefault(reason, Tally()).add(rows.positions[found])
+            keep &= ~found
+    ids = [rows.ids[n] for n in np.flatnonzero(keep)]
+    return cast(list[str], ids), matrix[keep[has_vector]]
+
+
+def _spread(values: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """``values`` of the rows ``where`` is true, placed among all rows (False elsewhere)."""
+    spread = np.zeros(len(where), bool)
+    spread[where] = values
+    return spread
+
+
+def _save_known(
+    conn: Connection, model: str, ids: list[str], matrix: np.ndarray, unknown: Tally
+) -> int:
+    """Save the vectors of the papers in the store (the last of an id given twice); count the
+    other ids in ``unknown``. Returns how many were saved."""
+    found = _pending_by_arxiv_id(conn, ids)
+    unknown.add([arxiv_id for arxiv_id in ids if arxiv_id not in found])
+    last = {arxiv_id: n for n, arxiv_id in enumerate(ids) if arxiv_id in found}
+    save_vectors(conn, model, [found[i] for i in last], matrix[list(last.values())])
+    return len(last)
 
 
 def _pending_by_arxiv_id(conn: Connection, arxiv_ids: list[str]) -> dict[str, PendingPaper]:
@@ -364,60 +496,5 @@ def _pending_by_arxiv_id(conn: Connection, arxiv_ids: list[str]) -> dict[str, Pe
     return {row.arxiv_id: _pending(row) for row in conn.execute(query)}
 
 
-def _read_vectors(path: Path, dim: int | None) -> Iterator[tuple[list[str], np.ndarray]]:
-    """(ids without version, float32 matrix) chunks of a vector file, dimensions checked."""
-    reader = _read_npz if path.name.endswith(".npz") else _read_jsonl
-    for ids, matrix in reader(path, dim):
-        yield [_versionless(i) for i in ids], matrix
-
-
-def _read_npz(path: Path, dim: int | None) -> Iterator[tuple[list[str], np.ndarray]]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            ids, vectors = data["ids"].astype(str).tolist(), data["vectors"]
-    except (OSError, ValueError, KeyError) as exc:
-        problem = f"not an .npz of arrays 'ids' and 'vectors' ({exc})"
-        raise VectorFileError(f"{path}: {problem}") from None
-    if vectors.ndim != 2 or len(ids) != len(vectors):
-        raise VectorFileError(f"{path}: {len(ids)} ids but vectors of shape {vectors.shape}")
-    _check_dim(path, "'vectors'", vectors.shape[1], dim)
-    for start in range(0, len(ids), IN_CHUNK):
-        end = start + IN_CHUNK
-        yield ids[start:end], vectors[start:end].astype(np.float32)
-
-
-def _read_jsonl(path: Path, dim: int | None) -> Iterator[tuple[list[str], np.ndarray]]:
-    ids: list[str] = []
-    vectors: list[np.ndarray] = []
-    for number, line in LineFile(path).lines():
-        if not line.strip():
-            continue
-        try:
-            record = orjson.loads(line)
-            vector = np.asarray(record["vector"], np.float32)
-            if vector.ndim != 1:
-                raise ValueError("'vector' is not a list of numbers")
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            problem = f"not an {{id, vector}} record ({exc})"
-            raise VectorFileError(f"{path}:{number}: {problem}") from None
-        dim = dim or len(vector)
-        _check_dim(path, f"line {number}", len(vector), dim)
-        ids.append(str(record["id"]))
-        vectors.append(vector)
-        if len(ids) == IN_CHUNK:
-            yield ids, np.stack(vectors)
-            ids, vectors = [], []
-    if ids:
-        yield ids, np.stack(vectors)
-
-
-def _check_dim(path: Path, where: str, found: int, expected: int | None) -> None:
-    if expected is not None and found != expected:
-        raise VectorFileError(f"{path}: {where} has {found} dimensions, expected {expected}")
-
-
-def _versionless(arxiv_id: str) -> str:
-    try:
-        return parse_arxiv_id(arxiv_id).id
-    except InvalidArxivId:
-        return arxiv_id  # reported as unknown
+def _counted(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
