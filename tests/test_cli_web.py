@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from paperfeed.sources.http import PoliteClient
 from paperfeed.store.accounts import authenticate, find_user
 from paperfeed.store.database import open_store
 from paperfeed.store.queries import get_paper
+from paperfeed.store.vectors import coverage
 from protocol import PATH, Reply, body, recorded, recorded_transport, unreachable
 
 FEED = "arxiv_rss/rss_all_archives_2024-11-28.xml.gz"
@@ -209,3 +211,30 @@ def test_serve_runs_the_site_until_stopped(tmp_path: Path) -> None:
     assert status == 200, stderr
     url = f"http://127.0.0.1:{port}/papers"
     assert stdout.splitlines()[0] == f"paperfeed is serving 20 papers at {url}"
+    assert "20 papers are not embedded" in stdout  # the admin learns what waits, and how
+
+
+def test_serve_with_a_worker_embeds_and_both_stop_within_5_s_of_sigterm(tmp_path: Path) -> None:
+    ingest_twenty(tmp_path)
+    port = _free_port()
+    command = [sys.executable, "-m", "paperfeed", "serve", "--worker", "--port", str(port)]
+    server = subprocess.Popen(
+        command, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    settings = Settings()
+    try:
+        deadline = time.monotonic() + 120
+        while coverage(open_store(settings.database), settings.embedding_model).pending:
+            assert server.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        [worker] = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        server.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        server.wait(10)
+        assert time.monotonic() - sent < 5
+    finally:
+        server.kill()
+        stdout, _ = server.communicate(timeout=30)
+    assert "Background worker started" in stdout
+    assert not Path(f"/proc/{worker}").exists()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
-from web_app import WebApp, build, card_ids, sign_up
+from memory_source import MemorySource, paper
+from paperfeed.index.dense import VectorIndex
+from paperfeed.index.live import RECHECK
+from paperfeed.ingest.pipeline import ingest
+from web_app import NEWEST, WebApp, build, card_ids, sign_up
 
 GRAPHS = ["2503.00001", "2503.00002"]  # Graph neural networks at scale; graph attention
 
@@ -83,3 +88,19 @@ def test_recommendations_by_email_are_subscribed_from_for_you_and_listed_on_the_
     assert "You are subscribed" in done.text  # the account's own address: no confirmation
     profile = browser.get("/profile").text
     assert "Recommended for you</a>, every weekday" in profile
+
+
+def test_while_papers_wait_for_embedding_pages_say_so_in_plain_words(web: WebApp) -> None:
+    ingest(web.engine, MemorySource([paper("2503.09999", announced=NEWEST)]))
+    VectorIndex(web.services.vectors_folder).update(web.engine, web.services.embedder.model)
+    time.sleep(RECHECK)  # the app looks for a new index generation once a second
+    browser = web.browser()
+    sign_up(browser)
+    waiting = browser.get("/for-you").text
+    assert "recommendations need papers indexed by their meaning" in waiting
+    page = browser.get("/papers/2503.09999").text
+    assert "Similar papers show here once this paper has been indexed" in page
+    assert "paperfeed index" not in waiting + page  # no admin instructions for visitors
+    found = browser.get("/search", params={"q": "graph networks"}).text
+    assert "older ones are found by their words" not in found  # the newest paper waits
+    assert "Meaning-based results do not cover every paper yet" in found

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from multiprocessing.process import BaseProcess
+from types import FrameType
 from typing import Any
 
 import click
@@ -142,7 +144,9 @@ def run_server(
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"paperfeed is serving {count:,} papers at http://{shown}:{port}/papers")
     child = start_worker_process(app) if with_worker else None
-    if child is None:
+    if child is not None:  # uvicorn re-raises the SIGTERM it stopped on: stop the worker then
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    else:
         say_what_waits(app)
         if settings.smtp_url and settings.digest_minutes:
             start_digest_schedule(services, threading.Event())
@@ -163,6 +167,10 @@ def run_server(
     finally:
         if child is not None:
             stop_worker_process(child)
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 def start_worker_process(app: AppContext) -> BaseProcess:

@@ -49,12 +49,12 @@ def paper_and_card(
     return get_paper(engine, arxiv_id), found[0] if found else None
 
 
-def similar_hits(services: Services, arxiv_id: str, limit: int) -> list[Hit]:
-    """The papers nearest to ``arxiv_id`` by embedding; none before it is embedded."""
+def similar_hits(services: Services, arxiv_id: str, limit: int) -> list[Hit] | None:
+    """The papers nearest to ``arxiv_id`` by embedding; ``None`` before it is embedded."""
     try:
         return services.searcher.similar(arxiv_id, limit)
     except KeyError:
-        return []
+        return None
 
 
 def accept_submission(
@@ -97,7 +97,13 @@ def paper_page(request: Request, services: ServicesDep, arxiv_id: str) -> Respon
         raise HTTPException(404, f"{canonical} is not in this feed; signed-in users can submit it.")
     extra = with_marks(services, user, [card])[0] if card else {}
     similar = similar_hits(services, canonical, SIMILAR_SHOWN)
-    return page(request, "paper.html", paper={**stored, **extra}, similar=similar)
+    return page(
+        request,
+        "paper.html",
+        paper={**stored, **extra},
+        similar=similar or [],
+        embedded=similar is not None,
+    )
 
 
 @router.post("/papers/{arxiv_id:path}/upvote")
@@ -178,7 +184,7 @@ def similar(
 ) -> list[dict[str, Any]]:
     canonical = _canonical(arxiv_id)
     _paper(services.engine, canonical)
-    return [hit_json(hit) for hit in similar_hits(services, canonical, limit)]
+    return [hit_json(hit) for hit in similar_hits(services, canonical, limit) or []]
 
 
 @api_router.post("/papers/{arxiv_id:path}/upvote", summary="Upvote (once per user)")

@@ -61,7 +61,23 @@ def for_you(request: Request, services: ServicesDep, tag: str | None = None) -> 
     items = with_marks(services, user, [_card(item) for item in found])
     preferences = Preferences(**(user.get("preferences") or {}))
     tags = user_tags(services.engine, user["id"])
-    return page(request, "for_you.html", papers=items, tag=tag, tags=tags, preferences=preferences)
+    return page(
+        request,
+        "for_you.html",
+        papers=items,
+        tag=tag,
+        tags=tags,
+        preferences=preferences,
+        indexing=not found and still_indexing(services),
+    )
+
+
+def still_indexing(services: Services) -> bool:
+    """Whether papers are still waiting to be indexed by meaning (recommendations need it)."""
+    if services.vectors is None:
+        return False
+    index = services.vectors.current()
+    return not len(index) or (index.coverage is not None and not index.coverage.complete)
 
 
 @router.post("/for-you/preferences")
