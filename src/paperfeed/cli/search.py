@@ -112,7 +112,7 @@ def build_indexes(
         else:
             with progress_bar(app, "embeddings") as step:
                 done = embed_pending(
-                    engine, embedder, batch_size=settings.embedding_batch_size, on_progress=step
+                    engine, embedder, batch_size=settings.embedding_commit_size, on_progress=step
                 )
         vectors = VectorIndex(settings.index_dir / "dense")  # a writer: saves a new generation
         update = (vectors.rebuild if rebuild else vectors.update)(engine, embedder.model)
