@@ -165,10 +165,14 @@ def test_the_openai_backend_takes_its_settings() -> None:
         embedding_url="http://embed.local/v1/",
         embedding_model="bge-small",
         embedding_batch_size=8,
+        embedding_concurrency=3,
     )
     embedder = make_embedder(settings)
     assert isinstance(embedder, OpenAIEmbedder)
     assert (embedder.url, embedder.model, embedder.batch_size) == (URL, "bge-small", 8)
+    assert embedder.concurrency == 3
+    assert settings.embedding_commit_size == 24  # what `paperfeed index` embeds per commit
+    assert Settings(embedding_concurrency=3).embedding_commit_size == 64  # onnx: two batches
 
 
 def embeddings_response(request: httpx.Request) -> httpx.Response:
@@ -185,8 +189,12 @@ def embeddings_response(request: httpx.Request) -> httpx.Response:
 
 
 def openai_embedder(handler, **options) -> OpenAIEmbedder:
+    """A client of ``handler``, one request at a time, retrying without waiting."""
     return OpenAIEmbedder(
-        "http://embed.local/v1", "bge-small", transport=httpx.MockTransport(handler), **options
+        "http://embed.local/v1",
+        "bge-small",
+        transport=httpx.MockTransport(handler),
+        **({"concurrency": 1, "backoff": 0.0} | options),
     )
 
 

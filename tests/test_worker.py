@@ -19,7 +19,7 @@ import pytest
 from conftest import SAMPLE
 from hash_embedder import HashEmbedder
 from memory_source import MemorySource, paper
-from paperfeed.index.embedders import register_embedder
+from paperfeed.index.embedders import EMBEDDERS
 from paperfeed.index.live import RECHECK
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.records import PaperRecord
@@ -54,9 +54,11 @@ def test_a_failing_digest_run_is_logged_and_the_schedule_stops_when_asked(
     assert "the mail server went away" in caplog.text
 
 
-@register_embedder("hash-words")
-def _hash_words(settings: Settings) -> HashEmbedder:
-    return HashEmbedder()
+@pytest.fixture
+def hash_backend(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The fake embedder as a backend, registered as a plugin would be (for this test only)."""
+    monkeypatch.setitem(EMBEDDERS, "hash-words", lambda settings: HashEmbedder())
+    return "hash-words"
 
 
 def dated(arxiv_id: str, day: int, title: str) -> PaperRecord:
@@ -66,9 +68,9 @@ def dated(arxiv_id: str, day: int, title: str) -> PaperRecord:
 
 
 def test_a_round_indexes_words_then_embeds_submitted_then_newest_and_saves_an_index(
-    tmp_path: Path,
+    tmp_path: Path, hash_backend: str
 ) -> None:
-    settings = Settings(home=tmp_path / "home", embedding_backend="hash-words")
+    settings = Settings(home=tmp_path / "home", embedding_backend=hash_backend)
     services = Services.from_settings(settings)
     ingest(services.engine, MemorySource([dated("2501.00001", 6, "Graph networks")]))
     ingest(services.engine, MemorySource([dated("2501.00002", 7, "Protein folding")]))

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     )
     embedding_api_key: str | None = None
     embedding_batch_size: int = Field(default=32, ge=1, le=4096)
+    embedding_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Requests to a remote endpoint in flight at once."
+    )
     hybrid_alpha: float = Field(default=0.5, ge=0, le=1, description="Weight of the dense side.")
     feedback_docs: int = Field(default=3, ge=0, le=50, description="Dense feedback papers.")
     feedback_weight: float = Field(default=0.5, ge=0, le=5)
@@ -107,6 +110,15 @@ class Settings(BaseSettings):
     def model_dir(self) -> Path:
         """Where models exported for the onnx embedding backend are kept."""
         return self.model_cache or self.home / "models"
+
+    @property
+    def embedding_commit_size(self) -> int:
+        """Papers embedded and committed together: enough to keep ``embedding_concurrency``
+        requests of ``embedding_batch_size`` in flight to a remote endpoint, or two batches
+        for a model in this process (few enough that a stopped worker's batch is done soon)."""
+        if self.embedding_backend != "openai":
+            return 2 * self.embedding_batch_size
+        return self.embedding_batch_size * self.embedding_concurrency
 
     @property
     def database(self) -> str:

@@ -108,7 +108,7 @@ class Worker:
         done = embed_pending(
             services.engine,
             services.embedder,
-            batch_size=2 * services.settings.embedding_batch_size,
+            batch_size=services.settings.embedding_commit_size,
             limit=ROUND,
             stop=self.stop,
         )

@@ -185,7 +185,7 @@ def build_indexes(
                 done = embed_pending(
                     engine,
                     embedder,
-                    batch_size=2 * settings.embedding_batch_size,
+                    batch_size=settings.embedding_commit_size,
                     limit=embed.limit,
                     since=embed.since,
                     on_progress=step,

@@ -61,5 +61,6 @@ def _openai(settings: Settings) -> OpenAIEmbedder:
         settings.embedding_model,
         api_key=settings.embedding_api_key,
         batch_size=settings.embedding_batch_size,
+        concurrency=settings.embedding_concurrency,
         timeout=settings.http_timeout,
     )
