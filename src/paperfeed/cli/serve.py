@@ -7,6 +7,8 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
@@ -143,10 +145,7 @@ def run_server(
     settings, services = app.settings, app.services
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"paperfeed is serving {count:,} papers at http://{shown}:{port}/papers")
-    child = start_worker_process(app) if with_worker else None
-    if child is not None:  # uvicorn re-raises the SIGTERM it stopped on: stop the worker then
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    else:
+    if not with_worker:
         say_what_waits(app)
         if settings.smtp_url and settings.digest_minutes:
             start_digest_schedule(services, threading.Event())
@@ -157,16 +156,27 @@ def run_server(
         "forwarded_allow_ips": forwarded_allow_ips,
         "timeout_graceful_shutdown": SHUTDOWN,
     }
-    try:
+    with background_worker(app) if with_worker else nullcontext():
         if workers == 1:
             uvicorn.run(create_app(services), **options)
             return
         os.environ["PAPERFEED_DATABASE_URL"] = settings.database  # `--database` reaches them
         services.secret_key  # noqa: B018 - made once, before the workers start
         uvicorn.run(FACTORY, factory=True, workers=workers, **options)
+
+
+@contextmanager
+def background_worker(app: AppContext) -> Iterator[None]:
+    """A worker in a child process while the server runs. uvicorn re-raises the SIGTERM it
+    stopped on, which would end this process with the worker left behind: meanwhile SIGTERM
+    raises ``SystemExit`` instead, so the worker is stopped first."""
+    child = start_worker_process(app)
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        yield
     finally:
-        if child is not None:
-            stop_worker_process(child)
+        signal.signal(signal.SIGTERM, previous)
+        stop_worker_process(child)
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
