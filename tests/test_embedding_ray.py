@@ -152,9 +152,11 @@ def test_a_worker_that_dies_fails_the_round_and_a_new_run_does_the_rest(
 
 
 def test_workers_that_do_not_fit_the_cluster_are_refused() -> None:
-    with pytest.raises(EmbeddingError, match="has 2 CPUs and 0 GPUs: 1 workers of 1 CPU"):
+    with pytest.raises(
+        EmbeddingError, match="has 2 CPUs and 0 GPUs: too few for a worker of 1 CPU and 1 GPUs"
+    ):
         hashing(gpus=1)
-    with pytest.raises(EmbeddingError, match="3 workers"):
+    with pytest.raises(EmbeddingError, match="too few for 3 workers of 1 CPU and 0 GPUs each"):
         hashing(workers=3)
 
 

@@ -5,7 +5,8 @@ embedded by workers of a Ray cluster, so :func:`paperfeed.index.dense.embed_pend
 reading pending papers from the store and committing their vectors here, round after round:
 only texts and vectors travel. The actors live as long as the embedder, not one round: Ray
 Data's ``map_batches`` starts a new actor pool (process, imports, model) for every dataset,
-which cost seconds per round (ray-project/ray#46479), so the rounds go to the actors directly.
+which cost ~5 s per round on 2 cores (ray-project/ray#46479), so rounds go to the actors
+directly (~5 ms a round besides embedding).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     from ray.actor import ActorHandle
 
 INSTALL = "pip install 'paperfeed[ray]'"
-ROUND = 8  # calls per worker in one round: enough to keep each busy while results come back
+ROUND = 8  # batches per worker in a round: workers wait while a round is committed and the
+# next one read, so a round should be long against that
 
 
 class EmbedWorker:
@@ -43,9 +45,9 @@ class RayEmbedder:
     """The model ``build(settings)`` gives, run by ``workers`` Ray actors (as many as the
     cluster's CPUs, or GPUs with ``gpus`` per worker, allow) on the cluster at ``address``:
     ``local`` starts one in this process, ``auto`` joins the one this machine belongs to,
-    ``ray://HOST:10001`` connects as a Ray client. Queries are embedded in this process.
-    Use it as a context manager (or call :meth:`close`): the actors, and a connection it
-    opened, end with it."""
+    ``ray://HOST:10001`` connects as a Ray client (a connection this process already has is
+    used as it is). Queries are embedded in this process. Use it as a context manager (or
+    call :meth:`close`): the actors, and a connection it opened, end with it."""
 
     def __init__(
         self,
@@ -81,9 +83,13 @@ class RayEmbedder:
         return self._here.dim
 
     @property
+    def workers(self) -> int:
+        return len(self._actors)
+
+    @property
     def round_size(self) -> int:
         """How many texts to give :meth:`embed_documents` at once to keep every worker busy."""
-        return len(self._actors) * self.batch_size * ROUND
+        return self.workers * self.batch_size * ROUND
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """The vectors of ``texts`` in their order, from batches spread over the workers."""
@@ -141,9 +147,10 @@ def _fit(resources: dict[str, float], gpus: float, workers: int | None) -> int:
     if workers is None:
         workers = fits
     if not 1 <= workers <= fits:
+        asked = f"{workers} workers" if workers > 1 else "a worker"
         raise EmbeddingError(
-            f"the Ray cluster has {cpus:g} CPUs and {cluster_gpus:g} GPUs: "
-            f"{workers or 1} workers of 1 CPU and {gpus:g} GPUs do not fit"
+            f"the Ray cluster has {cpus:g} CPUs and {cluster_gpus:g} GPUs: too few for "
+            f"{asked} of 1 CPU and {gpus:g} GPUs each"
         )
     return workers
 
