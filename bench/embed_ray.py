@@ -5,7 +5,7 @@ costs besides embedding.
 
 The first PAPERS real abstracts go into a fresh SQLite store and are embedded twice with the
 configured model (`Settings()`: backend, model, model folder): in this process, in batches of
-2 x embedding_batch_size as `paperfeed index` does, and on Ray workers (a local instance of
+`embedding_commit_size` as `paperfeed index` does, and on Ray workers (a local instance of
 `--cpus` CPUs for `--address local`) in rounds of `RayEmbedder.round_size`. The round cost is
 the time of a one-text round on Ray less that of one text in this process (the median of 20).
 """
@@ -60,7 +60,7 @@ def main() -> None:
 
         here = make_embedder(settings)
         here.embed_query("load the model")
-        here_rate = _rate(here_store, here, 2 * settings.embedding_batch_size)
+        here_rate = _rate(here_store, here, settings.embedding_commit_size)
         one = statistics.median(_timed(here.embed_documents, ["one text"]) for _ in range(20))
 
         if args.address == "local":  # ray_embedder would start one of all the CPUs
