@@ -22,6 +22,7 @@ from paperfeed.digest.links import Links
 from paperfeed.digest.outbox import DeliveryReport
 from paperfeed.digest.run import BuildReport, Mailer, next_digest, run_digests
 from paperfeed.digest.smtp import SmtpConfig
+from paperfeed.index.distributed import RayEmbedder
 from paperfeed.index.embedders import make_embedder
 from paperfeed.index.embedding import Embedder
 from paperfeed.index.lexical import LexicalIndex
@@ -33,6 +34,14 @@ from paperfeed.sources.http import PoliteClient
 from paperfeed.store.database import open_store
 
 T = TypeVar("T")
+
+
+def ray_embedder(
+    settings: Settings, address: str, *, gpus: float = 0, workers: int | None = None
+) -> RayEmbedder:
+    """The configured embedding model run by workers of the Ray cluster at ``address`` (see
+    :class:`~paperfeed.index.distributed.RayEmbedder`); close it when done."""
+    return RayEmbedder(settings, address, build=make_embedder, gpus=gpus, workers=workers)
 
 
 class built_once(Generic[T]):

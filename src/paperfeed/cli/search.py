@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -19,9 +21,10 @@ from paperfeed.cli.context import (
     resumable,
 )
 from paperfeed.index.dense import VectorIndex, VectorIndexError, embed_pending
-from paperfeed.index.embedding import EmbeddingError
+from paperfeed.index.embedding import Embedder, EmbeddingError
 from paperfeed.index.query import Filters
 from paperfeed.ranking.search import MODES, SORTS, Hit
+from paperfeed.services import ray_embedder
 from paperfeed.store.vector_files import VectorFileError
 from paperfeed.store.vectors import Coverage, import_vectors
 
@@ -106,6 +109,15 @@ def similar(app: AppContext, arxiv_id: str, limit: int, as_json: bool) -> None:
     metavar="NAME",
     help="Column of vectors in the file [default: vector, embedding, vectors or embeddings].",
 )
+@click.option(
+    "--ray-address",
+    help="Embed on a Ray cluster: local (start one here), auto (the cluster this machine "
+    "is part of) or ray://HOST:10001. Needs pip install 'paperfeed[ray]'.",
+)
+@click.option("--ray-gpus", type=click.FloatRange(0), default=0.0, help="GPUs per Ray worker.")
+@click.option(
+    "--ray-workers", type=click.IntRange(1), help="Ray workers [default: as many as fit]."
+)
 @pass_app
 def index(
     app: AppContext,
@@ -117,6 +129,9 @@ def index(
     vectors_model: str | None,
     id_column: str | None,
     vector_column: str | None,
+    ray_address: str | None,
+    ray_gpus: float,
+    ray_workers: int | None,
 ) -> None:
     """Bring the search indexes up to date with the store. Papers are searchable by words at
     once and by meaning once embedded: papers submitted on the site first, then the newest
@@ -128,12 +143,14 @@ def index(
         vectors = VectorsToImport(import_vectors, vectors_model, id_column, vector_column)
     elif vectors_model or id_column or vector_column:
         raise click.UsageError("--model, --id-column and --vector-column go with --import-vectors")
+    if not ray_address and (ray_gpus or ray_workers):
+        raise click.UsageError("--ray-gpus and --ray-workers go with --ray-address")
     with resumable(app):
         build_indexes(
             app,
             rebuild=rebuild,
             no_embed=no_embed,
-            embed=EmbedRun(limit=embed_limit, since=since),
+            embed=EmbedRun(embed_limit, since, ray_address, ray_gpus, ray_workers),
             import_vectors=vectors,
         )
 
@@ -144,6 +161,22 @@ class EmbedRun:
 
     limit: int | None = None  # papers at most
     since: date | None = None  # announced on or after
+    ray_address: str | None = None  # embedding on this Ray cluster (workers there)
+    ray_gpus: float = 0  # per Ray worker
+    ray_workers: int | None = None  # default: as many as the cluster holds
+
+
+@contextmanager
+def document_embedder(app: AppContext, embed: EmbedRun) -> Iterator[tuple[Embedder, int]]:
+    """What embeds the pending papers and how many to give it at once: the configured model,
+    here or on Ray workers (given enough papers at once to keep every worker busy)."""
+    if not embed.ray_address:
+        yield app.services.embedder, app.settings.embedding_commit_size
+        return
+    with ray_embedder(
+        app.settings, embed.ray_address, gpus=embed.ray_gpus, workers=embed.ray_workers
+    ) as workers:
+        yield workers, workers.round_size
 
 
 @dataclass(frozen=True)
@@ -166,7 +199,7 @@ def build_indexes(
 ) -> None:
     """Update (or ``rebuild``) the lexical index, then embed what is pending (or import
     vectors) and update the vector index, with progress bars and a line for each."""
-    settings, engine = app.settings, app.engine
+    engine = app.engine
     lexical = app.services.lexical
     with progress_bar(app, "words") as step:
         changed = (lexical.rebuild if rebuild else lexical.update)(engine, on_progress=step)
@@ -175,17 +208,20 @@ def build_indexes(
         return
     try:
         embedder = app.services.embedder
-        if not import_vectors:
+        if not import_vectors and not embed.ray_address:
             embedder.dim  # noqa: B018 - loads the model now: the rate below is embedding's
         started = time.monotonic()
         if import_vectors:
             done = import_vectors_file(app, import_vectors, embedder.model)
         else:
-            with progress_bar(app, "embeddings", unit="papers") as step:
+            with (
+                progress_bar(app, "embeddings", unit="papers") as step,
+                document_embedder(app, embed) as (documents, batch_size),
+            ):
                 done = embed_pending(
                     engine,
-                    embedder,
-                    batch_size=settings.embedding_commit_size,
+                    documents,
+                    batch_size=batch_size,
                     limit=embed.limit,
                     since=embed.since,
                     on_progress=step,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypedDict, cast
 
 import numpy as np
+from filelock import FileLock
 
 from paperfeed.index.embedding import resolve_model
 from paperfeed.store.vectors import unit_rows
@@ -112,7 +113,7 @@ class OnnxEmbedder:
             from tokenizers import Tokenizer
 
             if not (self.folder / EXPORT).exists():
-                export_model(self.model, self.folder)
+                self._export()
             export: Export = json.loads((self.folder / EXPORT).read_text())
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = self.threads or min(os.cpu_count() or 1, 4)
@@ -127,6 +128,14 @@ class OnnxEmbedder:
             tokenizer.enable_padding()
             self._session = (session, tokenizer, export)
         return self._session
+
+    def _export(self) -> None:
+        """Export the model, one process at a time: Ray workers on one machine start together,
+        and one replacing the export another is loading would break that one."""
+        self.folder.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(self.folder.parent / f".{self.folder.name}.lock"):
+            if not (self.folder / EXPORT).exists():  # another process may have done it
+                export_model(self.model, self.folder)
 
 
 def export_model(model: str, folder: Path) -> None:
