@@ -115,6 +115,33 @@ def test_the_onnx_export_gives_the_local_models_vectors(
     assert exported.stat().st_mtime_ns == stamp  # exported once, reused
 
 
+def test_int8_documents_keep_their_neighbours_and_queries_stay_float32(
+    documents: np.ndarray, model_cache: Path
+) -> None:
+    embedder = make_embedder(Settings(embedding_backend="onnx-int8"))
+    assert isinstance(embedder, OnnxEmbedder) and embedder.int8_documents
+    assert embedder.model == "all-MiniLM-L6-v2"  # one index with float32 vectors
+    int8 = embedder.embed_documents(DOCUMENTS)
+    assert np.allclose(np.linalg.norm(int8, axis=1), 1, atol=1e-5)
+    assert (int8 * documents).sum(1).min() > 0.98
+    float32 = OnnxEmbedder("all-MiniLM-L6-v2", model_cache)
+    for query, expected in QUERIES.items():
+        vector = embedder.embed_query(query)
+        assert np.allclose(vector, float32.embed_query(query), atol=1e-6)
+        assert (int8 @ vector).argmax() == expected, query
+    quantized = embedder.folder / "model-int8.onnx"
+    stamp = quantized.stat().st_mtime_ns
+    again = make_embedder(Settings(embedding_backend="onnx-int8"))
+    assert np.allclose(again.embed_documents(DOCUMENTS), int8, atol=1e-6)
+    assert quantized.stat().st_mtime_ns == stamp  # quantized once, reused
+    assert sorted(p.name for p in embedder.folder.iterdir()) == [
+        "export.json",
+        "model-int8.onnx",
+        "model.onnx",
+        "tokenizer.json",
+    ]
+
+
 class UnsizedModel:
     """A sentence-transformers model with mean pooling but no maximum input length."""
 
