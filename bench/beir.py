@@ -1,12 +1,13 @@
 """Retrieval quality on a BEIR-layout folder through paperfeed's own search path.
 
     python bench/beir.py --data ../shared/data/benchmarks/beir_scifact --split train [--json]
+        [--backend onnx]
 
 The corpus goes into a paperfeed store as papers (ids mapped to arXiv-style ids), is indexed
 by `LexicalIndex`, embedded by the configured embedder (`embed_pending`, real model) and
 searched by `Searcher.search` in each mode, exactly as `paperfeed search` does. Prints
 NDCG@10 and Recall@100 for lexical, dense and hybrid. The store and its embeddings are kept in
---workdir (default: a cache folder), so a second run skips the embedding.
+--workdir (default: a cache folder, one per --backend), so a second run skips the embedding.
 """
 
 from __future__ import annotations

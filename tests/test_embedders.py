@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -76,11 +77,11 @@ def test_the_packaged_model_is_used_by_name_and_others_are_passed_through() -> N
     assert resolve_model("allenai/specter2_base") == "allenai/specter2_base"
 
 
-def test_the_onnx_backend_is_the_default_and_exports_nothing_until_first_use(
+def test_the_onnx_int8_backend_is_the_default_and_exports_nothing_until_first_use(
     tmp_path: Path,
 ) -> None:
     embedder = make_embedder(Settings(model_cache=tmp_path))
-    assert isinstance(embedder, OnnxEmbedder)
+    assert isinstance(embedder, OnnxEmbedder) and embedder.int8_documents
     assert (embedder.model, embedder.batch_size) == ("all-MiniLM-L6-v2", 32)
     assert not any(tmp_path.iterdir())
 
@@ -142,6 +143,22 @@ def test_int8_documents_keep_their_neighbours_and_queries_stay_float32(
     ]
 
 
+def test_an_export_older_than_int8_is_made_again_before_it_is_quantized(
+    model_cache: Path, tmp_path: Path
+) -> None:
+    float32 = OnnxEmbedder("all-MiniLM-L6-v2", model_cache)
+    float32.embed_query("warm")  # the session's export, copied as an older version wrote it
+    old = tmp_path / float32.folder.name
+    shutil.copytree(float32.folder, old, ignore=shutil.ignore_patterns("model-int8.onnx"))
+    export = json.loads((old / "export.json").read_text())
+    del export["attention_heads"], export["hidden_size"]
+    (old / "export.json").write_text(json.dumps(export))
+    embedder = OnnxEmbedder("all-MiniLM-L6-v2", tmp_path, int8_documents=True)
+    assert embedder.embed_documents(DOCUMENTS).shape == (len(DOCUMENTS), 384)
+    assert json.loads((old / "export.json").read_text())["attention_heads"] == 12
+    assert (old / "model-int8.onnx").exists()
+
+
 class UnsizedModel:
     """A sentence-transformers model with mean pooling but no maximum input length."""
 
@@ -176,7 +193,7 @@ def test_a_registered_backend_is_made_from_the_settings(monkeypatch: pytest.Monk
 
 
 def test_an_unknown_backend_is_refused_naming_the_known_ones() -> None:
-    message = r"unknown embedding backend 'nope' \(known: local, onnx, openai"
+    message = r"unknown embedding backend 'nope' \(known: local, onnx, onnx-int8, openai"
     with pytest.raises(ValueError, match=message):
         make_embedder(Settings(embedding_backend="nope"))
 

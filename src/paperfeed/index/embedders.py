@@ -29,7 +29,7 @@ def register_embedder(name: str) -> Callable[[EmbedderFactory], EmbedderFactory]
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    """The embedder ``settings.embedding_backend`` names (default ``"onnx"``)."""
+    """The embedder ``settings.embedding_backend`` names (default ``"onnx-int8"``)."""
     backend = settings.embedding_backend
     if backend not in EMBEDDERS:
         known = ", ".join(sorted(EMBEDDERS))

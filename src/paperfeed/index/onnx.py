@@ -4,7 +4,8 @@ The model is exported once from its own weights (torch and sentence-transformers
 for that step only) into a folder of ``model.onnx``, ``tokenizer.json`` and ``export.json``;
 after that a query needs neither. Its vectors match the ``local`` backend's (cosine > 0.9999
 on all-MiniLM-L6-v2), so both store vectors under the same model name and can be swapped
-without re-embedding. A query embeds in ~4 ms on 2 CPU cores instead of ~12 ms.
+without re-embedding. A query embeds in ~4 ms on 2 CPU cores instead of ~12 ms. An int8 copy
+of the export (:func:`quantize_model`) embeds documents twice as fast, at cosine ~0.994.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ class Export(TypedDict):
     inputs: list[str]  # the graph's inputs, as the tokenizer names them
     max_length: int  # tokens; longer texts are cut
     prompts: dict[str, str]  # put before the texts of a kind ("query", "document")
-    # the transformer's shape, for quantize_model's fusions (0 or missing: not known)
+    # the transformer's shape, for quantize_model's fusions (0: not known; missing: exported
+    # by an older version)
     attention_heads: NotRequired[int]
     hidden_size: NotRequired[int]
 
@@ -139,6 +141,9 @@ class OnnxEmbedder:
             import onnxruntime
 
             if file == INT8:
+                if "attention_heads" not in self._load()[1]:  # an export from before int8
+                    export_model(self.model, self.folder)
+                    self._export = None
                 quantize_model(self.folder, self._load()[1])
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = self.threads
@@ -223,15 +228,17 @@ def quantize_model(folder: Path, export: Export) -> None:
     from onnxruntime.transformers.optimizer import optimize_model
 
     with tempfile.TemporaryDirectory(prefix=".int8-", dir=folder) as staging:
-        source = folder / MODEL
-        heads, hidden = export.get("attention_heads", 0), export.get("hidden_size", 0)
-        if heads and hidden:  # exports older than these fields are quantized unfused (slower)
-            source = Path(staging) / "fused.onnx"
-            # a model of another kind than BERT's is left as it is where no pattern matches
-            fused = optimize_model(str(folder / MODEL), "bert", heads, hidden, opt_level=1)
-            fused.save_model_to_file(str(source))
+        fused = Path(staging) / "fused.onnx"
+        # a model of another kind than BERT's is left as it is where no pattern matches
+        optimize_model(
+            str(folder / MODEL),
+            "bert",
+            export["attention_heads"],
+            export["hidden_size"],
+            opt_level=1,
+        ).save_model_to_file(str(fused))
         quantize_dynamic(
-            source,
+            fused,
             Path(staging) / INT8,
             per_channel=True,  # one scale per tensor loses too much (mean cosine 0.93)
             weight_type=QuantType.QInt8,
