@@ -7,7 +7,7 @@ The corpus goes into a paperfeed store as papers (ids mapped to arXiv-style ids)
 by `LexicalIndex`, embedded by the configured embedder (`embed_pending`, real model) and
 searched by `Searcher.search` in each mode, exactly as `paperfeed search` does. Prints
 NDCG@10 and Recall@100 for lexical, dense and hybrid. The store and its embeddings are kept in
---workdir (default: a cache folder, one per --backend), so a second run skips the embedding.
+--workdir (default: a cache folder per model and backend), so a second run skips the embedding.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def main() -> None:
     settings = Settings(embedding_backend=args.backend) if args.backend else Settings()
     workdir = args.workdir or Path(platformdirs.user_cache_dir("paperfeed-bench")) / (
         f"beir-{args.data.resolve().name}-{settings.embedding_model.replace('/', '_')}"
-        + (f"-{args.backend}" if args.backend else "")
+        f"-{settings.embedding_backend}"
     )
     workdir.mkdir(parents=True, exist_ok=True)
     searcher, ids = build(args.data, workdir, settings)
