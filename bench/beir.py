@@ -1,12 +1,13 @@
 """Retrieval quality on a BEIR-layout folder through paperfeed's own search path.
 
     python bench/beir.py --data ../shared/data/benchmarks/beir_scifact --split train [--json]
+        [--backend onnx]
 
 The corpus goes into a paperfeed store as papers (ids mapped to arXiv-style ids), is indexed
 by `LexicalIndex`, embedded by the configured embedder (`embed_pending`, real model) and
 searched by `Searcher.search` in each mode, exactly as `paperfeed search` does. Prints
 NDCG@10 and Recall@100 for lexical, dense and hybrid. The store and its embeddings are kept in
---workdir (default: a cache folder), so a second run skips the embedding.
+--workdir (default: a cache folder per model and backend), so a second run skips the embedding.
 """
 
 from __future__ import annotations
@@ -128,11 +129,13 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="BEIR-layout folder")
     parser.add_argument("--split", default="test", help="qrels/SPLIT.tsv")
     parser.add_argument("--workdir", type=Path, help="where the store and indexes are kept")
+    parser.add_argument("--backend", help="embedding backend (default: the settings')")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    settings = Settings()
+    settings = Settings(embedding_backend=args.backend) if args.backend else Settings()
     workdir = args.workdir or Path(platformdirs.user_cache_dir("paperfeed-bench")) / (
         f"beir-{args.data.resolve().name}-{settings.embedding_model.replace('/', '_')}"
+        f"-{settings.embedding_backend}"
     )
     workdir.mkdir(parents=True, exist_ok=True)
     searcher, ids = build(args.data, workdir, settings)
@@ -144,6 +147,7 @@ def main() -> None:
         return
     print(
         f"{args.data.name} / {args.split}: {len(qrels)} queries; model {settings.embedding_model}"
+        f" ({settings.embedding_backend})"
     )
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; {searcher.tuning}")
     print(f"{'mode':<8} {'NDCG@10':>8} {'R@100':>8} {'ms/query':>9}")

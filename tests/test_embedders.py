@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -76,11 +77,11 @@ def test_the_packaged_model_is_used_by_name_and_others_are_passed_through() -> N
     assert resolve_model("allenai/specter2_base") == "allenai/specter2_base"
 
 
-def test_the_onnx_backend_is_the_default_and_exports_nothing_until_first_use(
+def test_the_onnx_int8_backend_is_the_default_and_exports_nothing_until_first_use(
     tmp_path: Path,
 ) -> None:
     embedder = make_embedder(Settings(model_cache=tmp_path))
-    assert isinstance(embedder, OnnxEmbedder)
+    assert isinstance(embedder, OnnxEmbedder) and embedder.int8_documents
     assert (embedder.model, embedder.batch_size) == ("all-MiniLM-L6-v2", 32)
     assert not any(tmp_path.iterdir())
 
@@ -113,6 +114,49 @@ def test_the_onnx_export_gives_the_local_models_vectors(
     again = OnnxEmbedder("all-MiniLM-L6-v2", folder)
     assert np.allclose(again.embed_query("graphs"), onnx.embed_query("graphs"), atol=1e-6)
     assert exported.stat().st_mtime_ns == stamp  # exported once, reused
+
+
+def test_int8_documents_keep_their_neighbours_and_queries_stay_float32(
+    documents: np.ndarray, model_cache: Path
+) -> None:
+    embedder = make_embedder(Settings(embedding_backend="onnx-int8"))
+    assert isinstance(embedder, OnnxEmbedder) and embedder.int8_documents
+    assert embedder.model == "all-MiniLM-L6-v2"  # one index with float32 vectors
+    int8 = embedder.embed_documents(DOCUMENTS)
+    assert np.allclose(np.linalg.norm(int8, axis=1), 1, atol=1e-5)
+    assert (int8 * documents).sum(1).min() > 0.98
+    float32 = OnnxEmbedder("all-MiniLM-L6-v2", model_cache)
+    for query, expected in QUERIES.items():
+        vector = embedder.embed_query(query)
+        assert np.allclose(vector, float32.embed_query(query), atol=1e-6)
+        assert (int8 @ vector).argmax() == expected, query
+    quantized = embedder.folder / "model-int8.onnx"
+    stamp = quantized.stat().st_mtime_ns
+    again = make_embedder(Settings(embedding_backend="onnx-int8"))
+    assert np.allclose(again.embed_documents(DOCUMENTS), int8, atol=1e-6)
+    assert quantized.stat().st_mtime_ns == stamp  # quantized once, reused
+    assert sorted(p.name for p in embedder.folder.iterdir()) == [
+        "export.json",
+        "model-int8.onnx",
+        "model.onnx",
+        "tokenizer.json",
+    ]
+
+
+def test_an_export_older_than_int8_is_made_again_before_it_is_quantized(
+    model_cache: Path, tmp_path: Path
+) -> None:
+    float32 = OnnxEmbedder("all-MiniLM-L6-v2", model_cache)
+    float32.embed_query("warm")  # the session's export, copied as an older version wrote it
+    old = tmp_path / float32.folder.name
+    shutil.copytree(float32.folder, old, ignore=shutil.ignore_patterns("model-int8.onnx"))
+    export = json.loads((old / "export.json").read_text())
+    del export["attention_heads"], export["hidden_size"]
+    (old / "export.json").write_text(json.dumps(export))
+    embedder = OnnxEmbedder("all-MiniLM-L6-v2", tmp_path, int8_documents=True)
+    assert embedder.embed_documents(DOCUMENTS).shape == (len(DOCUMENTS), 384)
+    assert json.loads((old / "export.json").read_text())["attention_heads"] == 12
+    assert (old / "model-int8.onnx").exists()
 
 
 class UnsizedModel:
@@ -149,7 +193,7 @@ def test_a_registered_backend_is_made_from_the_settings(monkeypatch: pytest.Monk
 
 
 def test_an_unknown_backend_is_refused_naming_the_known_ones() -> None:
-    message = r"unknown embedding backend 'nope' \(known: local, onnx, openai"
+    message = r"unknown embedding backend 'nope' \(known: local, onnx, onnx-int8, openai"
     with pytest.raises(ValueError, match=message):
         make_embedder(Settings(embedding_backend="nope"))
 

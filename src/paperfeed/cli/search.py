@@ -209,7 +209,7 @@ def build_indexes(
     try:
         embedder = app.services.embedder
         if not import_vectors and not embed.ray_address:
-            embedder.dim  # noqa: B018 - loads the model now: the rate below is embedding's
+            embedder.embed_documents(["warm up"])  # loads the model: the rate below is embedding's
         started = time.monotonic()
         if import_vectors:
             done = import_vectors_file(app, import_vectors, embedder.model)

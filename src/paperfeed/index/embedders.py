@@ -29,7 +29,7 @@ def register_embedder(name: str) -> Callable[[EmbedderFactory], EmbedderFactory]
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    """The embedder ``settings.embedding_backend`` names (default ``"onnx"``)."""
+    """The embedder ``settings.embedding_backend`` names (default ``"onnx-int8"``)."""
     backend = settings.embedding_backend
     if backend not in EMBEDDERS:
         known = ", ".join(sorted(EMBEDDERS))
@@ -46,6 +46,17 @@ def _local(settings: Settings) -> LocalEmbedder:
 def _onnx(settings: Settings) -> OnnxEmbedder:
     return OnnxEmbedder(
         settings.embedding_model, settings.model_dir, batch_size=settings.embedding_batch_size
+    )
+
+
+@register_embedder("onnx-int8")
+def _onnx_int8(settings: Settings) -> OnnxEmbedder:
+    """``onnx`` with documents run in int8 (~2x as fast, mean cosine 0.994), queries as is."""
+    return OnnxEmbedder(
+        settings.embedding_model,
+        settings.model_dir,
+        batch_size=settings.embedding_batch_size,
+        int8_documents=True,
     )
 
 

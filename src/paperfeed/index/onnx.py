@@ -4,12 +4,14 @@ The model is exported once from its own weights (torch and sentence-transformers
 for that step only) into a folder of ``model.onnx``, ``tokenizer.json`` and ``export.json``;
 after that a query needs neither. Its vectors match the ``local`` backend's (cosine > 0.9999
 on all-MiniLM-L6-v2), so both store vectors under the same model name and can be swapped
-without re-embedding. A query embeds in ~4 ms on 2 CPU cores instead of ~12 ms.
+without re-embedding. A query embeds in ~4 ms on 2 CPU cores instead of ~12 ms. An int8 copy
+of the export (:func:`quantize_model`) embeds documents twice as fast, at cosine ~0.994.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -17,7 +19,7 @@ import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypedDict, cast
+from typing import TYPE_CHECKING, Literal, NotRequired, TypedDict, cast
 
 import numpy as np
 from filelock import FileLock
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 
 POOLINGS = ("mean", "cls")
 EXPORT = "export.json"
+MODEL = "model.onnx"  # float32, as exported
+INT8 = "model-int8.onnx"  # made from MODEL by quantize_model
 OPSET = 17
 
 
@@ -44,13 +48,19 @@ class Export(TypedDict):
     inputs: list[str]  # the graph's inputs, as the tokenizer names them
     max_length: int  # tokens; longer texts are cut
     prompts: dict[str, str]  # put before the texts of a kind ("query", "document")
-
-
-Loaded = tuple["onnxruntime.InferenceSession", "Tokenizer", Export]
+    # the transformer's shape, for quantize_model's fusions (0: not known; missing: exported
+    # by an older version)
+    attention_heads: NotRequired[int]
+    hidden_size: NotRequired[int]
 
 
 class OnnxEmbedder:
-    """``model`` exported to ``folder / <model slug>`` on first use, then run there."""
+    """``model`` exported to ``folder / <model slug>`` on first use, then run there.
+
+    With ``int8_documents``, documents run through an int8 copy of the model (made once by
+    :func:`quantize_model`), queries through the float32 one: both kinds of vector share one
+    index, and a query costs the same either way.
+    """
 
     def __init__(
         self,
@@ -59,16 +69,19 @@ class OnnxEmbedder:
         *,
         batch_size: int = 32,
         threads: int | None = None,
+        int8_documents: bool = False,
     ) -> None:
         self.model = model
         self.folder = Path(folder) / re.sub(r"[^A-Za-z0-9._-]+", "--", model)
         self.batch_size = batch_size
-        self.threads = threads
-        self._session: Loaded | None = None
+        self.threads = threads or min(os.cpu_count() or 1, 4)
+        self.int8_documents = int8_documents
+        self._export: tuple[Tokenizer, Export] | None = None
+        self._sessions: dict[str, onnxruntime.InferenceSession] = {}
 
     @property
     def dim(self) -> int:
-        return self._load()[2]["dim"]
+        return self._load()[1]["dim"]
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._embed(texts, "document")
@@ -81,18 +94,21 @@ class OnnxEmbedder:
 
     def _embed(self, texts: Sequence[str], kind: Literal["query", "document"]) -> np.ndarray:
         """``texts`` with the model's prompt for ``kind`` (if any), in batches."""
-        prompt = self._load()[2]["prompts"].get(kind, "")
+        prompt = self._load()[1]["prompts"].get(kind, "")
         if not texts:
             return np.empty((0, self.dim), np.float32)
+        session = self._session(INT8 if kind == "document" and self.int8_documents else MODEL)
         # batches of similar lengths pad little
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         step = self.batch_size
         batches = [order[i : i + step] for i in range(0, len(order), step)]
-        vectors = np.concatenate([self._run([prompt + texts[i] for i in b]) for b in batches])
+        vectors = np.concatenate(
+            [self._run(session, [prompt + texts[i] for i in b]) for b in batches]
+        )
         return vectors[np.argsort(order)]
 
-    def _run(self, texts: list[str]) -> np.ndarray:
-        session, tokenizer, export = self._load()
+    def _run(self, session: onnxruntime.InferenceSession, texts: list[str]) -> np.ndarray:
+        tokenizer, export = self._load()
         encodings = tokenizer.encode_batch(texts)
         mask = np.array([e.attention_mask for e in encodings], np.int64)
         feeds = {
@@ -107,44 +123,67 @@ class OnnxEmbedder:
         weights = mask[..., None].astype(np.float32)
         return unit_rows((hidden * weights).sum(1) / weights.sum(1).clip(min=1.0))
 
-    def _load(self) -> Loaded:
-        if self._session is None:
-            import onnxruntime
+    def _load(self) -> tuple[Tokenizer, Export]:
+        """The tokenizer and ``export.json`` of the export (made first if missing)."""
+        if self._export is None:
             from tokenizers import Tokenizer
 
             if not (self.folder / EXPORT).exists():
-                self._export()
+                self._prepare(int8=False)
             export: Export = json.loads((self.folder / EXPORT).read_text())
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = self.threads or min(os.cpu_count() or 1, 4)
-            # idle threads would spin after each call, starving whatever runs next (a web
-            # request, the next digest) of the cores
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            session = onnxruntime.InferenceSession(
-                str(self.folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
-            )
             tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
             tokenizer.enable_truncation(export["max_length"])
             tokenizer.enable_padding()
-            self._session = (session, tokenizer, export)
-        return self._session
+            self._export = (tokenizer, export)
+        return self._export
 
-    def _export(self) -> None:
-        """Export the model, one process at a time: Ray workers on one machine start together,
-        and one replacing the export another is loading would break that one."""
+    def _session(self, file: str) -> onnxruntime.InferenceSession:
+        """A session of the export's graph ``file`` (:data:`MODEL` or :data:`INT8`)."""
+        if file not in self._sessions:
+            import onnxruntime
+
+            if file == INT8:
+                self._prepare(int8=True)
+                self._export = None  # it may have been exported anew
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = self.threads
+            # idle threads would spin after each call, starving whatever runs next (a web
+            # request, the next digest) of the cores
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            self._sessions[file] = onnxruntime.InferenceSession(
+                str(self.folder / file), options, providers=["CPUExecutionProvider"]
+            )
+        return self._sessions[file]
+
+    def _prepare(self, *, int8: bool) -> None:
+        """Export the model if need be (again if the export predates int8 and ``int8`` is
+        wanted) and make its int8 copy if ``int8``, one process at a time: Ray workers on one
+        machine start together, and one replacing the export another is loading would break
+        that one."""
         self.folder.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(self.folder.parent / f".{self.folder.name}.lock"):
-            if not (self.folder / EXPORT).exists():  # another process may have done it
+            path = self.folder / EXPORT
+            export = json.loads(path.read_text()) if path.exists() else None
+            if export is None or (int8 and "attention_heads" not in export):
                 export_model(self.model, self.folder)
+                export = json.loads(path.read_text())
+            if int8:
+                quantize_model(self.folder, export)
 
 
 def export_model(model: str, folder: Path) -> None:
     """Export sentence-transformers ``model`` (resolved as the ``local`` backend does) to
     ``folder``: written beside it and renamed into place, so a crash leaves no half export."""
     import torch
+    import transformers
     from sentence_transformers import SentenceTransformer
 
-    loaded = SentenceTransformer(resolve_model(model), device="cpu")
+    # eager attention exports as plain operators, which quantize_model's optimizer fuses into
+    # ONNX Runtime's Attention kernels (torch's fused attention exports as ops it cannot)
+    transformers.logging.disable_progress_bar()  # "Loading weights": noise in a CLI run
+    loaded = SentenceTransformer(
+        resolve_model(model), device="cpu", model_kwargs={"attn_implementation": "eager"}
+    )
     pooling = getattr(loaded[1], "pooling_mode", None) if len(loaded) > 1 else None
     if pooling not in POOLINGS:
         raise ValueError(
@@ -170,7 +209,7 @@ def export_model(model: str, folder: Path) -> None:
             torch.onnx.export(
                 _hidden_states(transformer, inputs),
                 tuple(sample[name] for name in inputs),
-                str(staging / "model.onnx"),
+                str(staging / MODEL),
                 input_names=inputs,
                 output_names=["hidden"],
                 dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*inputs, "hidden"]},
@@ -185,12 +224,49 @@ def export_model(model: str, folder: Path) -> None:
             "inputs": inputs,
             "max_length": max_length,
             "prompts": {k: v for k, v in (loaded.prompts or {}).items() if v},
+            "attention_heads": getattr(transformer.config, "num_attention_heads", 0),
+            "hidden_size": getattr(transformer.config, "hidden_size", 0),
         }
         (staging / EXPORT).write_text(json.dumps(export, indent=2))
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(staging, folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def quantize_model(folder: Path, export: Export) -> None:
+    """Make ``folder / INT8`` from the export's float32 graph unless there: layers fused for
+    ONNX Runtime's CPU kernels, then weights quantized to int8 per output channel, activations
+    per batch as it runs (dynamic quantization). Written beside it and renamed into place."""
+    if (folder / INT8).exists():
+        return
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    with tempfile.TemporaryDirectory(prefix=".int8-", dir=folder) as staging:
+        fused = Path(staging) / "fused.onnx"
+        # a model of another kind than BERT's is left as it is where no pattern matches
+        optimize_model(
+            str(folder / MODEL),
+            "bert",
+            export["attention_heads"],
+            export["hidden_size"],
+            opt_level=1,
+        ).save_model_to_file(str(fused))
+        logging.disable(logging.WARNING)  # advice to its developers, on the root logger
+        try:
+            quantize_dynamic(
+                fused,
+                Path(staging) / INT8,
+                per_channel=True,  # one scale per tensor loses too much (mean cosine 0.93)
+                weight_type=QuantType.QInt8,
+                # the optimizer's fused operators carry no types the quantizer could infer
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            )
+        finally:
+            logging.disable(logging.NOTSET)
+        os.replace(Path(staging) / INT8, folder / INT8)
 
 
 def _hidden_states(transformer: torch.nn.Module, inputs: list[str]) -> torch.nn.Module:
