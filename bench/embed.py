@@ -1,10 +1,14 @@
 """Document-embedding speed per backend, and how close each backend's vectors are to onnx's.
 
-    python bench/embed.py [--json] [--docs 1000] [--backends onnx onnx-int8 local] [--rounds 3]
+    python bench/embed.py [--json] [--docs 1000] [--backends onnx onnx-int8 local ray openai]
 
 The first --docs papers of the shared week sample (real arXiv abstracts, embedded as
 `document_text` makes them) go through each backend's `embed_documents` in calls of --pool
-texts (default: the `embedding_batch_size` that `embed_pending` passes). After a warm-up the
+texts (default: as many as `paperfeed index` gives it at once: `embedding_batch_size` in this
+process; a round of 8 batches per worker for `ray`, the configured backend on a local Ray
+instance of this machine's cores; `batch x embedding_concurrency` for `openai`, the remote
+backend against a local OpenAI-compatible server of the configured model, which shares this
+machine's cores with the client: it measures the transport, not a GPU). After a warm-up the
 backends take turns, --rounds times, and each keeps its best round: other work on a shared
 machine slows some rounds, rarely all. Per backend: documents/s (wall clock), CPU ms per
 document of this process (steadier than wall time under contention; a backend working in other
@@ -19,6 +23,12 @@ only CPU ms/doc and cosines are worth comparing). 75% of the abstracts reach the
     onnx         20.0        97.3   1.00000  1.00000  threads 2, batch 32
     onnx-int8    39.8        48.9   0.99436  0.99012  threads 2, batch 32  (the default)
     local        16.1       121.2   1.00000  1.00000  torch threads 2, batch 32
+
+The same on one run with every backend (`python bench/embed.py --json --rounds 2`, a quiet
+machine except for the local Ray instance's own processes, which slow the others a little):
+onnx 15.9, onnx-int8 38.9, local 16.1, ray 38.5 (2 workers, onnx-int8, rounds of 512),
+openai 40.2 docs/s (4 requests of 32 in flight to the local server running onnx-int8; the
+same vectors as in-process, cosine 1.00000 to onnx-int8's).
 
 SciFact train through `bench/beir.py --backend` (int8 documents, float32 queries; NDCG@10 /
 Recall@100): onnx hybrid 0.7276 / 0.9549, dense 0.6626 / 0.9300; onnx-int8 hybrid 0.7293 /
@@ -48,8 +58,10 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -58,19 +70,55 @@ import numpy as np
 from paperfeed.index.embedders import make_embedder
 from paperfeed.index.embedding import Embedder
 from paperfeed.index.local import LocalEmbedder
+from paperfeed.index.openai import OpenAIEmbedder
+from paperfeed.services import ray_embedder
 from paperfeed.settings import Settings
 from paperfeed.store.vectors import document_text
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from embedding_server import EmbeddingServer
 
-def _backend(name: str) -> Callable[[Settings], Embedder]:
-    """The registered backend ``name`` as settings choose it."""
-    return lambda settings: make_embedder(settings.model_copy(update={"embedding_backend": name}))
+# (settings, stack) -> the embedder, and how many texts to give it at once
+Factory = Callable[[Settings, ExitStack], tuple[Embedder, int]]
 
 
-BACKENDS: dict[str, Callable[[Settings], Embedder]] = {
+def _backend(name: str) -> Factory:
+    """The registered backend ``name`` as settings choose it, in this process."""
+
+    def build(settings: Settings, stack: ExitStack) -> tuple[Embedder, int]:
+        chosen = settings.model_copy(update={"embedding_backend": name})
+        return make_embedder(chosen), settings.embedding_batch_size
+
+    return build
+
+
+def _ray(settings: Settings, stack: ExitStack) -> tuple[Embedder, int]:
+    """The configured backend on a local Ray instance of this machine's CPUs, in rounds as
+    `paperfeed index --ray-address local` gives them."""
+    workers = stack.enter_context(ray_embedder(settings, "local"))
+    return workers, workers.round_size
+
+
+def _openai(settings: Settings, stack: ExitStack) -> tuple[Embedder, int]:
+    """The `openai` backend against a local OpenAI-compatible server of the configured model
+    (tests/embedding_server.py, on this machine: server and client share its cores)."""
+    server = stack.enter_context(EmbeddingServer(make_embedder(settings)))
+    client = OpenAIEmbedder(
+        server.url,
+        settings.embedding_model,
+        batch_size=settings.embedding_batch_size,
+        concurrency=settings.embedding_concurrency,
+    )
+    stack.callback(client.close)
+    return client, settings.embedding_batch_size * settings.embedding_concurrency
+
+
+BACKENDS: dict[str, Factory] = {
     "onnx": _backend("onnx"),  # the reference: float32, as shipped
     "onnx-int8": _backend("onnx-int8"),
     "local": _backend("local"),
+    "ray": _ray,
+    "openai": _openai,
 }
 REFERENCE = "onnx"
 
@@ -104,16 +152,17 @@ def used(embedder: Embedder) -> dict[str, Any]:
 
 
 def measure(
-    embedders: dict[str, Embedder], texts: list[str], pool: int, rounds: int
+    embedders: dict[str, tuple[Embedder, int]], texts: list[str], rounds: int
 ) -> tuple[dict[str, dict[str, Any]], dict[str, np.ndarray]]:
-    """Each embedder's best round over ``texts``, taking turns; and its vectors."""
-    for embedder in embedders.values():
+    """Each embedder's best round over ``texts`` (given ``pool`` at a time), taking turns;
+    and its vectors."""
+    for embedder, pool in embedders.values():
         embed(embedder, texts[:pool], pool)  # load, export or quantize; first runs are slow
     rates = {name: 0.0 for name in embedders}
     cpu = {name: float("inf") for name in embedders}
     vectors = {}
     for _ in range(rounds):
-        for name, embedder in embedders.items():
+        for name, (embedder, pool) in embedders.items():
             wall, process = time.perf_counter(), time.process_time()
             vectors[name] = embed(embedder, texts, pool)
             wall, process = time.perf_counter() - wall, time.process_time() - process
@@ -123,9 +172,10 @@ def measure(
         name: {
             "docs_per_s": round(rates[name], 1),
             "cpu_ms_per_doc": round(cpu[name], 1),
+            "per_call": pool,
             **used(embedder),
         }
-        for name, embedder in embedders.items()
+        for name, (embedder, pool) in embedders.items()
     }
     return figures, vectors
 
@@ -141,28 +191,32 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     settings = Settings()
-    pool = args.pool or settings.embedding_batch_size
     texts = load_texts(args.data, args.docs)
-    embedders = {name: BACKENDS[name](settings) for name in args.backends}
-    figures, vectors = measure(embedders, texts, pool, args.rounds)
-    if REFERENCE not in vectors:
-        vectors[REFERENCE] = embed(BACKENDS[REFERENCE](settings), texts, pool)
+    with ExitStack() as stack:
+        embedders = {}
+        for name in args.backends:
+            embedder, pool = BACKENDS[name](settings, stack)
+            embedders[name] = (embedder, args.pool or pool)
+        figures, vectors = measure(embedders, texts, args.rounds)
+        if REFERENCE not in vectors:
+            reference, pool = BACKENDS[REFERENCE](settings, stack)
+            vectors[REFERENCE] = embed(reference, texts, pool)
     for name, row in figures.items():
         cosines = (vectors[name] * vectors[REFERENCE]).sum(axis=1)
         row["cosine_mean"] = round(float(cosines.mean()), 5)
         row["cosine_min"] = round(float(cosines.min()), 5)
     if args.json:
-        print(json.dumps({"docs": len(texts), "pool": pool, "backends": figures}))
+        print(json.dumps({"docs": len(texts), "backends": figures}))
         return
     model = settings.embedding_model
-    print(f"{len(texts):,} abstracts of {args.data.name}, {pool} per call; model {model}")
+    print(f"{len(texts):,} abstracts of {args.data.name}; model {model}")
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"{'backend':<12} {'docs/s':>7} {'CPU ms/doc':>10} {'cos mean':>9} {'cos min':>8}")
     for name, row in figures.items():
         print(
             f"{name:<12} {row['docs_per_s']:>7} {row['cpu_ms_per_doc']:>10} "
             f"{row['cosine_mean']:>9.5f} {row['cosine_min']:>8.5f}  "
-            f"threads {row['threads']}, batch {row['batch_size']}"
+            f"threads {row['threads']}, batch {row['batch_size']}, {row['per_call']} a call"
         )
 
 

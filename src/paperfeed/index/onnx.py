@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -78,6 +79,8 @@ class OnnxEmbedder:
         self.int8_documents = int8_documents
         self._export: tuple[Tokenizer, Export] | None = None
         self._sessions: dict[str, onnxruntime.InferenceSession] = {}
+        # web requests run in threads: the first ones at once must load one model, not several
+        self._loading = threading.RLock()
 
     @property
     def dim(self) -> int:
@@ -125,6 +128,10 @@ class OnnxEmbedder:
 
     def _load(self) -> tuple[Tokenizer, Export]:
         """The tokenizer and ``export.json`` of the export (made first if missing)."""
+        with self._loading:
+            return self._load_export()
+
+    def _load_export(self) -> tuple[Tokenizer, Export]:
         if self._export is None:
             from tokenizers import Tokenizer
 
@@ -139,21 +146,22 @@ class OnnxEmbedder:
 
     def _session(self, file: str) -> onnxruntime.InferenceSession:
         """A session of the export's graph ``file`` (:data:`MODEL` or :data:`INT8`)."""
-        if file not in self._sessions:
-            import onnxruntime
+        with self._loading:
+            if file not in self._sessions:
+                import onnxruntime
 
-            if file == INT8:
-                self._prepare(int8=True)
-                self._export = None  # it may have been exported anew
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = self.threads
-            # idle threads would spin after each call, starving whatever runs next (a web
-            # request, the next digest) of the cores
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            self._sessions[file] = onnxruntime.InferenceSession(
-                str(self.folder / file), options, providers=["CPUExecutionProvider"]
-            )
-        return self._sessions[file]
+                if file == INT8:
+                    self._prepare(int8=True)
+                    self._export = None  # it may have been exported anew
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = self.threads
+                # idle threads would spin after each call, starving whatever runs next (a web
+                # request, the next digest) of the cores
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                self._sessions[file] = onnxruntime.InferenceSession(
+                    str(self.folder / file), options, providers=["CPUExecutionProvider"]
+                )
+            return self._sessions[file]
 
     def _prepare(self, *, int8: bool) -> None:
         """Export the model if need be (again if the export predates int8 and ``int8`` is
