@@ -202,6 +202,18 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
+    ingest_twenty(tmp_path)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = invoke("serve", "--port", str(port))
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: 127.0.0.1:{port} is in use (is paperfeed already serving there?): stop that "
+        "server, or serve on another port with --port\n",
+    )
+
+
 def test_serve_runs_the_site_until_stopped(tmp_path: Path) -> None:
     ingest_twenty(tmp_path)
     port = _free_port()

@@ -14,10 +14,12 @@ from paperfeed.settings import Settings
 from paperfeed.store.database import open_store
 from paperfeed.store.queries import get_paper
 from paperfeed.web.app import create_app
+from paperfeed.web.render import author_url
 from protocol import recorded, unreachable
 from web_app import (
     DEEP,
     GITHUB,
+    HOSTILE_AUTHOR,
     NEXT_MONDAY,
     ORGANISED,
     PAPERS,
@@ -204,6 +206,12 @@ def test_an_organisation_page_lists_its_papers_newest_first(visitor: TestClient)
     assert text_of(page.text, "//h1") == DEEP.name
     assert card_ids(page.text) == ["2503.00403", "2503.00201", "2503.00001"]
     assert set(card_ids(page.text)) == ORGANISED
+    assert text_of(page.text, "//p[@class='count']") == "3 papers"
+
+
+def test_one_paper_is_counted_as_one_paper(visitor: TestClient) -> None:
+    page = visitor.get(author_url(HOSTILE_AUTHOR))
+    assert text_of(page.text, "//p[@class='count']") == "1 paper"
 
 
 def test_an_author_page_lists_the_authors_papers(visitor: TestClient) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
 import os
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -144,6 +146,7 @@ def run_server(
     count = visible_count(app.engine)  # a store that cannot be opened fails here, in one line
     settings, services = app.settings, app.services
     shown = f"[{host}]" if ":" in host else host
+    check_free(host, port, shown)
     click.echo(f"paperfeed is serving {count:,} papers at http://{shown}:{port}/papers")
     if not with_worker:
         say_what_waits(app)
@@ -163,6 +166,21 @@ def run_server(
         os.environ["PAPERFEED_DATABASE_URL"] = settings.database  # `--database` reaches them
         services.secret_key  # noqa: B018 - made once, before the workers start
         uvicorn.run(FACTORY, factory=True, workers=workers, **options)
+
+
+def check_free(host: str, port: int, shown: str) -> None:
+    """Fail in one line, before anything starts, when the address cannot be listened on."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.create_server((host, port), family=family):
+            pass
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise click.ClickException(
+                f"{shown}:{port} is in use (is paperfeed already serving there?): stop that "
+                "server, or serve on another port with --port"
+            ) from None
+        raise click.ClickException(f"cannot listen on {shown}:{port}: {exc.strerror}") from None
 
 
 @contextmanager

@@ -114,6 +114,11 @@ def day_label(value: date | datetime | None) -> str:
     return value.strftime("%a %d %b %Y") if value else ""
 
 
+def counted(number: int, noun: str) -> str:
+    """``1 paper``, ``1,283 papers``: a count and its noun (plurals by ``s``)."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def author_url(name: str) -> str:
     return "/author/" + quote(name, safe="")
 
@@ -128,7 +133,13 @@ def with_query(request: Request, **changes: Any) -> str:
 
 
 TEMPLATES.env.filters.update(
-    lead=lead, plain=plain, snippet=snippet_html, day=day_label, arxiv_abs=abs_url, pdf=pdf_url
+    lead=lead,
+    plain=plain,
+    snippet=snippet_html,
+    day=day_label,
+    arxiv_abs=abs_url,
+    pdf=pdf_url,
+    counted=counted,
 )
 TEMPLATES.env.globals.update(author_url=author_url, with_query=with_query)
 
