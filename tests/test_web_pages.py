@@ -424,3 +424,15 @@ def test_the_profile_lists_upvoted_and_saved_papers(browser: TestClient) -> None
 def test_the_profile_sends_signed_out_visitors_to_sign_in(visitor: TestClient) -> None:
     response = visitor.get("/profile", follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (303, "/login?next=/profile")
+
+
+def test_a_page_past_the_end_says_so_and_leads_back(visitor: TestClient) -> None:
+    day = visitor.get("/papers", params={"page": "99"})
+    assert day.status_code == 200
+    said = text_of(day.text, "//p[@class='empty']")
+    assert said.endswith("papers: page 99 is past the last one. Back to the first page")
+    deep = visitor.get("/search", params={"q": "graph", "page": "999"})
+    assert deep.status_code == 200
+    assert "Results stop at page 50" in text_of(deep.text, "//p[@class='note']")
+    past = visitor.get("/search", params={"q": "graph", "page": "3"})
+    assert "No more results on page 3." in text_of(past.text, "//p[@class='empty']")

@@ -125,7 +125,7 @@ def _day_page(request: Request, services: Services, day: date | None, number: in
         more=offset + len(items) < total,
         before=before,
         after=after,
-        quiet=_quiet(day) if day and not items else None,
+        quiet=_quiet(day) if day and not total else None,
     )
 
 

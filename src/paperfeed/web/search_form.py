@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 from paperfeed.index.query import Filters
 from paperfeed.ranking.search import Hit, Searcher
 
+LAST_PAGE = 50  # a ranking is deep enough for this many pages, not for every paper
+
 
 class SearchForm(BaseModel):
     """``/search?q=…&mode=…&sort=…&cat=…&author=…&org=…&from=…&to=…&page=…``."""
@@ -22,7 +24,7 @@ class SearchForm(BaseModel):
     org: str = Field(default="", max_length=200, description="An organisation handle")
     date_from: date | None = Field(default=None, alias="from")
     date_to: date | None = Field(default=None, alias="to")
-    page: int = Field(default=1, ge=1, le=50)
+    page: int = Field(default=1, ge=1, description=f"From 1; results stop at page {LAST_PAGE}")
 
     def filters(self) -> Filters:
         return Filters(
@@ -43,6 +45,8 @@ def run_search(searcher: Searcher, form: SearchForm, per_page: int) -> tuple[lis
     """One page of results and the notes about the query (cut, semantic search missing…)."""
     if not form.active:
         return [], []
+    if form.page > LAST_PAGE:
+        return [], [f"Results stop at page {LAST_PAGE}: more words or filters narrow the search."]
     results = searcher.search(
         form.q,
         mode=form.mode,
