@@ -108,6 +108,10 @@ def serving(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     return served
 
 
+NO_MAIL = (
+    "No mail server is set (PAPERFEED_SMTP_URL): subscription confirmations and digests wait "
+    "in the outbox until one is."
+)
 WORKER_STARTED = (
     "Background worker started: new papers are indexed by words and meaning as they arrive."
 )
@@ -125,7 +129,7 @@ def test_demo_on_a_day_without_announcements_and_an_empty_store(
         f"The store is empty: load papers from a file with {LOAD_A_FILE}, then paperfeed "
         "index and paperfeed serve.\n"
         "paperfeed is serving 0 papers at http://127.0.0.1:8765/papers\n"
-        f"{WORKER_STARTED}\n"
+        f"{NO_MAIL}\n{WORKER_STARTED}\n"
     )
     assert isinstance(serving["app"], FastAPI)  # one process: the command's own services
     assert serving["port"] == 8765
@@ -142,7 +146,7 @@ def test_demo_on_a_day_without_announcements_serves_the_store(
         "(a weekend or holiday: nothing to do).\n"
         "lexical index: 20 papers (re)indexed, 20 in all\n"
         "paperfeed is serving 20 papers at http://127.0.0.1:8000/papers\n"
-        f"{WORKER_STARTED}\n"  # the demo embeds in the background, and what is submitted
+        f"{NO_MAIL}\n{WORKER_STARTED}\n"  # the demo embeds in the background, and what is submitted
     )
     assert invoke("demo", "--categories", " ").exit_code == 2
 
@@ -234,6 +238,7 @@ def test_serve_runs_the_site_until_stopped(tmp_path: Path) -> None:
     assert status == 200, stderr
     url = f"http://127.0.0.1:{port}/papers"
     assert stdout.splitlines()[0] == f"paperfeed is serving 20 papers at {url}"
+    assert "No mail server is set (PAPERFEED_SMTP_URL)" in stdout.splitlines()[1]
     assert "20 papers are not embedded" in stdout  # the admin learns what waits, and how
 
 

@@ -285,3 +285,15 @@ def test_the_servers_schedule_sends_what_the_outbox_holds(
     thread.join(10)
     assert not thread.is_alive()
     assert smtp_server.copies() == {READERS[0]: 1}
+
+
+def test_without_a_mail_server_subscribing_says_no_mail_went_out(
+    tmp_path: Path, cheap_passwords: None
+) -> None:
+    browser = build(tmp_path).browser()  # no PAPERFEED_SMTP_URL
+    page = browser.get("/papers/trending")
+    answer = browser.post(
+        "/subscribe", data={"email": "grace@example.org", "csrf_token": form_token(page.text)}
+    )
+    assert "this site cannot send mail yet, so no confirmation went to" in answer.text
+    assert "we sent a mail" not in answer.text

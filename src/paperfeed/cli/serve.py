@@ -148,6 +148,11 @@ def run_server(
     shown = f"[{host}]" if ":" in host else host
     check_free(host, port, shown)
     click.echo(f"paperfeed is serving {count:,} papers at http://{shown}:{port}/papers")
+    if not settings.smtp_url:
+        click.echo(
+            "No mail server is set (PAPERFEED_SMTP_URL): subscription confirmations and digests "
+            "wait in the outbox until one is."
+        )
     if not with_worker:
         say_what_waits(app)
         if settings.smtp_url and settings.digest_minutes:

@@ -117,7 +117,8 @@ def subscribe_form(
         )
     except store.SubscriptionError as exc:
         return page(request, "subscribe_done.html", 400, error=str(exc), subscription=None)
-    return page(request, "subscribe_done.html", error=None, subscription=made)
+    mails = services.settings.smtp_url is not None
+    return page(request, "subscribe_done.html", error=None, subscription=made, mails=mails)
 
 
 @router.get("/subscriptions/{token}")
