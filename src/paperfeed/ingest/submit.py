@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import Engine
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
@@ -11,6 +13,8 @@ from paperfeed.sources.base import SourceError
 from paperfeed.sources.http import PoliteClient
 from paperfeed.store.activity import record_submission
 from paperfeed.store.queries import is_stored
+
+log = logging.getLogger("paperfeed.ingest")
 
 
 class SubmitError(ValueError):
@@ -32,9 +36,11 @@ def submit_paper(
     if not is_stored(engine, arxiv_id):
         try:
             report = ingest(engine, ArxivApiSource(client, api_url, ids=[arxiv_id]), batch_size=1)
-        except SourceError as exc:
+        except SourceError as exc:  # the details are for the admin, not the visitor
+            log.warning("submission of %s: arXiv unreachable: %s", arxiv_id, exc)
             raise SubmitError(
-                f"arXiv cannot be reached right now ({exc}); try again later"
+                "arXiv cannot be reached right now, so the paper could not be fetched; "
+                "try again in a little while"
             ) from None
         if not is_stored(engine, arxiv_id):
             reason = report.rejections[0][1] if report.rejections else "no such paper"
