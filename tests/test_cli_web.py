@@ -126,9 +126,9 @@ def test_demo_on_a_day_without_announcements_and_an_empty_store(
     assert result.output.endswith(
         "no announcements on 2024-11-28 (a weekend or holiday: nothing to do).\n"
         "lexical index: 0 papers (re)indexed, 0 in all\n"
+        "paperfeed is serving 0 papers at http://127.0.0.1:8765/papers\n"
         f"The store is empty: load papers from a file with {LOAD_A_FILE}, then paperfeed "
         "index and paperfeed serve.\n"
-        "paperfeed is serving 0 papers at http://127.0.0.1:8765/papers\n"
         f"{NO_MAIL}\n{WORKER_STARTED}\n"
     )
     assert isinstance(serving["app"], FastAPI)  # one process: the command's own services

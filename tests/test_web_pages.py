@@ -133,13 +133,14 @@ def test_a_bad_date_is_a_not_found_page(visitor: TestClient, day: str) -> None:
     assert 'href="/papers"' in page.text  # a way back
 
 
-def test_an_empty_store_invites_to_load_papers(tmp_path: Path) -> None:
+def test_an_empty_store_says_so_without_admin_commands(tmp_path: Path) -> None:
     engine = open_store(f"sqlite:///{tmp_path / 'empty.db'}")
     app = create_app(Services.from_settings(Settings(home=tmp_path / "home"), engine=engine))
     with TestClient(app, raise_server_exceptions=False) as browser:
         page = browser.get("/papers")
         assert page.status_code == 200
-        assert "No papers yet" in page.text
+        assert "No papers here yet" in page.text
+        assert "paperfeed" not in text_of(page.text, "//p[@class='empty']")
         assert browser.get("/papers/trending").status_code == 200
         assert browser.get("/api/daily_papers").json() == []
 

@@ -33,6 +33,7 @@ LOAD_A_FILE = (
     "paperfeed ingest jsonl FILE (or paperfeed ingest kaggle FILE), "
     "then paperfeed index and paperfeed serve"
 )
+EMPTY = f"The store is empty: load papers from a file with {LOAD_A_FILE}."
 HOST = click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: all)."
 )
@@ -116,13 +117,12 @@ def demo(
             raise click.ClickException(unreachable_message(exc)) from None
     with resumable(app):
         build_indexes(app, no_embed=no_embed)
-    count = visible_count(app.engine)  # a day without announcements still shows the store
-    if not count:
-        click.echo(f"The store is empty: load papers from a file with {LOAD_A_FILE}.")
-    elif no_serve:
-        click.echo(f"{count:,} papers are ready: `paperfeed serve` shows them.")
-    if not no_serve:
+    if not no_serve:  # a day without announcements still shows the store
         run_server(app, host, port, with_worker=True)
+    elif count := visible_count(app.engine):
+        click.echo(f"{count:,} papers are ready: `paperfeed serve` shows them.")
+    else:
+        click.echo(EMPTY)
 
 
 def run_server(
@@ -148,6 +148,8 @@ def run_server(
     shown = f"[{host}]" if ":" in host else host
     check_free(host, port, shown)
     click.echo(f"paperfeed is serving {count:,} papers at http://{shown}:{port}/papers")
+    if not count:
+        click.echo(EMPTY)
     if not settings.smtp_url:
         click.echo(
             "No mail server is set (PAPERFEED_SMTP_URL): subscription confirmations and digests "
