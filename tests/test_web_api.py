@@ -336,6 +336,20 @@ def test_the_daily_atom_feed_lists_the_newest_day(api: TestClient) -> None:
     assert hostile.findtext(f"{ATOM}title") == HOSTILE_TITLE_SHOWN
 
 
+@pytest.mark.parametrize("path", ["/feeds/daily.atom", "/feeds/trending.rss"])
+def test_feeds_are_dated_by_their_papers_and_answer_304_when_unchanged(
+    api: TestClient, path: str
+) -> None:
+    first = api.get(path)
+    assert first.headers["last-modified"] == "Mon, 10 Mar 2025 00:00:00 GMT"  # the newest day
+    if path.endswith(".atom"):
+        updated = etree.fromstring(first.content).findtext(f"{ATOM}updated")
+        assert updated == "2025-03-10T00:00:00+00:00"
+    again = api.get(path, headers={"If-None-Match": first.headers["etag"]})
+    assert (again.status_code, again.content) == (304, b"")
+    assert api.get(path).content == first.content  # nothing in it is the time of the request
+
+
 def test_the_trending_rss_feed(api: TestClient) -> None:
     response = api.get("/feeds/trending.rss")
     assert response.headers["content-type"].startswith("application/rss+xml")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime, time
+from email.utils import format_datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -19,6 +21,7 @@ from paperfeed.web.views import latest_day
 router = APIRouter(prefix="/feeds", include_in_schema=False)
 FORMATS = {"atom": "application/atom+xml", "rss": "application/rss+xml"}
 ITEMS = 50
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # an empty feed's "updated"
 # characters XML 1.0 cannot hold (lxml refuses them): control characters, lone surrogates
 NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -60,7 +63,11 @@ def _render(
     generator.link(href=base + page, rel="alternate")
     generator.link(href=str(request.url), rel="self")
     generator.description(title)
-    generator.updated(datetime.now(UTC))
+    days = {card["arxiv_id"]: _announced(card) for card in items}
+    # the newest paper's day, not the request's time: an unchanged feed reads the same
+    updated = max((day for day in days.values() if day), default=EPOCH)
+    generator.updated(updated)
+    generator.lastBuildDate(updated)
     for card in reversed(items):  # feedgen prepends: the first item ends up on top
         entry = generator.add_entry()
         link = f"{base}/papers/{card['arxiv_id']}"
@@ -70,10 +77,23 @@ def _render(
         entry.description(_xml(plain(card.get("abstract"))) or " ")
         for name in (card.get("authors") or [])[:20]:
             entry.author(name=_xml(name))
-        if card.get("announced"):
-            entry.published(datetime.combine(card["announced"], time(), UTC))
+        entry.updated(days[card["arxiv_id"]] or updated)
+        if days[card["arxiv_id"]]:
+            entry.published(days[card["arxiv_id"]])
     body = generator.atom_str(pretty=True) if kind == "atom" else generator.rss_str(pretty=True)
-    return Response(body, media_type=FORMATS[kind])
+    headers = {
+        "ETag": f'"{hashlib.sha256(body).hexdigest()[:32]}"',
+        "Last-Modified": format_datetime(updated, usegmt=True),
+    }
+    # only the ETag decides: trending reorders by votes without a newer paper
+    if headers["ETag"] in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=FORMATS[kind], headers=headers)
+
+
+def _announced(card: dict[str, Any]) -> datetime | None:
+    day = card.get("announced")
+    return datetime.combine(day, time(), UTC) if day else None
 
 
 def _xml(text: str) -> str:
