@@ -417,6 +417,11 @@ def test_signing_up_shows_your_name_in_the_header(page: Page) -> None:
     shot(page, "login")
 
 
+def test_the_api_docs_render_without_internet(page: Page) -> None:
+    page.goto("/api/docs")  # Chromium here has no internet: Swagger UI must come from the site
+    expect(page.locator(".opblock-summary-path", has_text="/api/papers/search")).to_be_visible()
+
+
 def test_daily_feed_shows_the_newest_day_and_links_the_day_before(page: Page) -> None:
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/papers$"))

@@ -313,7 +313,16 @@ def test_openapi_describes_the_api_only(api: TestClient) -> None:
     } <= paths
     assert all(path.startswith("/api/") for path in paths)
     assert set(schema["paths"]["/api/papers/{arxiv_id}/upvote"]) == {"post", "delete"}
-    assert api.get("/api/docs").status_code == 200
+    docs = api.get("/api/docs")
+    assert docs.status_code == 200
+
+
+def test_the_api_docs_need_no_internet(api: TestClient) -> None:
+    docs = html.fromstring(api.get("/api/docs").text)
+    assets = docs.xpath("//script/@src | //link/@href")
+    assert assets and all(asset.startswith("/api/docs/static/") for asset in assets)
+    for asset in assets:  # Swagger UI itself, served from here
+        assert api.get(asset).status_code == 200
 
 
 # feeds ------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import RequestResponseEndpoint
 from starlette.middleware.sessions import SessionMiddleware
@@ -46,11 +47,12 @@ SECURITY_HEADERS = {
 def create_app(services: Services) -> FastAPI:
     """The app over ``services`` (its store, indexes, mail and HTTP client)."""
     settings = services.settings
-    app = FastAPI(
+    app = FastAPIOffline(  # the API docs' Swagger UI served from here: no CDN, works offline
         title="paperfeed",
         summary="Research papers: daily feed, trending, hybrid search.",
         docs_url="/api/docs",
         redoc_url=None,
+        static_url="/api/docs/static",
         openapi_url="/api/openapi.json",
     )
     app.state.services = services
