@@ -12,6 +12,7 @@ from paperfeed.text import plain
     [
         (r"$\alpha$-divergences in $O(n^2)$", "\N{GREEK SMALL LETTER ALPHA}-divergences in O(n^2)"),
         (r"Schr\"odinger cats", "Schrödinger cats"),
+        (r"$T \gtrsim K \log m$ samples", "T \N{GREATER-THAN OR EQUIVALENT TO} K log m samples"),
         ("50% faster & 2x smaller #1", "50% faster & 2x smaller #1"),
         ("It costs $5 per run", "It costs $5 per run"),  # a lone $ is money
         (r"broken \frac{a", r"broken \frac{a"),  # does not parse: shown as it is

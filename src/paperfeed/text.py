@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from pylatexenc.latex2text import LatexNodes2Text
 
-LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
+LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces="macros")
 UNESCAPED = re.compile(r"(?<!\\)([%&#])")  # comment/alignment characters, meant literally
 UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")
 logging.getLogger("pylatexenc").setLevel(logging.ERROR)
