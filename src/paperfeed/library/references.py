@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
@@ -54,6 +55,8 @@ DOLLAR = re.compile(r"(?<!\\)\$")
 LATEX_SIGNS = re.compile(r"[\\$~]|--|``|''")  # what makes LaTeX differ from its text
 TAG = re.compile(r"<[^>]+>")  # Zotero's rich-text markup in CSL titles: <i>, <sup>, ...
 BIB_KEY = re.compile(r"\s*@\s*\w+\s*[{(]\s*([^,\s]+)\s*,")
+# it logs each broken block as a warning; the user gets them as skipped entries instead
+logging.getLogger("bibtexparser").setLevel(logging.ERROR)
 BIB_WORD = re.compile(r"[^\s#{}\",=]+")
 ARXIV_NAMES = ("archive", "publisher", "container-title", "source", "genre")
 
