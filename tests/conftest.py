@@ -8,8 +8,9 @@ locally, and fail in CI, where a server must be there.
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,17 @@ from web_app import CHEAP_HASHER, WebApp, build_shared
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 ARXIV = SHARED / "arxiv"
 SAMPLE = ARXIV / "arxiv_sample_mixed_200.jsonl"
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 20.0, every: float = 0.05) -> None:
+    """Until ``condition()`` holds, looked at ``every`` seconds; fails the test after
+    ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(every)
+
+
 POSTGRES_URL = os.environ.get("PAPERFEED_TEST_POSTGRES_URL")
 
 

@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 from fastapi import FastAPI
 from lxml import etree
 
-from conftest import SAMPLE
+from conftest import SAMPLE, wait_for
 from paperfeed.cli import cli
 from paperfeed.cli.context import AppContext
 from paperfeed.settings import Settings
@@ -250,11 +250,15 @@ def test_serve_with_a_worker_embeds_and_both_stop_within_5_s_of_sigterm(tmp_path
         command, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     settings = Settings()
+    engine = open_store(settings.database)
     try:
-        deadline = time.monotonic() + 120
-        while coverage(open_store(settings.database), settings.embedding_model).pending:
-            assert server.poll() is None and time.monotonic() < deadline
-            time.sleep(0.2)
+
+        def embedded_or_exited() -> bool:
+            done = not coverage(engine, settings.embedding_model).pending
+            return done or server.poll() is not None
+
+        wait_for(embedded_or_exited, timeout=120)
+        assert server.poll() is None
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
         [worker] = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
         server.send_signal(signal.SIGTERM)

@@ -7,13 +7,13 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import Engine, insert, select, update
 
+from conftest import wait_for
 from paperfeed.digest.outbox import (
     LEASE,
     MAX_AGE,
@@ -286,7 +286,8 @@ def test_killed_run_is_resumed_without_duplicates(
         " now=datetime.fromisoformat(sys.argv[3]))"
     )
     run = subprocess.Popen([sys.executable, "-c", code, store_url, smtp_server.url, str(T0)])
-    wait_for(lambda: smtp_server.recorder.mail_commands == 3 or run.poll() is not None)
+    # looked at often: the run must be killed before it sends the fourth
+    wait_for(lambda: smtp_server.recorder.mail_commands == 3 or run.poll() is not None, every=0.005)
     run.send_signal(signal.SIGKILL)
     run.wait()
     assert smtp_server.copies() == exactly_once(*ADDRESSES[:2])
@@ -298,13 +299,6 @@ def test_killed_run_is_resumed_without_duplicates(
     assert deliver(engine, config(smtp_server), now=T0) == DeliveryReport(sent=2, waiting=1)
     assert deliver(engine, config(smtp_server), now=lease) == DeliveryReport(sent=1)
     assert smtp_server.copies() == exactly_once(*ADDRESSES)
-
-
-def wait_for(condition, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 def test_message_accepted_but_unconfirmed_is_sent_again_with_the_same_id(

@@ -11,12 +11,13 @@ from sqlalchemy import Engine
 
 from hash_embedder import HashEmbedder, indexed_searcher
 from memory_source import MemorySource, paper
-from paperfeed.index.dense import VectorIndex, embed_pending
+from paperfeed.index.dense import VectorIndex, embed_pending, saved_coverage
 from paperfeed.index.lexical import LexicalIndex
 from paperfeed.index.live import RECHECK, LiveVectors
 from paperfeed.index.query import Filters
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.ranking.search import Searcher, Tuning
+from paperfeed.store.vectors import coverage
 
 PAPERS = {
     "2501.00001": ("Graph neural networks", "Message passing between graph nodes.", "cs.LG"),
@@ -105,6 +106,7 @@ def test_partly_embedded_search_says_since_when_meaning_counts(
     ingest(engine, MemorySource([paper("2501.00003", announced=date(2025, 1, 8))]))
     embed_pending(engine, HashEmbedder(), limit=1)  # the newest only
     VectorIndex(tmp_path / "dense").update(engine, HashEmbedder.model)
+    assert saved_coverage(tmp_path / "dense") == coverage(engine, HashEmbedder.model)
     lexical = LexicalIndex.open(tmp_path / "lexical")
     lexical.update(engine)
     searcher = Searcher(engine, lexical, LiveVectors(tmp_path / "dense"), HashEmbedder())

@@ -10,13 +10,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE
+from conftest import SAMPLE, wait_for
 from hash_embedder import HashEmbedder
 from memory_source import MemorySource, paper
 from paperfeed.index.embedders import EMBEDDERS
@@ -104,26 +103,20 @@ def worker_store(tmp_path: Path, count: int) -> dict[str, str]:
     return env
 
 
-def embedded_count(settings: Settings) -> int:
-    return coverage(open_store(settings.database), settings.embedding_model).embedded
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
 def test_the_worker_stops_within_5_s_of_sigterm_and_the_next_one_finishes_the_job(
     tmp_path: Path,
 ) -> None:
     env = worker_store(tmp_path, 60)
     settings = Settings()
+    engine = open_store(settings.database)
+
+    def embedded_count() -> int:
+        return coverage(engine, settings.embedding_model).embedded
+
     command = [sys.executable, "-m", "paperfeed", "worker"]
     worker = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
-        wait_until(lambda: embedded_count(settings) > 0)
+        wait_for(lambda: embedded_count() > 0, timeout=120)
         worker.send_signal(signal.SIGTERM)
         sent = time.monotonic()
         worker.wait(10)
@@ -131,14 +124,15 @@ def test_the_worker_stops_within_5_s_of_sigterm_and_the_next_one_finishes_the_jo
     finally:
         worker.kill()
     assert worker.returncode == 0
-    first = embedded_count(settings)
+    first = embedded_count()
     assert first < 60 and first % 8 == 0  # whole batches of 2 x 4: none half-written
 
     again = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        wait_until(lambda: embedded_count(settings) == 60)
+        wait_for(lambda: embedded_count() == 60, timeout=120)
     finally:
         again.terminate()
         output = again.communicate(timeout=10)[0].decode()
     assert "worker stopped" in output
-    assert coverage(open_store(settings.database), settings.embedding_model).complete
+    assert coverage(engine, settings.embedding_model).complete
+    engine.dispose()

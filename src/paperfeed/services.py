@@ -109,7 +109,7 @@ class Services:
         return Searcher(
             self.engine,
             self.lexical,
-            LiveVectors(settings.index_dir / "dense"),
+            LiveVectors(self.vectors_folder),
             self.embedder,
             Tuning(settings.hybrid_alpha, settings.feedback_docs, settings.feedback_weight),
         )
@@ -136,8 +136,10 @@ class Services:
     @property
     def vectors_folder(self) -> Path:
         """Where the vector index is saved (a writer, such as the worker, saves there)."""
-        vectors = self.vectors
-        return vectors.folder if vectors is not None else self.settings.index_dir / "dense"
+        given = self._given_searcher
+        if given is not None and given.vectors is not None:
+            return given.vectors.folder
+        return self.settings.index_dir / "dense"
 
     @built_once
     def recommender(self) -> Recommender | None:

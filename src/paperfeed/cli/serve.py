@@ -20,10 +20,10 @@ import click
 from paperfeed.cli.context import AppContext, pass_app, resumable
 from paperfeed.cli.ingest import import_announcements, one_line_errors
 from paperfeed.cli.search import build_indexes
+from paperfeed.index.dense import saved_coverage
 from paperfeed.sources.base import SourceError
 from paperfeed.sources.http import Unreachable
 from paperfeed.store.feed import visible_count
-from paperfeed.store.vectors import coverage
 from paperfeed.worker import run_worker, start_digest_schedule
 
 FACTORY = "paperfeed.web.app:app_from_environment"
@@ -156,7 +156,7 @@ def run_server(
             "wait in the outbox until one is."
         )
     if not with_worker:
-        say_what_waits(app)
+        say_what_waits(app, count)
         if settings.smtp_url and settings.digest_minutes:
             start_digest_schedule(services, threading.Event())
             click.echo(f"Email digests: due ones are sent every {settings.digest_minutes} minutes.")
@@ -235,13 +235,19 @@ def stop_worker_process(child: BaseProcess) -> None:
         child.join()
 
 
-def say_what_waits(app: AppContext) -> None:
-    """Tell the admin when papers wait for embedding that no worker will do."""
-    covered = coverage(app.engine, app.settings.embedding_model)
-    if not covered.complete:
+def say_what_waits(app: AppContext, count: int) -> None:
+    """Tell the admin when papers wait for embedding that no worker will do: as the vector
+    index last saved says (counting them anew would cost seconds at every start on a big
+    store), or all ``count`` when there is no vector index yet."""
+    if not (path := app.services.vectors_folder).exists():
+        pending = count
+    else:
+        covered = saved_coverage(path)
+        pending = covered.pending if covered is not None else 0
+    if pending:
         click.echo(
-            f"{covered.pending:,} papers are not embedded: search finds them by their words "
-            "only. Run `paperfeed worker` beside the server (or serve with --worker)."
+            f"{pending:,} papers are not embedded: search finds them by their words only. "
+            "Run `paperfeed worker` beside the server (or serve with --worker)."
         )
 
 

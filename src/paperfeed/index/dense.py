@@ -134,9 +134,8 @@ class VectorIndex:
 
     def _newer_meta(self) -> dict | None:
         """The saved generation's metadata if it is not the one loaded (and of our format)."""
-        path = self.folder / META
-        meta = orjson.loads(path.read_bytes()) if path.exists() else {}
-        if meta.get("format") != FORMAT or meta["generation"] == self._generation:
+        meta = _saved_meta(self.folder)
+        if meta is None or meta["generation"] == self._generation:
             return None
         return meta
 
@@ -306,8 +305,7 @@ class VectorIndex:
     def _load(self, meta: dict) -> None:
         self.model, self.dim, rows = meta["model"], meta["dim"], meta["rows"]
         self._generation, self._vectors_file = meta["generation"], meta["vectors"]
-        if covered := meta.get("coverage"):  # generations saved before 0.2 have none
-            self.coverage = Coverage.from_json(covered)
+        self.coverage = _coverage(meta)
         if not rows:
             return
         with np.load(self.folder / f"rows-{self._generation}.npz") as table:
@@ -325,6 +323,24 @@ class VectorIndex:
         self._by_key = (self._keys[live][order], live[order])
         order = np.argsort(self._arxiv_ids[live])
         self._by_id = (self._arxiv_ids[live][order], live[order])
+
+
+def saved_coverage(folder: Path) -> Coverage | None:
+    """How far embedding had come when the index in ``folder`` was last saved, read without
+    loading the index (``None``: no index there, or one saved without it)."""
+    meta = _saved_meta(folder)
+    return _coverage(meta) if meta is not None else None
+
+
+def _saved_meta(folder: Path) -> dict | None:
+    path = folder / META
+    meta = orjson.loads(path.read_bytes()) if path.exists() else {}
+    return meta if meta.get("format") == FORMAT else None
+
+
+def _coverage(meta: dict) -> Coverage | None:
+    covered = meta.get("coverage")  # generations saved before 0.2 have none
+    return Coverage.from_json(covered) if covered else None
 
 
 def _pairs_in(

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from paperfeed.ranking.recommend import Recommendation
+from paperfeed.ranking.search import coverage_note
 from paperfeed.services import Services
 from paperfeed.store.accounts import set_preferences
 from paperfeed.store.library import user_tags
@@ -77,7 +78,7 @@ def still_indexing(services: Services) -> bool:
     if services.vectors is None:
         return False
     index = services.vectors.current()
-    return not len(index) or (index.coverage is not None and not index.coverage.complete)
+    return coverage_note(index if len(index) else None) is not None  # what search says too
 
 
 @router.post("/for-you/preferences")
