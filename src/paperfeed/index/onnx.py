@@ -1,11 +1,13 @@
 """The ``onnx`` embedding backend: a sentence-transformers model run by ONNX Runtime.
 
-The model is exported once from its own weights (torch and sentence-transformers are needed
-for that step only) into a folder of ``model.onnx``, ``tokenizer.json`` and ``export.json``;
-after that a query needs neither. Its vectors match the ``local`` backend's (cosine > 0.9999
-on all-MiniLM-L6-v2), so both store vectors under the same model name and can be swapped
-without re-embedding. A query embeds in ~4 ms on 2 CPU cores instead of ~12 ms. An int8 copy
-of the export (:func:`quantize_model`) embeds documents twice as fast, at cosine ~0.994.
+The model is exported once into a folder of ``model.onnx``, ``tokenizer.json`` and
+``export.json``: the packaged all-MiniLM-L6-v2 from the weights that come with paperfeed
+(:mod:`paperfeed.index.packaged`, no torch: the default install has none), any other model
+from its own weights through torch and sentence-transformers (``paperfeed[torch]``), needed for
+that step only. The packaged export's vectors match the ``local`` backend's (mean cosine
+0.9994, 0.999 at worst; an export through torch: > 0.9999), so both store vectors under the
+same model name. A query embeds in ~4 ms on 2 CPU cores instead of ~12 ms. An int8 copy of the
+export (:func:`quantize_model`) embeds documents twice as fast, at cosine ~0.994.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from typing import TYPE_CHECKING, Literal, NotRequired, TypedDict, cast
 import numpy as np
 from filelock import FileLock
 
-from paperfeed.index.embedding import resolve_model
+from paperfeed.index import packaged
+from paperfeed.index.embedding import is_packaged, load_sentence_transformer
 from paperfeed.store.vectors import unit_rows
 
 if TYPE_CHECKING:
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
 
 POOLINGS = ("mean", "cls")
 EXPORT = "export.json"
+TOKENIZER = "tokenizer.json"
 MODEL = "model.onnx"  # float32, as exported
 INT8 = "model-int8.onnx"  # made from MODEL by quantize_model
 OPSET = 17
@@ -138,7 +142,7 @@ class OnnxEmbedder:
             if not (self.folder / EXPORT).exists():
                 self._prepare(int8=False)
             export: Export = json.loads((self.folder / EXPORT).read_text())
-            tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+            tokenizer = Tokenizer.from_file(str(self.folder / TOKENIZER))
             tokenizer.enable_truncation(export["max_length"])
             tokenizer.enable_padding()
             self._export = (tokenizer, export)
@@ -180,18 +184,48 @@ class OnnxEmbedder:
 
 
 def export_model(model: str, folder: Path) -> None:
-    """Export sentence-transformers ``model`` (resolved as the ``local`` backend does) to
-    ``folder``: written beside it and renamed into place, so a crash leaves no half export."""
-    import torch
-    import transformers
-    from sentence_transformers import SentenceTransformer
+    """Export ``model`` to ``folder``: the packaged all-MiniLM-L6-v2 from the weights that
+    come with paperfeed (no torch), any other sentence-transformers model through torch.
+    Written beside it and renamed into place, so a crash leaves no half export."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        export = _unpack(model, staging) if is_packaged(model) else _trace(model, staging)
+        (staging / EXPORT).write_text(json.dumps(export, indent=2))
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
+
+def _unpack(model: str, staging: Path) -> Export:
+    """The packaged model's graph and tokenizer, written to ``staging``."""
+    import onnx
+
+    graph = packaged.bert_graph(packaged.packaged_weights())
+    onnx.save(graph, str(staging / MODEL))
+    packaged.tokenizer().save(str(staging / TOKENIZER))
+    return {
+        "model": model,
+        "dim": packaged.HIDDEN,
+        "pooling": "mean",
+        "inputs": packaged.INPUTS,
+        "max_length": packaged.MAX_LENGTH,
+        "prompts": {},
+        "attention_heads": packaged.HEADS,
+        "hidden_size": packaged.HIDDEN,
+    }
+
+
+def _trace(model: str, staging: Path) -> Export:
+    """``model``'s graph traced by torch and its tokenizer, written to ``staging``."""
     # eager attention exports as plain operators, which quantize_model's optimizer fuses into
     # ONNX Runtime's Attention kernels (torch's fused attention exports as ops it cannot)
-    transformers.logging.disable_progress_bar()  # "Loading weights": noise in a CLI run
-    loaded = SentenceTransformer(
-        resolve_model(model), device="cpu", model_kwargs={"attn_implementation": "eager"}
+    loaded = load_sentence_transformer(
+        model, device="cpu", model_kwargs={"attn_implementation": "eager"}
     )
+    import torch  # there, since the model loaded
+
     pooling = getattr(loaded[1], "pooling_mode", None) if len(loaded) > 1 else None
     if pooling not in POOLINGS:
         raise ValueError(
@@ -208,38 +242,30 @@ def export_model(model: str, folder: Path) -> None:
     transformer = cast(torch.nn.Module, loaded[0].auto_model).eval()
     inputs = [n for n in loaded.tokenizer.model_input_names if n != "position_ids"]
     sample = loaded.tokenizer(["an example sentence"], return_tensors="pt")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
-        # the tracer's warnings are about the model's Python code, nothing a user can act on
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                _hidden_states(transformer, inputs),
-                tuple(sample[name] for name in inputs),
-                str(staging / MODEL),
-                input_names=inputs,
-                output_names=["hidden"],
-                dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*inputs, "hidden"]},
-                opset_version=OPSET,
-                dynamo=False,
-            )
-        loaded.tokenizer.backend_tokenizer.save(str(staging / "tokenizer.json"))
-        export: Export = {
-            "model": model,
-            "dim": dim,
-            "pooling": pooling,
-            "inputs": inputs,
-            "max_length": max_length,
-            "prompts": {k: v for k, v in (loaded.prompts or {}).items() if v},
-            "attention_heads": getattr(transformer.config, "num_attention_heads", 0),
-            "hidden_size": getattr(transformer.config, "hidden_size", 0),
-        }
-        (staging / EXPORT).write_text(json.dumps(export, indent=2))
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    # the tracer's warnings are about the model's Python code, nothing a user can act on
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _hidden_states(transformer, inputs),
+            tuple(sample[name] for name in inputs),
+            str(staging / MODEL),
+            input_names=inputs,
+            output_names=["hidden"],
+            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*inputs, "hidden"]},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    loaded.tokenizer.backend_tokenizer.save(str(staging / TOKENIZER))
+    return {
+        "model": model,
+        "dim": dim,
+        "pooling": pooling,
+        "inputs": inputs,
+        "max_length": max_length,
+        "prompts": {k: v for k, v in (loaded.prompts or {}).items() if v},
+        "attention_heads": getattr(transformer.config, "num_attention_heads", 0),
+        "hidden_size": getattr(transformer.config, "hidden_size", 0),
+    }
 
 
 def quantize_model(folder: Path, export: Export) -> None:
@@ -254,13 +280,14 @@ def quantize_model(folder: Path, export: Export) -> None:
 
     with tempfile.TemporaryDirectory(prefix=".int8-", dir=folder) as staging:
         fused = Path(staging) / "fused.onnx"
-        # a model of another kind than BERT's is left as it is where no pattern matches
+        # a model of another kind than BERT's is left as it is where no pattern matches; the
+        # fusions alone (opt_level 0): ONNX Runtime's own pass first would need torch
         optimize_model(
             str(folder / MODEL),
             "bert",
             export["attention_heads"],
             export["hidden_size"],
-            opt_level=1,
+            opt_level=0,
         ).save_model_to_file(str(fused))
         logging.disable(logging.WARNING)  # advice to its developers, on the root logger
         try:
