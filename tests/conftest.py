@@ -8,6 +8,7 @@ locally, and fail in CI, where a server must be there.
 from __future__ import annotations
 
 import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,6 +34,14 @@ def wait_for(condition: Callable[[], object], timeout: float = 20.0, every: floa
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(every)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on at 127.0.0.1 (for a server a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 POSTGRES_URL = os.environ.get("PAPERFEED_TEST_POSTGRES_URL")

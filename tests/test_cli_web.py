@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 from fastapi import FastAPI
 from lxml import etree
 
-from conftest import SAMPLE, wait_for
+from conftest import SAMPLE, free_port, wait_for
 from paperfeed.cli import cli
 from paperfeed.cli.context import AppContext
 from paperfeed.settings import Settings
@@ -200,12 +200,6 @@ def test_serve_fails_in_one_line_when_the_store_cannot_be_opened() -> None:
     assert result.output.count("\n") == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
     ingest_twenty(tmp_path)
     with socket.create_server(("127.0.0.1", 0)) as taken:
@@ -220,7 +214,7 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
 
 def test_serve_runs_the_site_until_stopped(tmp_path: Path) -> None:
     ingest_twenty(tmp_path)
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "paperfeed", "serve", "--port", str(port)]
     server = subprocess.Popen(
         command, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -244,7 +238,7 @@ def test_serve_runs_the_site_until_stopped(tmp_path: Path) -> None:
 
 def test_serve_with_a_worker_embeds_and_both_stop_within_5_s_of_sigterm(tmp_path: Path) -> None:
     ingest_twenty(tmp_path)
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "paperfeed", "serve", "--worker", "--port", str(port)]
     server = subprocess.Popen(
         command, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
