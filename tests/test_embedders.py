@@ -88,7 +88,7 @@ def test_the_packaged_model_runs_without_torch(tmp_path: Path) -> None:
     be imported: the default install has neither."""
     script = f"""
 import sys
-sys.modules.update(torch=None, sentence_transformers=None, transformers=None)
+sys.modules.update(torch=None, sentence_transformers=None, transformers=None, sympy=None)
 from paperfeed.index.onnx import OnnxEmbedder
 embedder = OnnxEmbedder("all-MiniLM-L6-v2", {str(tmp_path)!r}, int8_documents=True)
 documents = embedder.embed_documents({DOCUMENTS!r})

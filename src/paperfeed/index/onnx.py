@@ -57,6 +57,7 @@ class Export(TypedDict):
     # by an older version)
     attention_heads: NotRequired[int]
     hidden_size: NotRequired[int]
+    fused: NotRequired[bool]  # of ONNX Runtime's fused operators already: quantized as it is
 
 
 class OnnxEmbedder:
@@ -214,6 +215,7 @@ def _unpack(model: str, staging: Path) -> Export:
         "prompts": {},
         "attention_heads": packaged.HEADS,
         "hidden_size": packaged.HIDDEN,
+        "fused": True,
     }
 
 
@@ -276,19 +278,21 @@ def quantize_model(folder: Path, export: Export) -> None:
         return
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers.optimizer import optimize_model
 
     with tempfile.TemporaryDirectory(prefix=".int8-", dir=folder) as staging:
-        fused = Path(staging) / "fused.onnx"
-        # a model of another kind than BERT's is left as it is where no pattern matches; the
-        # fusions alone (opt_level 0): ONNX Runtime's own pass first would need torch
-        optimize_model(
-            str(folder / MODEL),
-            "bert",
-            export["attention_heads"],
-            export["hidden_size"],
-            opt_level=0,
-        ).save_model_to_file(str(fused))
+        fused = folder / MODEL
+        if not export.get("fused"):  # the optimizer needs torch and sympy, as exports do
+            from onnxruntime.transformers.optimizer import optimize_model
+
+            fused = Path(staging) / "fused.onnx"
+            # a model of another kind than BERT's is left as it is where no pattern matches
+            optimize_model(
+                str(folder / MODEL),
+                "bert",
+                export["attention_heads"],
+                export["hidden_size"],
+                opt_level=1,
+            ).save_model_to_file(str(fused))
         logging.disable(logging.WARNING)  # advice to its developers, on the root logger
         try:
             quantize_dynamic(
