@@ -78,14 +78,15 @@ def test_the_main_job_serves_a_full_day_and_embeds_without_torch(
     port = free_port()
     main_job = f"{readme_commands()['main job']} --port {port}"
     log = clone / "main-job.log"  # a file, not a pipe: nobody reads it until the end
-    server = subprocess.Popen(
-        ["bash", "-c", main_job],
-        cwd=clone,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            ["bash", "-c", main_job],
+            cwd=clone,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     site = f"http://127.0.0.1:{port}"
 
     def serving() -> bool:
