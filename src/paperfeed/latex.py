@@ -1,11 +1,13 @@
 """LaTeX as plain Unicode text: the one set of rules for titles, abstracts, search snippets,
 author names and imported references.
 
-pylatexenc reads the LaTeX; on top of its rules, in maths (``$...$``, ``\\(...\\)``) a sub- or
-superscript is written with Unicode's small characters where each of its characters has one
-(``x^2`` -> x², ``\\ell_1`` -> ℓ₁, ``n^{1/2}`` -> n¹ᐟ²); where one has none, it is kept readable
-as ``x_Q`` or ``e^(-λt)``. ``_`` and ``^`` outside maths (``snake_case``, URLs) stay as they
-are, and so does text that does not parse.
+pylatexenc reads the LaTeX (symbols, accents, text commands); on top of its rules, in maths
+(``$...$``, ``\\(...\\)``) a sub- or superscript is written in Unicode's small characters where
+each of its characters has one (``x^2`` -> x², ``\\ell_1`` -> ℓ₁, ``n^{1/2}`` -> n¹ᐟ²), else kept
+readable as ``^x`` for one character and ``^(...)`` for more (``W_Q``, ``e^(-λ t)``). Outside
+maths only a braced script is one (``H_{2}O`` -> H₂O): ``snake_case``, ``x^2`` and URLs stay as
+they are. A lone ``$`` is money, a ``~`` after a space means "about" (``~10 ms``), and text
+whose LaTeX does not parse is shown as it came.
 """
 
 from __future__ import annotations
