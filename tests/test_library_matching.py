@@ -10,9 +10,10 @@ from sqlalchemy import Engine, event, select, update
 
 from conftest import SAMPLE
 from paperfeed.ingest.pipeline import ingest
+from paperfeed.latex import to_text
 from paperfeed.library.export import to_bibtex
 from paperfeed.library.matching import match_references
-from paperfeed.library.references import Reference, latex_to_unicode, parse_references
+from paperfeed.library.references import Reference, parse_references
 from paperfeed.sources.jsonl import jsonl_source
 from paperfeed.store.queries import get_paper
 from paperfeed.store.schema import papers
@@ -216,8 +217,7 @@ def test_exported_bibtex_reads_back_as_the_same_papers(store: Engine) -> None:
     parsed = parse_references(to_bibtex(cards), "library.bib")
     assert parsed.skipped == []
     assert [(r.arxiv_id, r.title, r.authors, r.doi) for r in parsed.references] == [
-        (c["arxiv_id"], latex_to_unicode(c["title"]), tuple(c["authors"] or ()), c["doi"])
-        for c in cards
+        (c["arxiv_id"], to_text(c["title"]), tuple(c["authors"] or ()), c["doi"]) for c in cards
     ]
     result = match_references(store, parsed.references)
     assert [m.arxiv_id for m in result.matched] == [c["arxiv_id"] for c in cards]
@@ -273,7 +273,7 @@ def test_citation_keys_are_unique() -> None:
         (
             r"50% of $x_1$ & y_2 #1 {unbalanced",
             r"50\% of $x_1$ \& y\_2 \#1 unbalanced",
-            "50% of x_1 & y_2 #1 unbalanced",
+            "50% of x₁ & y_2 #1 unbalanced",
         ),
         ("It costs $5 per run_time", r"It costs \$5 per run\_time", "It costs $5 per run_time"),
         ("a } b {c} d {", "a b {c} d", "a b c d"),

@@ -344,7 +344,7 @@ def bib(fields: str) -> Reference:
         (r"title = {Schr\"{o}dinger's {\v{C}}ech \'{e}tude}", "Schrödinger's Čech étude"),
         (
             r"title = {$\alpha$-divergences in {$O(n^2)$} time}",
-            "\N{GREEK SMALL LETTER ALPHA}-divergences in O(n^2) time",
+            "\N{GREEK SMALL LETTER ALPHA}-divergences in O(n²) time",
         ),
         (r"title = {50\% faster \& {The {\TeX}book}}", "50% faster & The TeXbook"),
         ("title = {50% faster & better #1}", "50% faster & better #1"),

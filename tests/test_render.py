@@ -28,18 +28,23 @@ def snippet(text: str, *words: str) -> Snippet:
         (
             snippet(r"We bound the $\alpha$-divergence by $\beta^2$.", "divergence"),
             "We bound the \N{GREEK SMALL LETTER ALPHA}-<b>divergence</b> by "
-            "\N{GREEK SMALL LETTER BETA}^2.",
+            "\N{GREEK SMALL LETTER BETA}².",
         ),
         (
             snippet(r"an \emph{sparse attention} layer", "sparse", "attention"),
             "an <b>sparse</b> <b>attention</b> layer",
         ),
-        (snippet(r"for $p \neq q$ only", "neq"), "for p <b>\N{NOT EQUAL TO}</b>q only"),
+        (snippet(r"for $p \neq q$ only", "neq"), "for p <b>\N{NOT EQUAL TO}</b> q only"),
         (snippet(r"Schr\"odinger cats", "odinger"), "Schr<b>ödinger</b> cats"),
+        (
+            snippet(r"the $\ell_1$ norm", "ell"),
+            "the <b>\N{SCRIPT SMALL L}</b>\N{SUBSCRIPT ONE} norm",
+        ),
+        (snippet(r"in $O(n^2)$ time", "time"), "in O(n\N{SUPERSCRIPT TWO}) <b>time</b>"),
         (snippet(r"50% faster: $x$ sparse & #1", "sparse"), "50% faster: x <b>sparse</b> &amp; #1"),
         (  # the fragment ends inside $...$
             snippet(r"the bound $\alpha + \beta", "bound"),
-            "the <b>bound</b> \N{GREEK SMALL LETTER ALPHA}+ \N{GREEK SMALL LETTER BETA}",
+            "the <b>bound</b> \N{GREEK SMALL LETTER ALPHA} + \N{GREEK SMALL LETTER BETA}",
         ),
         (snippet(r"broken \frac{a sparse", "sparse"), r"broken \frac{a <b>sparse</b>"),  # as it is
         (None, ""),

@@ -10,7 +10,7 @@ from paperfeed.text import plain
 @pytest.mark.parametrize(
     ("text", "shown"),
     [
-        (r"$\alpha$-divergences in $O(n^2)$", "\N{GREEK SMALL LETTER ALPHA}-divergences in O(n^2)"),
+        (r"$\alpha$-divergences in $O(n^2)$", "\N{GREEK SMALL LETTER ALPHA}-divergences in O(n²)"),
         (r"Schr\"odinger cats", "Schrödinger cats"),
         (r"$T \gtrsim K \log m$ samples", "T \N{GREATER-THAN OR EQUIVALENT TO} K log m samples"),
         ("50% faster & 2x smaller #1", "50% faster & 2x smaller #1"),

@@ -13,7 +13,8 @@ from typing import Any
 from bibtexparser.middlewares.names import parse_single_name_into_parts
 
 from paperfeed.arxiv_ids import abs_url
-from paperfeed.library.references import DOLLAR, UNESCAPED, fold, latex_to_unicode
+from paperfeed.latex import DOLLAR, LITERAL, to_text
+from paperfeed.library.references import fold
 
 # words Google Scholar passes over for the key's title word
 STOPWORDS = frozenset({"a", "an", "and", "for", "in", "is", "of", "on", "the", "to", "with"})
@@ -34,7 +35,7 @@ def citation_key(card: Mapping[str, Any]) -> str:
     """First author's surname, year and first significant title word, in ASCII."""
     authors = card.get("authors") or []
     surname = parse_single_name_into_parts(authors[0], strict=False).last if authors else []
-    words = re.findall(r"[a-z0-9]+", fold(latex_to_unicode(card["title"])))
+    words = re.findall(r"[a-z0-9]+", fold(to_text(card["title"])))
     word = next((w for w in words if w not in STOPWORDS), "")
     name = "".join(re.findall(r"[a-z0-9]+", fold(" ".join(surname)))) or "anon"
     return f"{name}{_year(card) or ''}{word}"
@@ -83,7 +84,7 @@ def _author(name: str) -> str:
 def _escape(text: str) -> str:
     """Text or arXiv's LaTeX as a BibTeX value that LaTeX compiles: its maths and commands
     kept, bare ``& % # _`` and a lone ``$`` escaped, unpaired braces dropped."""
-    text = UNESCAPED.sub(r"\\\1", text)
+    text = LITERAL.sub(r"\\\g<0>", text)
     if len(DOLLAR.findall(text)) % 2:  # a lone $ is money, not maths
         text = DOLLAR.sub(r"\\$", text)
     parts = MATHS.split(text)  # odd parts are maths, where _ is a subscript

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, Row
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperfeed.latex import to_text
 from paperfeed.library.references import (
     Reference,
     find_arxiv_id,
     find_doi,
     fold,
-    latex_to_unicode,
 )
 from paperfeed.store.lookup import papers_by_arxiv_id, papers_by_doi, papers_by_id, visible_titles
 
@@ -87,9 +87,7 @@ def match_references(engine: Engine, references: Sequence[Reference]) -> MatchRe
 def title_key(title: str) -> str:
     """A title as compared: LaTeX read as text, then accents, case, punctuation and spaces
     dropped (``{BERT}: Pre-Training`` and ``BERT: pre-training`` give one key)."""
-    if "\\" in title or "$" in title:
-        title = latex_to_unicode(title)
-    return NON_WORD.sub("", fold(title))
+    return NON_WORD.sub("", fold(to_text(title)))
 
 
 def _arxiv_id(reference: Reference) -> str | None:

@@ -15,7 +15,6 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import PurePath
 from typing import Any
 from urllib.parse import unquote
@@ -33,9 +32,9 @@ from bibtexparser.model import (
     Entry,
     ParsingFailedBlock,
 )
-from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperfeed.latex import to_text
 
 EXTENSIONS = {".bib": "bibtex", ".bibtex": "bibtex", ".ris": "ris", ".json": "csl-json"}
 MONTHS = "January February March April May June July August September October November December"
@@ -50,9 +49,6 @@ ARXIV_MENTION = re.compile(
 )
 DOI = re.compile(r"10\.\d{4,9}/\S+")
 YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
-UNESCAPED = re.compile(r"(?<!\\)([%&#])")  # comment/alignment characters, meant literally
-DOLLAR = re.compile(r"(?<!\\)\$")
-LATEX_SIGNS = re.compile(r"[\\$~]|--|``|''")  # what makes LaTeX differ from its text
 TAG = re.compile(r"<[^>]+>")  # Zotero's rich-text markup in CSL titles: <i>, <sup>, ...
 BIB_KEY = re.compile(r"\s*@\s*\w+\s*[{(]\s*([^,\s]+)\s*,")
 # it logs each broken block as a warning; the user gets them as skipped entries instead
@@ -165,29 +161,9 @@ def _reference(location: str, **fields: Any) -> Reference:
 # Field values common to the formats
 
 
-@cache
-def _latex() -> LatexNodes2Text:
-    context = get_default_latex_context_db()
-    names = ("TeX", "LaTeX", "BibTeX")
-    macros = [MacroTextSpec(name, simplify_repl=name) for name in names]
-    macros.append(MacroTextSpec("url", simplify_repl="%s"))  # not wrapped in < >
-    context.add_context_category("paperfeed", macros=macros, prepend=True)
-    return LatexNodes2Text(latex_context=context, math_mode="text", strict_latex_spaces=True)
-
-
-def latex_to_unicode(text: str) -> str:
-    """LaTeX as plain Unicode text on one line (``{\\"o}`` -> o-umlaut, ``$\\alpha$`` -> alpha);
-    the text as it is, spaces folded, where the LaTeX does not parse."""
-    if not LATEX_SIGNS.search(text):  # at most braces: the common case, and 100 times quicker
-        return " ".join(text.replace("{", "").replace("}", "").split())
-    source = UNESCAPED.sub(r"\\\1", text)
-    if len(DOLLAR.findall(source)) % 2:  # a lone $ is money ("costs $5"), not maths
-        source = DOLLAR.sub(r"\\$", source)
-    try:
-        converted = _latex().latex_to_text(source)
-    except Exception:  # pylatexenc raises many kinds on odd input; the raw text is fine
-        converted = text
-    return " ".join((text if "%s" in converted else converted).split())
+def _one_line(text: str) -> str:
+    """A field's value with its LaTeX as text, on one line."""
+    return " ".join(to_text(text).split())
 
 
 def find_arxiv_id(*texts: str | None) -> str | None:
@@ -222,7 +198,7 @@ def _year(text: str | None) -> int | None:
 
 
 def _split_keywords(text: str | None) -> tuple[str, ...]:
-    words = (latex_to_unicode(word) for word in re.split(r"[,;]", text or ""))
+    words = (_one_line(word) for word in re.split(r"[,;]", text or ""))
     return tuple(word for word in words if word)
 
 
@@ -347,7 +323,7 @@ def _bib_reference(location: str, entry: Entry, macros: Mapping[str, str]) -> Re
 
     return _reference(
         location,
-        title=latex_to_unicode(get("title") or "") or None,
+        title=_one_line(get("title") or "") or None,
         authors=_bib_authors(get("author")),
         year=_year(get("year") or get("date")),
         doi=find_doi(_verbatim(get("doi"))) or find_doi(_verbatim(get("url"))),
@@ -363,7 +339,7 @@ def _bib_authors(text: str | None) -> tuple[str, ...]:
         for name in split_multiple_persons_names(text or "")
         if name.strip().lower() != "others"
     )
-    return tuple(name for name in map(latex_to_unicode, names) if name)
+    return tuple(name for name in map(_one_line, names) if name)
 
 
 def _bib_arxiv_id(get: Callable[[str], str | None]) -> str | None:

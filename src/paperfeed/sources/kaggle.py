@@ -9,12 +9,10 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from pylatexenc.latex2text import LatexNodes2Text
-
+from paperfeed.latex import to_text
 from paperfeed.records import PaperRecord, find_code_links
 from paperfeed.sources.jsonl import JsonLinesSource, Schema, missing_keys
 
-_LATEX = LatexNodes2Text()
 KAGGLE_KEYS = {"id", "title", "abstract", "categories", "versions"}
 
 
@@ -22,7 +20,7 @@ def author_name(parts: Sequence[str]) -> str:
     """``["Bal\\'azs", "C.", ""]`` (keyname, forenames, suffix) -> ``"C. Balázs"``."""
     keyname, forenames, suffix = [*parts, "", "", ""][:3]
     name = " ".join(p for p in (forenames, keyname, suffix) if p)
-    return _LATEX.latex_to_text(name) if "\\" in name or "{" in name else name
+    return to_text(name)
 
 
 def _created(version: dict[str, str]) -> datetime:

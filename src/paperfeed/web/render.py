@@ -4,7 +4,6 @@ too, their highlights kept), dates, links."""
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -14,17 +13,11 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
-from pylatexenc.latexwalker import (
-    LatexCharsNode,
-    LatexGroupNode,
-    LatexMathNode,
-    LatexNode,
-    LatexWalker,
-)
 
 from paperfeed.arxiv_ids import abs_url, pdf_url
 from paperfeed.index.lexical import Snippet
-from paperfeed.text import LATEX, UNESCAPED, UNESCAPED_DOLLAR, lead, plain
+from paperfeed.latex import DOLLAR, SIGNS, Piece, pieces
+from paperfeed.text import lead, plain
 from paperfeed.web.security import csrf_token, current_user
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -35,66 +28,38 @@ def snippet_html(snippet: Snippet | None) -> Markup:
     :func:`plain` text like the rest of the card (as it came where the LaTeX does not parse)."""
     if snippet is None:
         return Markup("")
-    if any(c in snippet.text for c in "$\\{"):
+    if SIGNS.search(snippet.text):
         snippet = _latex_as_text(snippet) or snippet
     return Markup(snippet.html())
 
 
 def _latex_as_text(snippet: Snippet) -> Snippet | None:
-    """``snippet`` read as :func:`plain` reads LaTeX, its highlights carried along: a LaTeX
-    command a highlight touches is highlighted whole."""
+    """``snippet`` read as :func:`plain` reads LaTeX, its highlights carried along: a piece
+    of LaTeX a highlight touches (``\\alpha``, ``x^2``) is highlighted whole."""
     text = snippet.text
-    if len(UNESCAPED_DOLLAR.findall(text)) % 2:  # the fragment ends inside $...$
+    if len(DOLLAR.findall(text)) % 2:  # the fragment ends inside $...$
         text += "$"
-    escaped = [m.start() for m in UNESCAPED.finditer(text)]  # plain() puts \\ before each
-
-    def moved(at: int) -> int:
-        return at + bisect_left(escaped, at)
-
-    ranges = [(moved(start), moved(end)) for start, end in snippet.highlights]
-    try:
-        marked = _marked(LatexWalker(UNESCAPED.sub(r"\\\1", text)).get_latex_nodes()[0], ranges)
-    except Exception:  # pylatexenc raises many kinds on odd input; the raw text is fine
+    found = pieces(text)
+    if found is None:
         return None
-    shown = _collapsed(marked)
-    return None if "%s" in shown.text else shown
+    return _collapsed([lit for piece in found for lit in _marked(piece, text, snippet.highlights)])
 
 
-def _marked(nodes: list[LatexNode], ranges: list[tuple[int, int]]) -> list[tuple[str, bool]]:
-    """The text of ``nodes``, as ``LATEX`` converts them, character by character, each with
-    whether it is highlighted."""
-    marked: list[tuple[str, bool]] = []
-    for node in nodes:
-        if node.isNodeType(LatexCharsNode):
-            marked += [(c, _lit(at, ranges)) for at, c in enumerate(node.chars, node.pos)]
-        elif node.isNodeType(LatexGroupNode):  # {…} reads as what it holds
-            marked += _marked(node.nodelist, ranges)
-        elif node.isNodeType(LatexMathNode) and node.displaytype == "inline":  # $…$ too, trimmed
-            inside = _marked(node.nodelist, ranges)
-            text = "".join(c for c, _ in inside)
-            marked += inside[len(text) - len(text.lstrip()) : len(text.rstrip())]
-        else:
-            marked += _command(node, ranges)
-    return marked
-
-
-def _command(node: LatexNode, ranges: list[tuple[int, int]]) -> list[tuple[str, bool]]:
-    """A LaTeX command's text, the highlighted words where they show in it (``\\emph{word}``),
-    else all of it where a highlight touches it (``\\alpha``, ``\\"o``)."""
-    text, end = LATEX.node_to_text(node), node.pos + node.len
-    touching = [(max(s, node.pos), min(e, end)) for s, e in ranges if s < end and node.pos < e]
+def _marked(piece: Piece, source: str, ranges: list[tuple[int, int]]) -> list[tuple[str, bool]]:
+    """A piece's characters, each with whether it is highlighted: the highlighted words where
+    they show in it (``\\emph{word}``), else all of it where a highlight touches it."""
+    text, start, end = piece
+    if text == source[start:end]:  # plain text: each character lit where it is
+        return [(c, any(s <= at < e for s, e in ranges)) for at, c in enumerate(text, start)]
+    touching = [(max(s, start), min(e, end)) for s, e in ranges if s < end and start < e]
     if not touching:
         return [(c, False) for c in text]
-    source, lit = node.latex_verbatim(), [False] * len(text)
-    for start, stop in touching:
-        word = source[start - node.pos : stop - node.pos]
+    lit = [False] * len(text)
+    for begin, stop in touching:
+        word = source[begin:stop]
         for found in re.finditer(rf"(?<![^\W_]){re.escape(word)}(?![^\W_])", text):
             lit[found.start() : found.end()] = [True] * len(word)
     return list(zip(text, lit if any(lit) else [True] * len(text), strict=True))
-
-
-def _lit(at: int, ranges: list[tuple[int, int]]) -> bool:
-    return any(start <= at < end for start, end in ranges)
 
 
 def _collapsed(marked: list[tuple[str, bool]]) -> Snippet:
