@@ -31,8 +31,9 @@ from paperfeed.index.dense import VectorIndex, embed_pending
 from paperfeed.index.embedders import make_embedder
 from paperfeed.index.lexical import LexicalIndex
 from paperfeed.index.live import LiveVectors
+from paperfeed.index.query import MODES
 from paperfeed.ingest.pipeline import ingest
-from paperfeed.ranking.search import MODES, Searcher, Tuning
+from paperfeed.ranking.search import Searcher, Tuning
 from paperfeed.records import PaperRecord
 from paperfeed.settings import Settings
 from paperfeed.store.database import open_store

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -34,6 +35,8 @@ COMMANDS = [
     ["stats"],
     ["show"],
 ]
+# what a command loads when it runs, never for its help or a typo
+HEAVY = frozenset({"sqlalchemy", "numpy", "fastapi", "tantivy", "torch", "onnxruntime"})
 
 
 def invoke(*args: str):
@@ -45,6 +48,49 @@ def test_every_command_has_help(command: list[str]) -> None:
     result = invoke(*command, "--help")
     assert result.exit_code == 0
     assert "Usage: " in result.output
+
+
+def loaded_by(*args: str) -> subprocess.CompletedProcess[str]:
+    """``paperfeed ARGS`` in a fresh interpreter, which prints on its last line the heavy
+    modules it had loaded when it exited."""
+    report = f"print(sorted({HEAVY!r} & sys.modules.keys()), file=sys.stderr)"
+    code = f"import atexit, sys; atexit.register(lambda: {report}); from paperfeed.cli import main"
+    return subprocess.run(
+        [sys.executable, "-c", f"{code}; main()", *args], capture_output=True, text=True
+    )
+
+
+def test_help_lists_the_commands_without_loading_store_indexes_or_models() -> None:
+    shown = loaded_by("--help")
+    assert (shown.returncode, shown.stderr.splitlines()[-1]) == (0, "[]")
+    listed = re.findall(r"^  (\S+)  ", shown.stdout.split("Commands:")[1], re.MULTILINE)
+    assert listed == sorted(cli.list_commands(click.Context(cli)))
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (["search", "--help"], 0, "--mode [hybrid|lexical|dense]"),
+        (["ingest", "rss", "--help"], 0, "Usage: paperfeed ingest rss"),
+        (["serach"], 2, "No such command 'serach'. Did you mean 'search'?"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else None,
+)
+def test_command_help_and_typos_load_no_store_indexes_or_models(
+    args: list[str], code: int, says: str
+) -> None:
+    answered = loaded_by(*args)
+    assert (answered.returncode, answered.stderr.splitlines()[-1]) == (code, "[]")
+    assert says in answered.stdout + answered.stderr
+
+
+def test_a_bad_setting_is_one_clear_error_and_help_still_shows() -> None:
+    env = {"PAPERFEED_BATCH_SIZE": "many"}
+    result = CliRunner().invoke(cli, ["stats"], env=env)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: bad configuration: 1 validation error")
+    assert "batch_size" in result.output
+    assert CliRunner().invoke(cli, ["stats", "--help"], env=env).exit_code == 0
 
 
 def test_ingest_then_stats_and_show() -> None:

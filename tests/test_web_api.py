@@ -292,8 +292,12 @@ def test_votes_and_trending_on_each_database(engine: Engine, tmp_path: Path) -> 
     client.delete("/api/papers/2503.00402/upvote", headers=ada)
     assert client.get("/api/papers/2503.00402").json()["upvotes"] == 1
     submitted = client.post("/api/papers/submit", json={"id": "2503.00202"}, headers=bob)
+    assert submitted.status_code == 201  # an older paper nobody had submitted: bob's now
     assert submitted.json()["submittedAt"].endswith("Z")
-    assert client.post("/api/papers/submit", json={"id": "2503.00202"}, headers=ada).is_success
+    again = client.post("/api/papers/submit", json={"id": "2503.00202"}, headers=ada)
+    assert (again.status_code, again.json()) == (200, submitted.json())  # still bob's
+    newest = client.post("/api/papers/submit", json={"id": "2503.00402"}, headers=ada)
+    assert (newest.status_code, newest.json()["submittedAt"]) == (200, None)  # in the feed
 
 
 # OpenAPI ----------------------------------------------------------------------------------

@@ -345,6 +345,13 @@ def test_submit_asks_to_sign_in_first(visitor: TestClient) -> None:
     assert "Sign in first." in text_of(refused.text, "//p[@class='error']")
 
 
+def submitted_ids(browser: TestClient) -> list[str]:
+    """The arXiv ids the profile lists under "Submitted"."""
+    profile = html.fromstring(browser.get("/profile").text)
+    section = profile.xpath("//section[h2[starts-with(., 'Submitted')]]")[0]
+    return [str(i) for i in section.xpath(".//span[@class='id']/text()")]
+
+
 def test_submitting_an_arxiv_id_adds_the_paper(web: WebApp, browser: TestClient) -> None:
     token = sign_up(browser)
     response = browser.post(
@@ -355,18 +362,50 @@ def test_submitting_an_arxiv_id_adds_the_paper(web: WebApp, browser: TestClient)
     assert (response.status_code, response.headers["location"]) == (303, f"/papers/{AEW10}")
     page = browser.get(f"/papers/{AEW10}").text
     assert "Proceedings of Workshop AEW10" in text_of(page, "//h1")
-    profile = browser.get("/profile").text
-    submitted = html.fromstring(profile).xpath("//section[h2[starts-with(., 'Submitted')]]")[0]
-    assert [str(i) for i in submitted.xpath(".//span[@class='id']/text()")] == [AEW10]
+    assert submitted_ids(browser) == [AEW10]
     # indexed right after: found by its words
     found = browser.get("/search", params={"q": "AEW10 workshop", "mode": "lexical"}).text
     assert card_ids(found) == [AEW10]
 
 
-def test_submitting_a_stored_paper_asks_arxiv_nothing(web: WebApp, browser: TestClient) -> None:
+def test_an_older_stored_paper_nobody_submitted_becomes_the_users_submission(
+    web: WebApp, browser: TestClient
+) -> None:
     token = sign_up(browser)
     response = browser.post("/submit", data={"paper": "arXiv:2503.00202", "csrf_token": token})
     assert response.url.path == "/papers/2503.00202"  # no route for it: arXiv was not asked
+    assert submitted_ids(browser) == ["2503.00202"]  # brought to today's feed by this user
+
+
+def test_a_paper_submitted_before_is_already_here_and_stays_the_first_submitters(
+    web: WebApp, browser: TestClient
+) -> None:
+    ada = sign_up(browser)
+    browser.post("/submit", data={"paper": AEW10, "csrf_token": ada})
+    bob_browser = web.browser()
+    bob = sign_up(bob_browser, "bob@example.org")
+    page = bob_browser.post("/submit", data={"paper": f"arXiv:{AEW10}v1", "csrf_token": bob})
+    assert page.status_code == 200
+    said = text_of(page.text, "//p[@id='already']")
+    assert said.startswith("Proceedings of Workshop AEW10")
+    assert f"({AEW10}) is already here: another user submitted it on " in said
+    link = html.fromstring(page.text).xpath("//p[@id='already']/a/@href")
+    assert link == [f"/papers/{AEW10}"]
+    assert submitted_ids(bob_browser) == []
+    again = browser.post("/submit", data={"paper": AEW10, "csrf_token": ada})
+    assert "is already here: you submitted it on " in text_of(again.text, "//p[@id='already']")
+    assert submitted_ids(browser) == [AEW10]
+
+
+def test_a_paper_on_the_feeds_newest_day_is_already_here(web: WebApp, browser: TestClient) -> None:
+    token = sign_up(browser)
+    page = browser.post("/submit", data={"paper": "2503.00402", "csrf_token": token})
+    assert page.status_code == 200
+    assert text_of(page.text, "//p[@id='already']") == (
+        "Retrieval augmented generation benchmarks (2503.00402) is already here: it was "
+        "announced on Mon 10 Mar 2025, the newest day of the feed."
+    )
+    assert submitted_ids(browser) == []
 
 
 @pytest.mark.parametrize(

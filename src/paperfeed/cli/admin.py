@@ -6,8 +6,6 @@ import click
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.cli.context import AppContext, pass_app
-from paperfeed.store.accounts import AccountError, find_user, make_admin
-from paperfeed.store.activity import UnknownPaper, set_hidden
 
 
 @click.group()
@@ -21,6 +19,8 @@ def admin() -> None:
 @pass_app
 def admin_create(app: AppContext, email: str, password: str | None) -> None:
     """Make EMAIL an admin, creating the account if it has none."""
+    from paperfeed.store.accounts import AccountError, find_user, make_admin
+
     exists = find_user(app.engine, email) is not None
     if not exists and password is None:
         password = click.prompt(
@@ -39,6 +39,8 @@ def admin_create(app: AppContext, email: str, password: str | None) -> None:
 @pass_app
 def admin_hide(app: AppContext, arxiv_id: str, show: bool) -> None:
     """Hide ARXIV_ID from every page, feed and search (or --show it again)."""
+    from paperfeed.store.activity import UnknownPaper, set_hidden
+
     try:
         ident = parse_arxiv_id(arxiv_id).id
         set_hidden(app.engine, ident, not show)

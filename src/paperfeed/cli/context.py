@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -20,23 +21,39 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.text import Text
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
 
-from paperfeed.services import Services
-from paperfeed.settings import Settings
-from paperfeed.sources.http import PoliteClient
+if TYPE_CHECKING:  # configuration, store and services load when a command first uses them
+    from sqlalchemy import Engine
+
+    from paperfeed.services import Services
+    from paperfeed.settings import Settings
+    from paperfeed.sources.http import PoliteClient
 
 
 @dataclass
 class AppContext:
-    settings: Settings
+    database_url: str | None = None  # given with --database, over the configured one
     console: Console = field(default_factory=lambda: Console(stderr=True))
+
+    @cached_property
+    def settings(self) -> Settings:
+        """The configuration, read and checked on first use (``--help`` never reads it)."""
+        from pydantic import ValidationError
+
+        from paperfeed.settings import Settings
+
+        try:
+            return Settings(database_url=self.database_url) if self.database_url else Settings()
+        except ValidationError as exc:
+            raise click.ClickException(f"bad configuration: {exc}") from None
 
     @cached_property
     def services(self) -> Services:
         """The services over the store, which is opened (and migrated) on first use."""
+        from sqlalchemy.exc import ArgumentError, OperationalError
+
+        from paperfeed.services import Services
+
         url = self.settings.database
         try:
             return Services.from_settings(self.settings)
@@ -57,6 +74,9 @@ class AppContext:
 
 def _shown(url: str) -> str:
     """``url`` with its password masked (as given when it does not parse)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:

@@ -8,17 +8,6 @@ import click
 import orjson
 
 from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app, progress_bar, resumable
-from paperfeed.digest.mail import DigestMail
-from paperfeed.digest.outbox import deliver
-from paperfeed.digest.run import request_confirmation
-from paperfeed.store.schema import DigestKind, Frequency, SubscriptionStatus
-from paperfeed.store.subscriptions import (
-    SubscriptionError,
-    get_subscription,
-    list_subscriptions,
-    remove,
-    subscribe,
-)
 
 
 class Moment(click.ParamType):
@@ -72,6 +61,9 @@ def digest_run(app: AppContext, now: datetime | None) -> None:
 def digest_preview(app: AppContext, subscription_id: int, html: bool) -> None:
     """Print the next digest of SUBSCRIPTION_ID as it would be mailed now (from the newest
     papers in the store)."""
+    from paperfeed.digest.mail import DigestMail
+    from paperfeed.store.subscriptions import get_subscription
+
     subscription = get_subscription(app.engine, subscription_id)
     if subscription is None:
         raise click.ClickException(f"there is no subscription {subscription_id}")
@@ -109,6 +101,11 @@ def subscriptions_add(
     confirmed: bool,
 ) -> None:
     """Subscribe EMAIL to a digest (trending papers unless --search or --recommend)."""
+    from paperfeed.digest.outbox import deliver
+    from paperfeed.digest.run import request_confirmation
+    from paperfeed.store.schema import DigestKind, Frequency, SubscriptionStatus
+    from paperfeed.store.subscriptions import SubscriptionError, subscribe
+
     kind = (
         DigestKind.RECOMMEND if recommend else DigestKind.SEARCH if query else DigestKind.TRENDING
     )
@@ -138,6 +135,8 @@ def subscriptions_add(
 @pass_app
 def subscriptions_list(app: AppContext, email: str | None, as_json: bool) -> None:
     """List the subscriptions."""
+    from paperfeed.store.subscriptions import list_subscriptions
+
     found = list_subscriptions(app.engine, email=email)
     if as_json:
         click.echo(orjson.dumps(found, option=orjson.OPT_INDENT_2).decode())
@@ -152,6 +151,8 @@ def subscriptions_list(app: AppContext, email: str | None, as_json: bool) -> Non
 @pass_app
 def subscriptions_remove(app: AppContext, email: str) -> None:
     """Delete every subscription of EMAIL, with its digest history."""
+    from paperfeed.store.subscriptions import remove
+
     gone = remove(app.engine, email)
     if not gone:
         raise click.ClickException(f"{email} has no subscriptions")
@@ -159,6 +160,8 @@ def subscriptions_remove(app: AppContext, email: str) -> None:
 
 
 def _describe(row: dict) -> str:
+    from paperfeed.store.schema import DigestKind
+
     what = f"search “{row['query']}”" if row["kind"] == DigestKind.SEARCH else row["kind"]
     when = f"{row['frequency']} at {row['hour']:02d}:00 {row['timezone']}"
     return f"{what}, {when}, {row['status']}"

@@ -6,20 +6,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from paperfeed.cli.context import DAY, AppContext, pass_app, progress_bar, resumable
-from paperfeed.ingest.pipeline import Report
-from paperfeed.ingest.pipeline import ingest as run_ingest
-from paperfeed.sources.arxiv_api import ArxivApiSource
 from paperfeed.sources.base import Source, SourceError
-from paperfeed.sources.hf_daily import HfDailySource
-from paperfeed.sources.jsonl import jsonl_source
-from paperfeed.sources.kaggle import kaggle_source
-from paperfeed.sources.oai_pmh import OaiPmhSource
-from paperfeed.sources.rss import RssSource
-from paperfeed.store.runs import RunInProgress
+
+if TYPE_CHECKING:
+    from paperfeed.ingest.pipeline import Report
+    from paperfeed.sources.rss import RssSource
 
 FILES = click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -37,6 +33,8 @@ def ingest() -> None:
 @pass_app
 def ingest_jsonl(app: AppContext, files: tuple[Path, ...]) -> None:
     """JSON-lines FILES in paperfeed's schema (gzip-compressed or not)."""
+    from paperfeed.sources.jsonl import jsonl_source
+
     run(app, jsonl_source(files))
 
 
@@ -45,6 +43,8 @@ def ingest_jsonl(app: AppContext, files: tuple[Path, ...]) -> None:
 @pass_app
 def ingest_kaggle(app: AppContext, files: tuple[Path, ...]) -> None:
     """The Kaggle arXiv metadata snapshot (arxiv-metadata-oai-snapshot.json), streamed."""
+    from paperfeed.sources.kaggle import kaggle_source
+
     run(app, kaggle_source(files))
 
 
@@ -57,6 +57,8 @@ def ingest_oai(
     app: AppContext, set_spec: str | None, from_date: date | None, until_date: date | None
 ) -> None:
     """Harvest arXiv's OAI-PMH endpoint (metadataPrefix=arXiv), 3 s between requests."""
+    from paperfeed.sources.oai_pmh import OaiPmhSource
+
     source = OaiPmhSource(
         app.http(),
         app.settings.arxiv_oai_url,
@@ -76,6 +78,8 @@ def ingest_arxiv_api(
     app: AppContext, ids: tuple[str, ...], query: str | None, max_results: int | None
 ) -> None:
     """Papers from the arXiv API, by id list or by search query."""
+    from paperfeed.sources.arxiv_api import ArxivApiSource
+
     id_list = [i.strip() for value in ids for i in value.split(",") if i.strip()]
     if bool(id_list) == bool(query):
         raise click.UsageError("give either --ids or --query")
@@ -101,6 +105,8 @@ def ingest_rss(app: AppContext, categories: tuple[str, ...]) -> None:
 def import_announcements(app: AppContext, categories: Sequence[str]) -> RssSource:
     """Import today's announcements of ``categories`` and say what the day brought; a
     :class:`SourceError` is left to the caller."""
+    from paperfeed.sources.rss import RssSource
+
     source = RssSource(app.http(), app.settings.arxiv_rss_url, list(categories))
     import_source(app, source)
     if source.empty_day_message:
@@ -120,6 +126,8 @@ def import_announcements(app: AppContext, categories: Sequence[str]) -> RssSourc
 @pass_app
 def ingest_hf_daily(app: AppContext, file: Path | None, day: date | None) -> None:
     """Hugging Face daily papers (upvotes, organisations, code): a saved FILE or --date."""
+    from paperfeed.sources.hf_daily import HfDailySource
+
     if file is not None and day is None:
         source = HfDailySource.from_file(file)
     elif day is not None and file is None:
@@ -137,6 +145,8 @@ def run(app: AppContext, source: Source) -> Report:
 
 def import_source(app: AppContext, source: Source) -> Report:
     """Import with a progress bar and print the closing report; errors are raised."""
+    from paperfeed.ingest.pipeline import ingest as run_ingest
+
     with resumable(app), progress_bar(app, source.name) as step:
         report = run_ingest(
             app.engine, source, batch_size=app.settings.batch_size, on_progress=step
@@ -148,6 +158,8 @@ def import_source(app: AppContext, source: Source) -> Report:
 @contextmanager
 def one_line_errors() -> Iterator[None]:
     """A source that fails, or an import already running, ends the command with one line."""
+    from paperfeed.store.runs import RunInProgress
+
     try:
         yield
     except (SourceError, RunInProgress) as exc:

@@ -9,8 +9,6 @@ import click
 from paperfeed.arxiv_ids import InvalidArxivId, abs_url, parse_arxiv_id, pdf_url
 from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app
 from paperfeed.cli.search import to_finish
-from paperfeed.store.queries import get_paper, store_stats
-from paperfeed.store.vectors import coverage
 
 
 @click.command()
@@ -19,6 +17,9 @@ from paperfeed.store.vectors import coverage
 def stats(app: AppContext, as_json: bool) -> None:
     """How many papers, authors and organisations the store holds, how many are embedded,
     and the last imports."""
+    from paperfeed.store.queries import store_stats
+    from paperfeed.store.vectors import coverage
+
     model = app.settings.embedding_model
     covered = coverage(app.engine, model)
     figures = store_stats(app.engine) | {
@@ -53,6 +54,8 @@ def stats(app: AppContext, as_json: bool) -> None:
 @pass_app
 def show(app: AppContext, arxiv_id: str, as_json: bool) -> None:
     """One paper: ARXIV_ID may be an id, a versioned id or an arxiv.org URL."""
+    from paperfeed.store.queries import get_paper
+
     try:
         ident = parse_arxiv_id(arxiv_id).id
     except InvalidArxivId as exc:

@@ -11,19 +11,14 @@ import click
 import orjson
 
 from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app
-from paperfeed.library.export import to_bibtex
-from paperfeed.library.matching import match_references
-from paperfeed.library.references import ImportFormatError, parse_references
-from paperfeed.store import library
-from paperfeed.store.accounts import find_user
-from paperfeed.store.activity import UnknownPaper
-from paperfeed.store.user_data import export_user_data
 
 USER = click.option("--user", "email", required=True, help="The account's email address.")
 
 
 def account(app: AppContext, email: str) -> dict[str, Any]:
     """The account of ``email``; a one-line error if there is none."""
+    from paperfeed.store.accounts import find_user
+
     user = find_user(app.engine, email)
     if user is None:
         raise click.ClickException(f"there is no account for {email}")
@@ -33,11 +28,14 @@ def account(app: AppContext, email: str) -> dict[str, Any]:
 @contextmanager
 def library_errors(arxiv_id: str) -> Iterator[None]:
     """One-line errors for a paper that is not in the store, or a tag or note refused."""
+    from paperfeed.store.activity import UnknownPaper
+    from paperfeed.store.library import LibraryError
+
     try:
         yield
     except UnknownPaper:
         raise click.ClickException(f"{arxiv_id} is not in the store") from None
-    except library.LibraryError as exc:
+    except LibraryError as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -54,6 +52,10 @@ def library_group() -> None:
 def library_import(app: AppContext, file: Path, email: str, tag: str | None) -> None:
     """Save the papers of a BibTeX, RIS or CSL-JSON FILE (from Zotero, Mendeley, JabRef...)
     that are in the store; every entry that is not is listed with the reason."""
+    from paperfeed.library.matching import match_references
+    from paperfeed.library.references import ImportFormatError, parse_references
+    from paperfeed.store import library
+
     user = account(app, email)
     try:
         parsed = parse_references(file.read_bytes(), file.name)
@@ -82,6 +84,10 @@ def library_import(app: AppContext, file: Path, email: str, tag: str | None) -> 
 def library_export(app: AppContext, email: str, bibtex: bool, tag: str | None) -> None:
     """Print all of a user's data as JSON (library, tags, notes, upvotes, subscriptions), or
     the library as BibTeX."""
+    from paperfeed.library.export import to_bibtex
+    from paperfeed.store import library
+    from paperfeed.store.user_data import export_user_data
+
     user = account(app, email)
     if not bibtex:
         data = export_user_data(app.engine, user["id"])
@@ -97,6 +103,8 @@ def library_export(app: AppContext, email: str, bibtex: bool, tag: str | None) -
 @pass_app
 def library_list(app: AppContext, email: str, tag: str | None, as_json: bool) -> None:
     """List a user's saved papers, newest first, with tags and notes."""
+    from paperfeed.store import library
+
     user = account(app, email)
     ids = [card["arxiv_id"] for card in library.whole_library(app.engine, user["id"], tag)]
     details = library.library_details(app.engine, user["id"], ids)
@@ -117,6 +125,8 @@ def library_list(app: AppContext, email: str, tag: str | None, as_json: bool) ->
 @pass_app
 def library_tag(app: AppContext, arxiv_id: str, tags: tuple[str, ...], email: str) -> None:
     """Save ARXIV_ID under exactly TAGS (none: saved, untagged)."""
+    from paperfeed.store import library
+
     user = account(app, email)
     with library_errors(arxiv_id):
         kept = library.set_tags(app.engine, user["id"], arxiv_id, tags)
@@ -130,6 +140,8 @@ def library_tag(app: AppContext, arxiv_id: str, tags: tuple[str, ...], email: st
 @pass_app
 def library_note(app: AppContext, arxiv_id: str, text: str, email: str) -> None:
     """Keep TEXT as the note on ARXIV_ID ("" removes it)."""
+    from paperfeed.store import library
+
     user = account(app, email)
     with library_errors(arxiv_id):
         kept = library.set_note(app.engine, user["id"], arxiv_id, text)
@@ -143,6 +155,8 @@ def library_note(app: AppContext, arxiv_id: str, text: str, email: str) -> None:
 @pass_app
 def library_not_interested(app: AppContext, arxiv_id: str, email: str, undo: bool) -> None:
     """Mark ARXIV_ID "not interested": papers like it leave the user's recommendations."""
+    from paperfeed.store import library
+
     user = account(app, email)
     with library_errors(arxiv_id):
         library.set_not_interested(app.engine, user["id"], arxiv_id, not undo)

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,15 +21,12 @@ from paperfeed.cli.context import (
     progress_bar,
     resumable,
 )
-from paperfeed.index.dense import VectorIndex, VectorIndexError, embed_pending
-from paperfeed.index.embedding import Embedder, EmbeddingError
-from paperfeed.index.query import Filters
-from paperfeed.ranking.search import MODES, SORTS, Hit
-from paperfeed.services import ray_embedder
-from paperfeed.store.vector_files import VectorFileError
-from paperfeed.store.vectors import Coverage, import_vectors
+from paperfeed.index.query import MODES, SORTS, Filters
 
-FAILURES = (EmbeddingError, VectorFileError, VectorIndexError)
+if TYPE_CHECKING:
+    from paperfeed.index.embedding import Embedder
+    from paperfeed.ranking.search import Hit
+    from paperfeed.store.vectors import Coverage
 
 
 @click.command()
@@ -54,10 +52,8 @@ def search(app: AppContext, query: str, as_json: bool, **options) -> None:
         date_from=options.pop("date_from"),
         date_to=options.pop("date_to"),
     )
-    try:
+    with index_errors():
         results = app.services.searcher.search(query, filters=filters, **options)
-    except FAILURES as exc:
-        raise click.ClickException(str(exc)) from None
     for note in results.notes:
         app.console.print(f"note: {note}")
     _print_hits(results.hits, as_json)
@@ -170,6 +166,8 @@ class EmbedRun:
 def document_embedder(app: AppContext, embed: EmbedRun) -> Iterator[tuple[Embedder, int]]:
     """What embeds the pending papers and how many to give it at once: the configured model,
     here or on Ray workers (given enough papers at once to keep every worker busy)."""
+    from paperfeed.services import ray_embedder
+
     if not embed.ray_address:
         yield app.services.embedder, app.settings.embedding_commit_size
         return
@@ -199,6 +197,8 @@ def build_indexes(
 ) -> None:
     """Update (or ``rebuild``) the lexical index, then embed what is pending (or import
     vectors) and update the vector index, with progress bars and a line for each."""
+    from paperfeed.index.dense import VectorIndex, embed_pending
+
     engine = app.engine
     lexical = app.services.lexical
     with progress_bar(app, "words") as step:
@@ -206,7 +206,7 @@ def build_indexes(
     click.echo(f"lexical index: {changed:,} papers (re)indexed, {lexical.count():,} in all")
     if no_embed and not import_vectors:
         return
-    try:
+    with index_errors():
         embedder = app.services.embedder
         if not import_vectors and not embed.ray_address:
             embedder.embed_documents(["warm up"])  # loads the model: the rate below is embedding's
@@ -229,8 +229,6 @@ def build_indexes(
         seconds = time.monotonic() - started
         vectors = VectorIndex(app.services.vectors_folder)  # a writer: saves a generation
         update = (vectors.rebuild if rebuild else vectors.update)(engine, embedder.model)
-    except FAILURES as exc:
-        raise click.ClickException(str(exc)) from None
     timed = done and seconds > 0 and not import_vectors
     rate = f" in {seconds:,.0f} s ({done / seconds:,.1f}/s)" if timed else ""
     click.echo(
@@ -239,6 +237,19 @@ def build_indexes(
     )
     if vectors.coverage is not None and not vectors.coverage.complete:
         click.echo(to_finish(vectors.coverage))
+
+
+@contextmanager
+def index_errors() -> Iterator[None]:
+    """A model, vector file or vector index that fails ends the command with one line."""
+    from paperfeed.index.dense import VectorIndexError
+    from paperfeed.index.embedding import EmbeddingError
+    from paperfeed.store.vector_files import VectorFileError
+
+    try:
+        yield
+    except (EmbeddingError, VectorFileError, VectorIndexError) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def to_finish(covered: Coverage) -> str:
@@ -252,6 +263,8 @@ def to_finish(covered: Coverage) -> str:
 
 def import_vectors_file(app: AppContext, vectors: VectorsToImport, model: str) -> int:
     """Store precomputed vectors under ``model`` and say what was imported and skipped."""
+    from paperfeed.store.vectors import import_vectors
+
     result = import_vectors(
         app.engine,
         model,

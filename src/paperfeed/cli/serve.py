@@ -20,11 +20,7 @@ import click
 from paperfeed.cli.context import AppContext, pass_app, resumable
 from paperfeed.cli.ingest import import_announcements, one_line_errors
 from paperfeed.cli.search import build_indexes
-from paperfeed.index.dense import saved_coverage
 from paperfeed.sources.base import SourceError
-from paperfeed.sources.http import Unreachable
-from paperfeed.store.feed import visible_count
-from paperfeed.worker import run_worker, start_digest_schedule
 
 FACTORY = "paperfeed.web.app:app_from_environment"
 SHUTDOWN = 2  # seconds the server and its worker may take to stop: in all, under 5
@@ -78,6 +74,9 @@ def serve(
 def worker(app: AppContext) -> None:
     """Keep the search indexes up to date and send the due digests, until stopped: words of
     new papers, embeddings (submitted papers first, then the newest), vector-index updates."""
+    from paperfeed.store.feed import visible_count
+    from paperfeed.worker import run_worker
+
     count = visible_count(app.engine)  # a store that cannot be opened fails here, in one line
     click.echo(f"paperfeed worker: indexing {count:,} papers; Ctrl-C stops it.")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -107,6 +106,8 @@ def demo(
 ) -> None:
     """A first run in one command: today's arXiv announcements in a few popular categories,
     imported, indexed and served."""
+    from paperfeed.store.feed import visible_count
+
     wanted = [name for value in categories for name in value.replace(",", " ").split()]
     if not wanted:
         raise click.UsageError("give at least one category, e.g. --categories cs.CL")
@@ -139,9 +140,11 @@ def run_server(
     several worker processes each build theirs from the environment, so the store's URL goes
     there and the session key is made once, before they start. ``with_worker``: a background
     worker runs in a child process (and sends the digests), stopped with the server."""
-    import uvicorn  # the web stack loads only to serve: other commands start faster
+    import uvicorn
 
+    from paperfeed.store.feed import visible_count
     from paperfeed.web.app import create_app
+    from paperfeed.worker import start_digest_schedule
 
     count = visible_count(app.engine)  # a store that cannot be opened fails here, in one line
     settings, services = app.settings, app.services
@@ -210,6 +213,8 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def start_worker_process(app: AppContext) -> BaseProcess:
     """The background worker in a child process (spawned: no state shared by forking)."""
+    from paperfeed.worker import run_worker
+
     context = multiprocessing.get_context("spawn")
     child = context.Process(
         target=run_worker,
@@ -239,6 +244,8 @@ def say_what_waits(app: AppContext, count: int) -> None:
     """Tell the admin when papers wait for embedding that no worker will do: as the vector
     index last saved says (counting them anew would cost seconds at every start on a big
     store), or all ``count`` when there is no vector index yet."""
+    from paperfeed.index.dense import saved_coverage
+
     if not (path := app.services.vectors_folder).exists():
         pending = count
     else:
@@ -253,5 +260,7 @@ def say_what_waits(app: AppContext, count: int) -> None:
 
 def unreachable_message(exc: SourceError) -> str:
     """One line for a demo whose announcements cannot be fetched, and what to do instead."""
+    from paperfeed.sources.http import Unreachable
+
     reason = f"{exc.host}: {exc.reason}" if isinstance(exc, Unreachable) else str(exc)
     return f"arXiv cannot be reached ({reason}). Load papers from a file instead: {LOAD_A_FILE}."

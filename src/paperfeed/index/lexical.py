@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from html import escape
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import tantivy
 from sqlalchemy import Engine, RowMapping
 from tantivy import Filter, Occur, Query, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
 
-from paperfeed.index.query import NO_FILTERS, Filters, ParsedQuery
+from paperfeed.index.query import NO_FILTERS, Filters, ParsedQuery, Sort
 from paperfeed.store.changes import changed_keys, count_changed, paper_rows
 
 ProgressCallback = Callable[[int, int], None]
@@ -41,7 +41,6 @@ ALL_WORDS_UP_TO = 3
 BOOSTS = {"title": 2.5, "abstract": 1.0, "authors": 0.5}
 LONG_QUERY_BOOSTS = {"title": 0.5, "abstract": 1.0, "authors": 0.5}
 # the orders results come in, by the field each sorts on (relevance: the score)
-Sort = Literal["relevance", "date", "upvotes"]
 SORTS: dict[Sort, str | None] = {"relevance": None, "date": "day", "upvotes": "upvotes"}
 SNIPPET_CHARS = 240
 # the columns a document is made of

@@ -13,8 +13,14 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date
+from typing import Literal, get_args
 
 MAX_CHARS = 1_000
+# how a search ranks (both sides fused, or one) and the orders its results come in
+Mode = Literal["hybrid", "lexical", "dense"]
+Sort = Literal["relevance", "date", "upvotes"]
+MODES: tuple[Mode, ...] = get_args(Mode)
+SORTS: tuple[Sort, ...] = get_args(Sort)
 # a filter (``name:value`` or ``name:"quoted value"``), a "phrase", or any other word
 _TOKEN = re.compile(r'([A-Za-z]+):("[^"]*"|\S*)|"([^"]*)"|(\S+)')
 _WORD = re.compile(r"\w")

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
-from typing import Literal, get_args
 
 import numpy as np
 from sqlalchemy import Engine
@@ -26,16 +25,22 @@ from tantivy import Query
 
 from paperfeed.index.dense import VectorIndex
 from paperfeed.index.embedding import Embedder
-from paperfeed.index.lexical import LexicalIndex, Snippet, Sort
+from paperfeed.index.lexical import LexicalIndex, Snippet
 from paperfeed.index.live import LiveVectors
-from paperfeed.index.query import NO_FILTERS, Filters, ParsedQuery, parse_query
+from paperfeed.index.query import (
+    MODES,
+    NO_FILTERS,
+    SORTS,
+    Filters,
+    Mode,
+    ParsedQuery,
+    Sort,
+    parse_query,
+)
 from paperfeed.ranking.fusion import Ranked, convex_combination
 from paperfeed.store.queries import paper_cards
 from paperfeed.store.vectors import unit_rows
 
-Mode = Literal["hybrid", "lexical", "dense"]
-MODES: tuple[Mode, ...] = get_args(Mode)
-SORTS: tuple[Sort, ...] = get_args(Sort)
 # the dense side keeps POOL * depth papers (from twice as many graph candidates): the best
 # ``depth`` are fused, all are re-scored by exact cosine after the feedback round
 POOL = 2

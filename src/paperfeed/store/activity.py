@@ -73,6 +73,18 @@ def record_submission(engine: Engine, user_id: int, arxiv_id: str) -> bool:
         return True
 
 
+def submitter(engine: Engine, arxiv_id: str) -> tuple[int, datetime] | None:
+    """Who submitted the paper and when, if anybody did."""
+    query = (
+        select(submissions.c.user_id, submissions.c.submitted_at)
+        .join(papers, papers.c.id == submissions.c.paper_id)
+        .where(papers.c.arxiv_id == arxiv_id)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return (row.user_id, row.submitted_at) if row else None
+
+
 def set_hidden(engine: Engine, arxiv_id: str, hidden: bool) -> None:
     """Hide a paper from every page, feed and search (or show it again)."""
     with engine.begin() as conn:

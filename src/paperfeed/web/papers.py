@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperfeed.ingest.submit import SubmitError, submit_paper
+from paperfeed.ingest.submit import SubmitError, Submitted, submit_paper
 from paperfeed.ranking.search import Hit
 from paperfeed.services import Services
 from paperfeed.store.activity import set_hidden, set_saved, set_vote
@@ -63,17 +63,18 @@ def accept_submission(
     background: BackgroundTasks,
     user: dict[str, Any],
     text: str,
-) -> str:
-    """Store the paper ``text`` names (fetched from arXiv if new) as submitted by ``user``,
-    rate-limited per user, and index it after the response; its arXiv id.
+) -> Submitted:
+    """Store the paper ``text`` names (fetched from arXiv if new) as submitted by ``user``
+    unless it was here already, rate-limited per user, and index it after the response.
     Raises :class:`SubmitError` for the user to fix."""
     settings = services.settings
     rate_limit(request, settings.submit_rate, "submit", key=str(user["id"]))
-    arxiv_id = submit_paper(
+    submitted = submit_paper(
         services.engine, services.http(), settings.arxiv_api_url, text, user["id"]
     )
-    background.add_task(index_soon, services)
-    return arxiv_id
+    if submitted.new:
+        background.add_task(index_soon, services)
+    return submitted
 
 
 # the pages --------------------------------------------------------------------------------
@@ -157,25 +158,41 @@ def submit_page(
 ) -> Response:
     user = acting_user(request, csrf_token)
     try:
-        arxiv_id = accept_submission(request, services, background, user, paper)
+        submitted = accept_submission(request, services, background, user, paper)
     except SubmitError as exc:
         return page(request, "submit.html", 400, error=str(exc), value=paper)
-    return RedirectResponse(f"/papers/{arxiv_id}", 303)
+    if submitted.new:
+        return RedirectResponse(f"/papers/{submitted.arxiv_id}", 303)
+    _, card = paper_and_card(services.engine, submitted.arxiv_id)
+    return page(request, "submit.html", error=None, value="", already=submitted, card=card)
 
 
 # the API ----------------------------------------------------------------------------------
 
 
-@api_router.post("/papers/submit", summary="Submit a paper by arXiv id or URL", status_code=201)
+@api_router.post(
+    "/papers/submit",
+    summary="Submit a paper by arXiv id or URL",
+    status_code=201,
+    responses={200: {"description": "The paper was here already: not your submission"}},
+)
 def submit(
-    request: Request, services: ServicesDep, body: Submission, background: BackgroundTasks
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+    body: Submission,
+    background: BackgroundTasks,
 ) -> dict[str, Any]:
+    """201 when you are the paper's submitter now; 200 when it was here already (submitted
+    before, by you or another user, or announced on the feed's newest day)."""
     user = acting_user(request, None)
     try:
-        arxiv_id = accept_submission(request, services, background, user, body.id)
+        submitted = accept_submission(request, services, background, user, body.id)
     except SubmitError as exc:
         raise HTTPException(400, str(exc)) from None
-    return _paper(services.engine, arxiv_id)
+    if not submitted.new:
+        response.status_code = 200
+    return _paper(services.engine, submitted.arxiv_id)
 
 
 @api_router.get("/papers/{arxiv_id:path}/similar", summary="The papers nearest by embedding")

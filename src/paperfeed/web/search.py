@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from paperfeed.ranking.search import MODES, SORTS
+from paperfeed.index.query import MODES, SORTS
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
 from paperfeed.web.search_form import SearchForm, run_search
