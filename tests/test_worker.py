@@ -53,6 +53,46 @@ def test_a_failing_digest_run_is_logged_and_the_schedule_stops_when_asked(
     assert "the mail server went away" in caplog.text
 
 
+class CountedStop(threading.Event):
+    """A stop event that records how long the worker waits, and is set after ``waits``."""
+
+    def __init__(self, waits: int) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+        self.limit = waits
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout or 0)
+        if len(self.waits) >= self.limit:
+            self.set()
+        return self.is_set()
+
+
+def test_rounds_that_keep_failing_wait_longer_and_log_one_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = Services.from_settings(Settings(home=tmp_path / "home"))
+    outcomes = iter([RuntimeError("model missing")] * 11 + [RoundReport(), RuntimeError("x")])
+
+    def round_(self: Worker) -> RoundReport:
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(Worker, "round", round_)
+    stop = CountedStop(waits=13)
+    with caplog.at_level(logging.INFO, logger="paperfeed.worker"):
+        Worker(services, stop, poll=5).run()
+    assert stop.waits == [5, 10, 20, 40, 80, 160, 300, 300, 300, 300, 300, 5, 5]
+    assert caplog.text.count("Traceback") == 2  # the first failure of each run of them
+    assert "worker round failed again (11 in a row): model missing; trying again in 300 s" in (
+        caplog.text
+    )
+    assert "worker round succeeded after 11 failed" in caplog.text
+    assert "worker round failed; trying again in 5 s" in caplog.text  # counting anew
+
+
 @pytest.fixture
 def hash_backend(monkeypatch: pytest.MonkeyPatch) -> str:
     """The fake embedder as a backend, registered as a plugin would be (for this test only)."""

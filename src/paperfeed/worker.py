@@ -38,6 +38,7 @@ POLL = 5.0  # seconds between looks for new work when there is none
 ROUND = 512  # papers embedded between looks at the words index and at new submissions
 SAVE_EVERY = 60.0  # seconds: at most one vector-index generation this often while busy
 GRACE = 3.0  # seconds a stopping worker may take to finish its batch before it exits anyway
+BACKOFF = 300.0  # seconds: the longest wait after rounds that keep failing
 
 
 @dataclass
@@ -64,14 +65,30 @@ class Worker:
 
     def run(self) -> None:
         """Work rounds until stopped, resting ``poll`` seconds after a round with nothing to
-        do; a failed round is logged and the next one tries again."""
+        do. A failed round is logged and the next one tries again, after waits that double
+        while rounds keep failing (up to :data:`BACKOFF`); the traceback is logged once."""
         log.info("worker started on %s", self.services.settings.database)
+        failures = 0
         while not self.stop.is_set():
             try:
                 report = self.round()
-            except Exception:  # keep working: the next round retries what this one could not
-                log.exception("worker round failed; trying again in %s s", self.poll)
-                report = RoundReport()
+            except Exception as error:  # keep working: a later round retries what this could not
+                failures += 1
+                wait = min(self.poll * 2 ** (failures - 1), BACKOFF)
+                if failures == 1:
+                    log.exception("worker round failed; trying again in %.0f s", wait)
+                else:
+                    log.error(
+                        "worker round failed again (%d in a row): %s; trying again in %.0f s",
+                        failures,
+                        error,
+                        wait,
+                    )
+                self.stop.wait(wait)
+                continue
+            if failures:
+                log.info("worker round succeeded after %d failed", failures)
+                failures = 0
             if not report:
                 self.stop.wait(self.poll)
         log.info("worker stopped")
