@@ -50,7 +50,7 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("PAPERFEED_", "VIRTUAL_ENV", "PYTHON"))
+        if not key.startswith(("PAPERFEED_", "VIRTUAL_ENV", "PYTHON", "PIP_"))
     }
     env.update(
         PATH=f"{venv / 'bin'}:{env['PATH']}",
