@@ -10,7 +10,7 @@ import orjson
 from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app, progress_bar, resumable
 from paperfeed.digest.mail import DigestMail
 from paperfeed.digest.outbox import deliver
-from paperfeed.digest.run import request_confirmation
+from paperfeed.digest.run import mail_link
 from paperfeed.store.schema import DigestKind, Frequency, SubscriptionStatus
 from paperfeed.store.subscriptions import (
     SubscriptionError,
@@ -127,7 +127,7 @@ def subscriptions_add(
         raise click.ClickException(str(exc)) from None
     click.echo(f"Subscription {made['id']}: {_describe(made)}")
     if made["status"] == SubscriptionStatus.PENDING:
-        request_confirmation(app.engine, made, app.services.mailer)
+        mail_link(app.engine, made, app.services.mailer)
         click.echo(str(deliver(app.engine, app.services.mailer.smtp)))
         click.echo("A confirmation mail asks the address to confirm (or add --confirmed).")
 
