@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from paperfeed.digest.run import request_confirmation
+from paperfeed.digest.run import mail_link
 from paperfeed.store.accounts import create_user
 from paperfeed.store.activity import set_saved
 from paperfeed.store.schema import OutboxMessage
@@ -275,7 +275,7 @@ def test_the_servers_schedule_sends_what_the_outbox_holds(
     web: WebApp, smtp_server: SmtpServer
 ) -> None:
     made = subscribe(web.engine, READERS[0])
-    request_confirmation(web.engine, made, web.services.mailer)
+    mail_link(web.engine, made, web.services.mailer)
     stop = threading.Event()
     thread = start_digest_schedule(web.services, stop)
     deadline = time.monotonic() + 30

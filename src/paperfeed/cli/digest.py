@@ -102,7 +102,7 @@ def subscriptions_add(
 ) -> None:
     """Subscribe EMAIL to a digest (trending papers unless --search or --recommend)."""
     from paperfeed.digest.outbox import deliver
-    from paperfeed.digest.run import request_confirmation
+    from paperfeed.digest.run import mail_link
     from paperfeed.store.schema import DigestKind, Frequency, SubscriptionStatus
     from paperfeed.store.subscriptions import SubscriptionError, subscribe
 
@@ -124,7 +124,7 @@ def subscriptions_add(
         raise click.ClickException(str(exc)) from None
     click.echo(f"Subscription {made['id']}: {_describe(made)}")
     if made["status"] == SubscriptionStatus.PENDING:
-        request_confirmation(app.engine, made, app.services.mailer)
+        mail_link(app.engine, made, app.services.mailer)
         click.echo(str(deliver(app.engine, app.services.mailer.smtp)))
         click.echo("A confirmation mail asks the address to confirm (or add --confirmed).")
 

@@ -1,7 +1,15 @@
 """Absolute links in mails: papers, and a subscription's signed confirm/manage/unsubscribe
-links (whoever holds the mail may manage that subscription; nobody else can forge one)."""
+links (whoever holds the mail may manage that subscription; nobody else can forge one).
+
+A link signs the subscription's id with its random ``link_key``, so it names that one
+subscription and never another that got the same id. Subscriptions made before keys have
+none: their links, already mailed, sign the id alone and still work for them.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -13,28 +21,36 @@ class Links:
         self.base = public_url.rstrip("/")
         self._signer = URLSafeSerializer(secret, salt="paperfeed.subscription")
 
-    def token(self, subscription_id: int) -> str:
-        return self._signer.dumps(subscription_id)
+    def token(self, subscription: Mapping[str, Any]) -> str:
+        """The signed reference to a subscription that its links carry."""
+        key = subscription.get("link_key")
+        return self._signer.dumps([subscription["id"], key] if key else subscription["id"])
 
-    def subscription_id(self, token: str) -> int | None:
-        """The subscription a token is for, or ``None`` for a forged or damaged one."""
+    def reference(self, token: str) -> tuple[int, str | None] | None:
+        """The subscription id and key a token names (no key: a link from before keys), or
+        ``None`` for a forged or damaged one."""
         try:
             value = self._signer.loads(token)
         except BadSignature:
             return None
-        return value if isinstance(value, int) else None
+        match value:
+            case int() if not isinstance(value, bool):
+                return value, None
+            case [int() as subscription_id, str() as key]:
+                return subscription_id, key
+        return None
 
-    def manage(self, subscription_id: int) -> str:
-        return f"{self.base}/subscriptions/{self.token(subscription_id)}"
+    def manage(self, subscription: Mapping[str, Any]) -> str:
+        return f"{self.base}/subscriptions/{self.token(subscription)}"
 
-    def confirm(self, subscription_id: int) -> str:
-        return f"{self.manage(subscription_id)}/confirm"
+    def confirm(self, subscription: Mapping[str, Any]) -> str:
+        return f"{self.manage(subscription)}/confirm"
 
-    def unsubscribe(self, subscription_id: int) -> str:
-        return f"{self.manage(subscription_id)}/unsubscribe"
+    def unsubscribe(self, subscription: Mapping[str, Any]) -> str:
+        return f"{self.manage(subscription)}/unsubscribe"
 
-    def preview(self, subscription_id: int) -> str:
-        return f"{self.manage(subscription_id)}/preview"
+    def preview(self, subscription: Mapping[str, Any]) -> str:
+        return f"{self.manage(subscription)}/preview"
 
     def paper(self, arxiv_id: str) -> str:
         return f"{self.base}/papers/{arxiv_id}"

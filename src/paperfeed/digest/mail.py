@@ -1,5 +1,6 @@
-"""Mails as sent: a digest or a confirmation request, multipart plain text + HTML, with the
-one-click unsubscribe headers of RFC 8058 on every digest."""
+"""Mails as sent: a digest, or a subscription's link (asking to confirm it, or to manage
+it), multipart plain text + HTML, with the one-click unsubscribe headers of RFC 8058 on
+every digest."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from markupsafe import Markup
 
 from paperfeed.digest.content import Digest
 from paperfeed.digest.links import Links
-from paperfeed.store.schema import DigestKind
+from paperfeed.store.schema import DigestKind, SubscriptionStatus
 from paperfeed.text import lead, plain
 
 TEMPLATES = Environment(
@@ -77,16 +78,16 @@ class DigestMail:
 
     def mail(self, digest: Digest) -> Mail:
         """The digest rendered, with the one-click unsubscribe headers of RFC 8058."""
-        links, subscription_id = self.links, digest.subscription["id"]
+        links, subscription = self.links, digest.subscription
         parts = [self._part(card) for card in digest.papers]
         context = {
             "subject": subject(digest),
-            "manage": links.manage(subscription_id),
-            "unsubscribe": links.unsubscribe(subscription_id),
+            "manage": links.manage(subscription),
+            "unsubscribe": links.unsubscribe(subscription),
             "site": links.site(),
         }
         headers = (
-            ("List-Unsubscribe", f"<{links.unsubscribe(subscription_id)}>"),
+            ("List-Unsubscribe", f"<{links.unsubscribe(subscription)}>"),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
         )
         return _render("digest", context, parts, headers)
@@ -105,17 +106,23 @@ class DigestMail:
         return self._parts[key]
 
 
-def confirmation_message(subscription: dict[str, Any], links: Links, sender: str) -> Message:
-    """The double opt-in mail: nothing is sent to the address until its link is followed."""
+def link_message(subscription: dict[str, Any], links: Links, sender: str) -> Message:
+    """The mail with a subscription's link: for a pending one, the double opt-in request
+    (nothing else is sent to the address until its link is followed); for a live one, its
+    manage link again (somebody asked to subscribe the address once more)."""
     what = TITLES[subscription["kind"]].format(query=subscription["query"] or "")
+    if subscription["status"] == SubscriptionStatus.PENDING:
+        name, title, link = "confirm", "Confirm your paperfeed digest", links.confirm(subscription)
+    else:
+        name, title, link = "manage", "Your paperfeed digest", links.manage(subscription)
     context = {
         "subscription": subscription,
         "what": what,
-        "subject": f"Confirm your paperfeed digest: {what}",
-        "confirm": links.confirm(subscription["id"]),
+        "subject": f"{title}: {what}",
+        "link": link,
         "site": links.site(),
     }
-    return _render("confirm", context).message(sender, subscription["email"])
+    return _render(name, context).message(sender, subscription["email"])
 
 
 def _entry(card: dict[str, Any], links: Links) -> dict[str, Any]:

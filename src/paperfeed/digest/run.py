@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from paperfeed.digest.content import Contents, Digest
 from paperfeed.digest.links import Links
-from paperfeed.digest.mail import DigestMail, confirmation_message
+from paperfeed.digest.mail import DigestMail, link_message
 from paperfeed.digest.outbox import DeliveryReport, deliver, enqueue, prune
 from paperfeed.digest.schedule import LOOK_BACK, due_period, period_of
 from paperfeed.digest.smtp import SmtpConfig
@@ -138,20 +138,19 @@ def digest_key(subscription_id: int, period: str) -> str:
     return f"digest:{subscription_id}:{period}"
 
 
-def request_confirmation(engine: Engine, subscription: dict[str, Any], mailer: Mailer) -> bool:
-    """Queue the mail asking the address to confirm the subscription: at most one a day, so
-    a form submitted again and again cannot flood somebody's inbox. ``False`` if one was
-    already queued today."""
+def mail_link(engine: Engine, subscription: dict[str, Any], mailer: Mailer) -> bool:
+    """Queue the mail with the subscription's link (:func:`link_message`: to confirm a
+    pending one, to manage a live one): at most one a day per subscription, so a form
+    submitted again and again cannot flood somebody's inbox. ``False`` if one was already
+    queued today."""
     now = datetime.now(UTC)
-    key = f"confirm:{subscription['id']}:{now.date().isoformat()}"
-    message = confirmation_message(subscription, mailer.links, mailer.sender)
+    pending = subscription["status"] == SubscriptionStatus.PENDING
+    kind = MailKind.CONFIRM if pending else MailKind.MANAGE
+    key = f"{kind}:{subscription['id']}:{now.date().isoformat()}"
+    message = link_message(subscription, mailer.links, mailer.sender)
     with engine.begin() as conn:
-        return (
-            enqueue(
-                conn, key, subscription["email"], MailKind.CONFIRM, message, subscription["id"], now
-            )
-            is not None
-        )
+        queued = enqueue(conn, key, subscription["email"], kind, message, subscription["id"], now)
+    return queued is not None
 
 
 def run_digests(

@@ -1,23 +1,32 @@
-"""Accounts: users with argon2-hashed passwords, and API tokens (only their SHA-256 kept)."""
+"""Accounts: users with argon2-hashed passwords, their session keys, and API tokens (only
+their SHA-256 kept; listed by name and last use, revoked one by one)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from paperfeed.store.schema import api_tokens, users
+from paperfeed.store.schema import api_tokens, new_key, users
 
 HASHER = PasswordHasher()
 MIN_PASSWORD = 8
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
+# a token's last use is written at most this often: API calls do not each write a row
+USE_NOTED = timedelta(minutes=5)
+TOKEN_FIELDS = (
+    api_tokens.c.id,
+    api_tokens.c.name,
+    api_tokens.c.created_at,
+    api_tokens.c.last_used_at,
+)
 PUBLIC = (
     users.c.id,
     users.c.email,
@@ -26,6 +35,7 @@ PUBLIC = (
     users.c.created_at,
     users.c.preferences,
 )
+PUBLIC_NAMES = tuple(column.name for column in PUBLIC)
 
 
 class AccountError(ValueError):
@@ -40,8 +50,7 @@ def create_user(
     email = email.strip().lower()
     if not EMAIL.match(email):
         raise AccountError(f"{email!r} is not an email address")
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
+    _check_password(password)
     row = {
         "email": email,
         "name": (name.strip() or email.split("@")[0])[:200],
@@ -79,6 +88,43 @@ def authenticate(engine: Engine, email: str, password: str) -> dict[str, Any] | 
                 .values(password_hash=HASHER.hash(password))
             )
     return {key: row._mapping[key] for key in ("id", "email", "name", "is_admin", "created_at")}
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
+
+
+def set_password(engine: Engine, user_id: int, password: str) -> None:
+    """Give the account a new password, which ends every session it has (the new session
+    key is read again with :func:`session_key`); ``AccountError`` if it is too short."""
+    _check_password(password)
+    values = {"password_hash": HASHER.hash(password), "session_key": new_key()}
+    with engine.begin() as conn:
+        conn.execute(update(users).where(users.c.id == user_id).values(values))
+
+
+def session_key(engine: Engine, user_id: int) -> str | None:
+    """The key a session of the account holds with its id (``None``: no such account)."""
+    with engine.connect() as conn:
+        return conn.execute(select(users.c.session_key).where(users.c.id == user_id)).scalar()
+
+
+def user_for_session(engine: Engine, user_id: int, key: str) -> dict[str, Any] | None:
+    """The user of a session cookie, if its key is still the account's (``None`` after
+    signing out, a new password, or for another account that was given the same id)."""
+    query = select(*PUBLIC).where(users.c.id == user_id)
+    with engine.connect() as conn:
+        row = conn.execute(query.add_columns(users.c.session_key)).mappings().first()
+    if row is None or row["session_key"] != key:
+        return None
+    return {name: row[name] for name in PUBLIC_NAMES}
+
+
+def end_sessions(engine: Engine, user_id: int) -> None:
+    """End every session of the account (a new session key)."""
+    with engine.begin() as conn:
+        conn.execute(update(users).where(users.c.id == user_id).values(session_key=new_key()))
 
 
 def get_user(engine: Engine, user_id: int) -> dict[str, Any] | None:
@@ -122,15 +168,38 @@ def create_token(engine: Engine, user_id: int, name: str = "api") -> str:
 
 
 def user_for_token(engine: Engine, token: str) -> dict[str, Any] | None:
-    """The user an API token belongs to, or ``None``."""
+    """The user an API token belongs to, or ``None``; notes the token's use."""
+    used = api_tokens.c.last_used_at.label("token_used")
     query = (
-        select(*PUBLIC)
+        select(*PUBLIC, api_tokens.c.id.label("token_id"), used)
         .join(api_tokens, api_tokens.c.user_id == users.c.id)
         .where(api_tokens.c.token_hash == _digest(token))
     )
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
-    return dict(row) if row else None
+    if row is None:
+        return None
+    now = datetime.now(UTC)
+    if row["token_used"] is None or now - row["token_used"] >= USE_NOTED:
+        with engine.begin() as conn:
+            mark = update(api_tokens).where(api_tokens.c.id == row["token_id"])
+            conn.execute(mark.values(last_used_at=now))
+    return {name: row[name] for name in PUBLIC_NAMES}
+
+
+def list_tokens(engine: Engine, user_id: int) -> list[dict[str, Any]]:
+    """The user's API tokens, oldest first: id, name, when made and last used (never the
+    token itself, which is not kept)."""
+    query = select(*TOKEN_FIELDS).where(api_tokens.c.user_id == user_id).order_by(api_tokens.c.id)
+    with engine.connect() as conn:
+        return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def revoke_token(engine: Engine, user_id: int, token_id: int) -> bool:
+    """Delete one of the user's API tokens; ``False`` if the user has no token ``token_id``."""
+    mine = (api_tokens.c.id == token_id) & (api_tokens.c.user_id == user_id)
+    with engine.begin() as conn:
+        return bool(conn.execute(delete(api_tokens).where(mine)).rowcount)
 
 
 def _digest(token: str) -> str:

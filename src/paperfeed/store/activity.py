@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from paperfeed.store.schema import paper_tags, papers, saved_papers, submissions, tags, votes
+from paperfeed.store.sql import insert_new
 
 
 class UnknownPaper(LookupError):
@@ -19,17 +20,17 @@ class UnknownPaper(LookupError):
 
 
 def set_vote(engine: Engine, user_id: int, arxiv_id: str, on: bool) -> int:
-    """Upvote (``on``) or take the upvote back; idempotent. Returns the paper's upvotes."""
+    """Upvote (``on``) or take the upvote back; idempotent, however many come at once (the
+    count moves only with the row written or deleted). Returns the paper's upvotes."""
     with engine.begin() as conn:
         paper_id = paper_id_of(conn, arxiv_id)
-        key = (votes.c.user_id == user_id) & (votes.c.paper_id == paper_id)
-        voted = conn.execute(select(func.count()).select_from(votes).where(key)).scalar_one()
-        if on and not voted:
+        if on:
             row = {"user_id": user_id, "paper_id": paper_id, "created_at": datetime.now(UTC)}
-            conn.execute(insert(votes).values(row))
-        elif not on and voted:
-            conn.execute(delete(votes).where(key))
-        if on != bool(voted):
+            changed = conn.execute(insert_new(conn, votes, "user_id", "paper_id").values(row))
+        else:
+            key = (votes.c.user_id == user_id) & (votes.c.paper_id == paper_id)
+            changed = conn.execute(delete(votes).where(key))
+        if changed.rowcount:
             conn.execute(
                 update(papers)
                 .where(papers.c.id == paper_id)
@@ -40,37 +41,35 @@ def set_vote(engine: Engine, user_id: int, arxiv_id: str, on: bool) -> int:
 
 
 def set_saved(engine: Engine, user_id: int, arxiv_id: str, on: bool) -> None:
-    """Save the paper for the user (``on``) or remove it with its tags; idempotent."""
+    """Save the paper for the user (``on``) or remove it with its tags; idempotent, however
+    many come at once."""
     with engine.begin() as conn:
         paper_id = paper_id_of(conn, arxiv_id)
+        if on:
+            save_paper(conn, user_id, paper_id, datetime.now(UTC))
+            return
         key = (saved_papers.c.user_id == user_id) & (saved_papers.c.paper_id == paper_id)
-        saved = conn.execute(select(func.count()).select_from(saved_papers).where(key))
-        if on and not saved.scalar_one():
-            row = {"user_id": user_id, "paper_id": paper_id, "created_at": datetime.now(UTC)}
-            conn.execute(insert(saved_papers).values(row))
-        elif not on:
-            conn.execute(delete(saved_papers).where(key))
-            mine = select(tags.c.id).where(tags.c.user_id == user_id)
-            conn.execute(
-                delete(paper_tags).where(
-                    paper_tags.c.paper_id == paper_id, paper_tags.c.tag_id.in_(mine)
-                )
+        conn.execute(delete(saved_papers).where(key))
+        mine = select(tags.c.id).where(tags.c.user_id == user_id)
+        conn.execute(
+            delete(paper_tags).where(
+                paper_tags.c.paper_id == paper_id, paper_tags.c.tag_id.in_(mine)
             )
+        )
+
+
+def save_paper(conn: Connection, user_id: int, paper_id: int, now: datetime) -> int:
+    """Save a paper for the user unless it is saved already: 1 if it was saved now, else 0."""
+    row = {"user_id": user_id, "paper_id": paper_id, "created_at": now}
+    return conn.execute(insert_new(conn, saved_papers, "user_id", "paper_id").values(row)).rowcount
 
 
 def record_submission(engine: Engine, user_id: int, arxiv_id: str) -> bool:
     """Note that the user submitted the paper; ``False`` if somebody already had."""
+    row = {"user_id": user_id, "submitted_at": datetime.now(UTC)}
     with engine.begin() as conn:
-        paper_id = paper_id_of(conn, arxiv_id)
-        query = select(func.count()).select_from(submissions)
-        if conn.execute(query.where(submissions.c.paper_id == paper_id)).scalar_one():
-            return False
-        conn.execute(
-            insert(submissions).values(
-                paper_id=paper_id, user_id=user_id, submitted_at=datetime.now(UTC)
-            )
-        )
-        return True
+        row["paper_id"] = paper_id_of(conn, arxiv_id)
+        return bool(conn.execute(insert_new(conn, submissions, "paper_id").values(row)).rowcount)
 
 
 def submitter(engine: Engine, arxiv_id: str) -> tuple[int, datetime] | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, literal, select, union_all
 
-from paperfeed.store.activity import paper_id_of
+from paperfeed.store.activity import paper_id_of, save_paper
 from paperfeed.store.queries import cards_in_order
 from paperfeed.store.schema import (
     not_interested,
@@ -55,7 +55,7 @@ def set_tags(engine: Engine, user_id: int, arxiv_id: str, names: Iterable[str]) 
     now = datetime.now(UTC)
     with engine.begin() as conn:
         paper_id = paper_id_of(conn, arxiv_id)
-        _save(conn, user_id, paper_id, now)
+        save_paper(conn, user_id, paper_id, now)
         mine = select(tags.c.id).where(tags.c.user_id == user_id)
         conn.execute(
             delete(paper_tags).where(
@@ -79,7 +79,7 @@ def save_papers(engine: Engine, user_id: int, arxiv_ids: Sequence[str], tag: str
         tag_ids = _tag_ids(conn, user_id, [name], now) if name else []
         for arxiv_id in dict.fromkeys(arxiv_ids):
             paper_id = paper_id_of(conn, arxiv_id)
-            added += _save(conn, user_id, paper_id, now)
+            added += save_paper(conn, user_id, paper_id, now)
             for tag_id in tag_ids:
                 key = (paper_tags.c.tag_id == tag_id) & (paper_tags.c.paper_id == paper_id)
                 if conn.execute(select(func.count()).where(key)).scalar_one() == 0:
@@ -225,14 +225,6 @@ def whole_library(engine: Engine, user_id: int, tag: str | None = None) -> list[
         if len(ids) < EXPORT_BATCH:
             break
     return found
-
-
-def _save(conn: Connection, user_id: int, paper_id: int, now: datetime) -> int:
-    key = (saved_papers.c.user_id == user_id) & (saved_papers.c.paper_id == paper_id)
-    if conn.execute(select(func.count()).select_from(saved_papers).where(key)).scalar_one():
-        return 0
-    conn.execute(insert(saved_papers).values(user_id=user_id, paper_id=paper_id, created_at=now))
-    return 1
 
 
 def _tag_ids(conn: Connection, user_id: int, names: Sequence[str], now: datetime) -> list[int]:

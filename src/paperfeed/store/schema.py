@@ -3,6 +3,7 @@ below them each table as the store's queries use it. Changes here need an Alembi
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
@@ -154,10 +155,18 @@ Index("ix_ingest_runs_source_status", IngestRun.source, IngestRun.status)
 Index("ix_ingest_rejections_run_id", Rejection.run_id)
 
 
+def new_key() -> str:
+    """A random key for a row whose id goes into a signed cookie or link (see ``users`` and
+    ``subscriptions``): the signature then names this row, never a later one with its id."""
+    return secrets.token_urlsafe(16)
+
+
 class User(Base):
     """An account: signs in with its email and password; an admin may hide papers."""
 
     __tablename__ = "users"
+    # ids are never reused (SQLite reuses the highest deleted rowid without AUTOINCREMENT)
+    __table_args__ = ({"sqlite_autoincrement": True},)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased
     name: Mapped[str] = mapped_column(String(200))
@@ -166,6 +175,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # recommendation filters: {"categories": [...], "exclude": [...]}
     preferences: Mapped[dict | None] = mapped_column(JSON)
+    # in the session cookie with the id; a new one (signing out, a new password) ends them all
+    session_key: Mapped[str] = mapped_column(String(64), default=new_key)
 
 
 class ApiToken(Base):
@@ -177,6 +188,7 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # to the few minutes
 
 
 class Vote(Base):
@@ -289,6 +301,7 @@ class Subscription(Base):
     """An email digest: trending papers, a saved search or recommendations, daily or weekly."""
 
     __tablename__ = "subscriptions"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids never reused, as for users
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), index=True)  # lower-cased
     user_id: Mapped[int | None] = mapped_column(
@@ -304,6 +317,9 @@ class Subscription(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # signed into its links with the id; none on rows older than keys, whose mailed links
+    # carry the id alone and go on working for them
+    link_key: Mapped[str | None] = mapped_column(String(64), default=new_key)
 
 
 class SuppressedAddress(Base):
@@ -317,6 +333,7 @@ class SuppressedAddress(Base):
 
 class MailKind(StrEnum):
     CONFIRM = "confirm"  # asks the address to confirm a subscription
+    MANAGE = "manage"  # a live subscription's manage link, sent again when asked for it
     DIGEST = "digest"
 
 

@@ -10,12 +10,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 IN_CHUNK = 5_000  # bound parameters per IN (...) list, well under SQLite's limit
 
 
-def insert_new(conn: Connection, table: Table, key: str) -> Insert:
-    """``INSERT … ON CONFLICT DO NOTHING``: a concurrent writer's row wins, without an error."""
+def insert_new(conn: Connection, table: Table, *key: str) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING`` on the unique ``key`` (its columns): a concurrent
+    writer's row wins, without an error; the result's ``rowcount`` says whether this one was
+    written."""
     dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
     if dialect is None:
         raise RuntimeError(f"paperfeed supports SQLite and PostgreSQL, not {conn.dialect.name}")
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(key))
 
 
 def chunks(values: list) -> Iterable[list]:

@@ -119,7 +119,9 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     message = exc.detail if isinstance(exc.detail, str) else "Something is wrong with this request."
     if _wants_json(request):
         return JSONResponse({"error": message}, exc.status_code, headers=exc.headers)
-    return page(request, "error.html", exc.status_code, status=exc.status_code, message=message)
+    response = page(request, "error.html", exc.status_code, status=exc.status_code, message=message)
+    response.headers.update(exc.headers or {})  # Retry-After, WWW-Authenticate
+    return response
 
 
 async def _unknown_paper(request: Request, exc: UnknownPaper) -> Response:

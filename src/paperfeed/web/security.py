@@ -1,18 +1,24 @@
 """Who is asking, and may they: sessions, API tokens, CSRF tokens and rate limits.
 
 - Sessions live in a signed cookie (Starlette's ``SessionMiddleware``: HttpOnly,
-  SameSite=Lax, Secure when ``cookie_secure``) holding the user id and a CSRF token.
+  SameSite=Lax, Secure when ``cookie_secure``) holding the user id, the account's session
+  key and a CSRF token. A session counts only while its key is the account's: signing out
+  or a new password gives the account a new key, which ends every session it had, and an
+  account that got a deleted one's id (ids are never reused anyway) has another key.
 - Every state-changing request made with the session cookie must carry that CSRF token, in
   the form field ``csrf_token`` or the ``X-CSRF-Token`` header (synchronizer token pattern).
   Requests authenticated by an API token (``Authorization: Bearer pf_…``) carry no cookie a
   third-party page could ride on, so they need none.
 - Sign-in, sign-up and submissions are rate-limited per client address or user (``limits``,
-  moving window, in process memory: each worker counts its own).
+  moving window, in process memory: each worker counts its own); a refusal (429) says in
+  ``Retry-After`` how many seconds until the next attempt counts.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
+import time
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -20,7 +26,7 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from paperfeed.store.accounts import get_user, user_for_token
+from paperfeed.store.accounts import end_sessions, session_key, user_for_session, user_for_token
 from paperfeed.web.deps import get_services
 
 CSRF_FIELD = "csrf_token"
@@ -60,8 +66,7 @@ def current_user(request: Request) -> dict[str, Any] | None:
                 request.state.user = None  # the error page is then shown signed out
                 raise HTTPException(401, "Unknown API token.")
         else:
-            user_id = request.session.get("user_id")
-            user = get_user(engine, user_id) if isinstance(user_id, int) else None
+            user = _session_user(request)
         request.state.user = user
     return request.state.user
 
@@ -86,20 +91,47 @@ def sign_in(request: Request, user: dict[str, Any]) -> None:
     """Start a fresh session for ``user`` (a new CSRF token too: no fixation)."""
     request.session.clear()
     request.session["user_id"] = user["id"]
+    request.session["session_key"] = session_key(get_services(request).engine, user["id"])
     csrf_token(request)
     request.state.user = user
 
 
 def sign_out(request: Request) -> None:
+    """End this session and every other one of the signed-in account."""
+    user = current_user(request)
+    if user is not None and user["id"] == request.session.get("user_id"):
+        end_sessions(get_services(request).engine, user["id"])
     request.session.clear()
     request.state.user = None
 
 
 def rate_limit(request: Request, rate: str, scope: str, key: str | None = None) -> None:
-    """Refuse (429) once ``key`` (default: the client's address) has used up ``rate``."""
+    """Refuse (429, with ``Retry-After``) once ``key`` (default: the client's address) has
+    used up ``rate``."""
     who = key or (request.client.host if request.client else "unknown")
-    if not LIMITER.hit(parse(rate), scope, who):
-        raise HTTPException(429, f"Too many attempts ({rate}); wait a little and try again.")
+    limit = parse(rate)
+    if not LIMITER.hit(limit, scope, who):
+        reset, _ = LIMITER.get_window_stats(limit, scope, who)
+        wait = max(1, math.ceil(reset - time.time()))
+        raise HTTPException(
+            429,
+            f"Too many attempts ({rate}); wait a little and try again.",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+def _session_user(request: Request) -> dict[str, Any] | None:
+    """The user of the session cookie while its key is the account's; a stale session is
+    dropped (signed out there, or the account is gone)."""
+    user_id, key = request.session.get("user_id"), request.session.get("session_key")
+    if not isinstance(user_id, int):
+        return None
+    engine = get_services(request).engine
+    user = user_for_session(engine, user_id, key) if isinstance(key, str) else None
+    if user is None:
+        request.session.pop("user_id", None)
+        request.session.pop("session_key", None)
+    return user
 
 
 def _bearer(request: Request) -> str | None:

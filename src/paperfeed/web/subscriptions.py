@@ -2,10 +2,12 @@
 a mail's signed links: confirm, manage, one-click unsubscribe (RFC 8058) and a preview of the
 next digest, each with its JSON twin.
 
-A link's token is the subscription id signed with the site's key: whoever has the mail may
-manage that subscription. Links in mails are GETs that only show a page; every change is a
-POST (mail scanners follow links, and must not confirm or unsubscribe anybody). Anybody may
-subscribe an address (it confirms by mail); a signed-in user lists their own.
+A link's token is the subscription's id and key signed with the site's key: whoever has the
+mail may manage that subscription, and nobody else. Links in mails are GETs that only show a
+page; every change is a POST (mail scanners follow links, and must not confirm or
+unsubscribe anybody). Anybody may subscribe an address: the address is mailed its link (to
+confirm a new subscription, or to manage the one it has), and the caller is told the same
+either way, with no token; a signed-in user lists and subscribes their own.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from paperfeed.digest.mail import DigestMail, subject
 from paperfeed.digest.outbox import deliver
-from paperfeed.digest.run import request_confirmation
+from paperfeed.digest.run import mail_link
 from paperfeed.services import Services
 from paperfeed.store import subscriptions as store
 from paperfeed.web.deps import ServicesDep
@@ -49,25 +51,35 @@ class NewSubscription(Timing):
 
 def create_subscription(
     request: Request, services: Services, background: BackgroundTasks, **choices: Any
-) -> dict[str, Any]:
-    """Subscribe (rate-limited per client), then mail the confirmation request soon; a
-    signed-in user subscribing their own address needs no confirmation."""
+) -> dict[str, Any] | None:
+    """Subscribe (rate-limited per client), and mail the address its link soon: to confirm
+    a new subscription, or to manage the one it already has. A signed-in user subscribing
+    their own address needs no confirmation and gets the subscription back; anyone else
+    gets ``None``: whether the address had one is told to the address alone."""
     rate_limit(request, services.settings.subscribe_rate, "subscribe")
     user = current_user(request)
     email = choices.pop("email").strip().lower()
     own = user is not None and user["email"] == email
     made = store.subscribe(services.engine, email, confirmed=own, **choices)
-    if made["status"] == "pending":
-        request_confirmation(services.engine, made, services.mailer)
+    if not own or made["status"] == "pending":
+        mail_link(services.engine, made, services.mailer)
         background.add_task(deliver, services.engine, services.mailer.smtp)
-    return made
+    return made if own else None
+
+
+def asked(email: str, choices: dict[str, Any]) -> dict[str, Any]:
+    """What a caller who may not see the subscription is told: what they asked for, waiting
+    for the address (the same whether or not it was subscribed before)."""
+    query = (choices.get("query") or "").strip() or None
+    answer = {**choices, "email": email.strip().lower(), "query": query}
+    return {**{key: answer.get(key) for key in SHOWN if key != "id"}, "status": "pending"}
 
 
 def subscription_for(services: Services, token: str) -> dict[str, Any]:
     """The subscription a link's token names; 404 for a forged or stale link."""
-    subscription_id = services.mailer.links.subscription_id(token)
-    found = store.get_subscription(services.engine, subscription_id) if subscription_id else None
-    if found is None:
+    reference = services.mailer.links.reference(token)
+    found = store.get_subscription(services.engine, reference[0]) if reference else None
+    if found is None or reference is None or found["link_key"] != reference[1]:
         raise HTTPException(404, "This subscription link is not valid (or was deleted).")
     return found
 
@@ -82,7 +94,7 @@ def change_timing(services: Services, subscription: dict[str, Any], **timing: An
 
 def subscription_json(services: Services, row: dict[str, Any]) -> dict[str, Any]:
     """A subscription with its manage token (only ever shown to whoever may manage it)."""
-    token = services.mailer.links.token(row["id"])
+    token = services.mailer.links.token(row)
     return {**{key: row[key] for key in SHOWN}, "token": token}
 
 
@@ -103,22 +115,20 @@ def subscribe_form(
     csrf_token: Text = "",
 ) -> HTMLResponse:
     check_csrf(request, csrf_token)
+    choices = {
+        "kind": kind,
+        "frequency": frequency,
+        "query": query,
+        "filters": {"categories": [category]} if category else None,
+        "timezone": timezone if timezone in store.zone_names() else "UTC",
+    }
     try:
-        made = create_subscription(
-            request,
-            services,
-            background,
-            email=email,
-            kind=kind,
-            frequency=frequency,
-            query=query,
-            filters={"categories": [category]} if category else None,
-            timezone=timezone if timezone in store.zone_names() else "UTC",
-        )
+        made = create_subscription(request, services, background, email=email, **choices)
     except store.SubscriptionError as exc:
         return page(request, "subscribe_done.html", 400, error=str(exc), subscription=None)
+    shown = made or asked(email, choices)
     mails = services.settings.smtp_url is not None
-    return page(request, "subscribe_done.html", error=None, subscription=made, mails=mails)
+    return page(request, "subscribe_done.html", error=None, subscription=shown, mails=mails)
 
 
 @router.get("/subscriptions/{token}")
@@ -185,12 +195,14 @@ def subscribe(
 ) -> dict[str, Any]:
     if current_user(request) is not None:
         check_csrf(request, None)  # signed in by cookie: a cross-site post must not do this
-    choices = body.model_dump(exclude={"categories"})
+    choices = body.model_dump(exclude={"categories", "email"})
     choices["filters"] = {"categories": body.categories} if body.categories else None
     try:
-        made = create_subscription(request, services, background, **choices)
+        made = create_subscription(request, services, background, email=body.email, **choices)
     except store.SubscriptionError as exc:
         raise HTTPException(400, str(exc)) from None
+    if made is None:  # the address is mailed its link; the caller learns nothing of it
+        return asked(body.email, choices)
     # the token is the confirmation: only a signed-in owner of the address sees it here
     if made["status"] == "active":
         return subscription_json(services, made)
