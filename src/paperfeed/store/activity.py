@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from paperfeed.store.schema import paper_tags, papers, saved_papers, submissions, tags, votes
-from paperfeed.store.sql import insert_new
+from paperfeed.store.sql import inserted
 
 
 class UnknownPaper(LookupError):
@@ -26,11 +26,11 @@ def set_vote(engine: Engine, user_id: int, arxiv_id: str, on: bool) -> int:
         paper_id = paper_id_of(conn, arxiv_id)
         if on:
             row = {"user_id": user_id, "paper_id": paper_id, "created_at": datetime.now(UTC)}
-            changed = conn.execute(insert_new(conn, votes, "user_id", "paper_id").values(row))
+            changed = inserted(conn, votes, row, "user_id", "paper_id")
         else:
             key = (votes.c.user_id == user_id) & (votes.c.paper_id == paper_id)
-            changed = conn.execute(delete(votes).where(key))
-        if changed.rowcount:
+            changed = conn.execute(delete(votes).where(key)).rowcount > 0
+        if changed:
             conn.execute(
                 update(papers)
                 .where(papers.c.id == paper_id)
@@ -58,10 +58,10 @@ def set_saved(engine: Engine, user_id: int, arxiv_id: str, on: bool) -> None:
         )
 
 
-def save_paper(conn: Connection, user_id: int, paper_id: int, now: datetime) -> int:
-    """Save a paper for the user unless it is saved already: 1 if it was saved now, else 0."""
+def save_paper(conn: Connection, user_id: int, paper_id: int, now: datetime) -> bool:
+    """Save a paper for the user unless it is saved already: whether it was saved now."""
     row = {"user_id": user_id, "paper_id": paper_id, "created_at": now}
-    return conn.execute(insert_new(conn, saved_papers, "user_id", "paper_id").values(row)).rowcount
+    return inserted(conn, saved_papers, row, "user_id", "paper_id")
 
 
 def record_submission(engine: Engine, user_id: int, arxiv_id: str) -> bool:
@@ -69,7 +69,7 @@ def record_submission(engine: Engine, user_id: int, arxiv_id: str) -> bool:
     row = {"user_id": user_id, "submitted_at": datetime.now(UTC)}
     with engine.begin() as conn:
         row["paper_id"] = paper_id_of(conn, arxiv_id)
-        return bool(conn.execute(insert_new(conn, submissions, "paper_id").values(row)).rowcount)
+        return inserted(conn, submissions, row, "paper_id")
 
 
 def submitter(engine: Engine, arxiv_id: str) -> tuple[int, datetime] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -18,6 +19,14 @@ def insert_new(conn: Connection, table: Table, *key: str) -> Insert:
     if dialect is None:
         raise RuntimeError(f"paperfeed supports SQLite and PostgreSQL, not {conn.dialect.name}")
     return dialect.insert(table).on_conflict_do_nothing(index_elements=list(key))
+
+
+def inserted(conn: Connection, table: Table, row: dict[str, Any], *key: str) -> bool:
+    """Insert ``row`` unless a row with its ``key`` exists (:func:`insert_new`): whether this
+    one was written. Told by ``RETURNING``, not the row count, which psycopg leaves at -1 for
+    an ``ON CONFLICT DO NOTHING`` here."""
+    statement = insert_new(conn, table, *key).values(row).returning(table.c[key[0]])
+    return conn.execute(statement).first() is not None
 
 
 def chunks(values: list) -> Iterable[list]:
