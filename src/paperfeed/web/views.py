@@ -19,6 +19,7 @@ from paperfeed.services import Services
 from paperfeed.store import feed
 from paperfeed.store.activity import marks
 from paperfeed.store.library import LibraryError, library_details
+from paperfeed.urls import code_url, safe_urls
 from paperfeed.web.security import acting_user
 
 PER_PAGE = 20
@@ -98,7 +99,6 @@ def paper_json(card: dict[str, Any]) -> dict[str, Any]:
     published = card.get("published") or (
         datetime.combine(announced, time(), UTC) if announced else None
     )
-    github = next((link for link in card.get("links") or () if "github.com" in link), None)
     return {
         "id": card["arxiv_id"],
         "title": card["title"],
@@ -108,8 +108,8 @@ def paper_json(card: dict[str, Any]) -> dict[str, Any]:
         "announcedOn": announced.isoformat() if announced else None,
         "upvotes": card.get("upvotes") or 0,
         "categories": card.get("categories") or [],
-        "githubRepo": github,
-        "links": card.get("links") or [],
+        "githubRepo": code_url(card.get("links"), ["github.com"]),
+        "links": safe_urls(card.get("links")),
         "organization": {"name": card["organisation"]} if card.get("organisation") else None,
         "submittedAt": iso(card.get("submitted_at")),
     }
