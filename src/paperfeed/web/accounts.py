@@ -15,6 +15,7 @@ from paperfeed.store.activity import activity_ids
 from paperfeed.store.queries import cards_in_order
 from paperfeed.store.subscriptions import list_subscriptions
 from paperfeed.store.user_data import delete_account
+from paperfeed.web.api_docs import Auth, documented
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
 from paperfeed.web.security import (
@@ -137,7 +138,11 @@ def profile_deleted(request: Request) -> HTMLResponse:
     return page(request, "library_deleted.html")
 
 
-@api_router.delete("/account", summary="Delete the account and all its data (password needed)")
+@api_router.delete(
+    "/account",
+    summary="Delete the account and all its data (password needed)",
+    **documented(400, 403, 413, 429, auth=Auth.SIGNED_IN),
+)
 def delete(request: Request, services: ServicesDep, body: PasswordCheck) -> dict[str, Any]:
     user = acting_user(request, None)
     if not close_account(request, services, user, body.password):

@@ -32,9 +32,14 @@ from paperfeed.web import (
     search,
     subscriptions,
 )
+from paperfeed.web.api_docs import SESSION_COOKIE
+from paperfeed.web.body_limit import BodyLimit
 from paperfeed.web.render import page
 
 log = logging.getLogger("paperfeed.web")
+MAX_BODY = 2**20  # any form or JSON body
+# a reference file of up to MAX_UPLOAD, with the rest of its form
+MAX_IMPORT = library_files.MAX_UPLOAD + 2**16
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -59,11 +64,14 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(
         SessionMiddleware,
         secret_key=services.secret_key,
-        session_cookie="paperfeed_session",
+        session_cookie=SESSION_COOKIE,
         same_site="lax",
         https_only=settings.cookie_secure,
         max_age=30 * 24 * 3600,
     )
+
+    larger = {path: MAX_IMPORT for path in ("/library/import", "/api/library/import")}
+    app.add_middleware(BodyLimit, default=MAX_BODY, larger=larger)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
