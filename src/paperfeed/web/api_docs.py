@@ -36,7 +36,7 @@ class ApiError(BaseModel):
 
 
 WHY = {
-    400: "Understood but not done: the reason is given",
+    400: "A body that is not JSON, or a request understood but not done: the reason is given",
     401: "Not signed in, or an unknown API token",
     403: "A change signed in by cookie without the session's X-CSRF-Token header",
     404: "No such paper, tag or subscription",

@@ -125,7 +125,7 @@ def api_recommendations(
 @api_router.put(
     "/preferences",
     summary="Categories, words to exclude, and a seed",
-    **documented(403, 413, auth=Auth.SIGNED_IN),
+    **documented(400, 403, 413, auth=Auth.SIGNED_IN),
 )
 def api_preferences(request: Request, services: ServicesDep, body: Preferences) -> dict[str, Any]:
     user = acting_user(request, None)
