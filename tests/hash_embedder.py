@@ -43,6 +43,8 @@ class HashEmbedder:
         for word in re.findall(r"[a-z]+", text.lower()):
             digest = hashlib.blake2b(word.encode(), digest_size=2).digest()
             vector[digest[0] % self.dim] += 1 if digest[1] % 2 else -1
+        if not vector.any():  # no words ("0", "∑"): a model's vector is never zero either
+            vector[0] = 1
         return vector / np.linalg.norm(vector)
 
 

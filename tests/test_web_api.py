@@ -158,7 +158,7 @@ def test_the_only_paper_with_a_word_comes_first_in_hybrid_search(
 
 @pytest.mark.parametrize(
     "query",
-    ["x" * 10_000, '"open quote', "🤖", "'; DROP TABLE papers; --", "\x00", "author:"],
+    ["x" * 2_000, '"open quote', "🤖", "'; DROP TABLE papers; --", "\x00", "author:"],
     ids=lambda q: repr(q[:12]),
 )
 def test_hostile_api_searches_are_answered(api: TestClient, query: str) -> None:
@@ -387,7 +387,7 @@ def test_a_search_feed_follows_a_search(api: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ["\x00\x1f control", "x" * 10_000, '"open', "🤖", "<script>alert(1)</script>"]
+    "query", ["\x00\x1f control", "x" * 2_000, '"open', "🤖", "<script>alert(1)</script>"]
 )
 def test_a_search_feed_of_any_query_is_xml(api: TestClient, query: str) -> None:
     response = api.get("/feeds/search.atom", params={"q": query})

@@ -264,7 +264,7 @@ def test_an_empty_search_shows_the_form_only(visitor: TestClient) -> None:
 @pytest.mark.parametrize(
     "query",
     [
-        "x" * 10_000,
+        "x" * 2_000,  # the longest the form takes; the search reads the first 1,000
         '"unbalanced quotes',
         "author:",
         "🤖🔥 ünïcödé",

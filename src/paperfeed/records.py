@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperfeed.urls import safe_urls
 
 MAX_TITLE = 1_000
 MAX_ABSTRACT = 20_000
@@ -121,6 +122,7 @@ def validate(record: PaperRecord) -> PaperRecord:
         if len(getattr(record, name) or "") > MAX_FIELD:
             raise RecordError(f"{name} longer than {MAX_FIELD} characters")
     record.source = record.source[:MAX_FIELD]
+    record.links = safe_urls(record.links)  # a javascript: "code link" is dropped, not stored
     if record.version is not None and record.version < 1:
         raise RecordError(f"version {record.version} (versions start at 1)")
     if record.upvotes is not None and record.upvotes < 0:

@@ -21,6 +21,7 @@ from paperfeed.digest.content import Digest
 from paperfeed.digest.links import Links
 from paperfeed.store.schema import DigestKind, SubscriptionStatus
 from paperfeed.text import lead, plain
+from paperfeed.urls import code_url
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).with_name("templates")),
@@ -127,13 +128,12 @@ def link_message(subscription: dict[str, Any], links: Links, sender: str) -> Mes
 
 def _entry(card: dict[str, Any], links: Links) -> dict[str, Any]:
     arxiv_id = card["arxiv_id"]
-    code = next((link for link in card.get("links") or [] if "github.com" in link), None)
     authors = card.get("authors") or []
     return {
         **card,
         "url": links.paper(arxiv_id),
         "arxiv_url": f"https://arxiv.org/abs/{arxiv_id}",
-        "code_url": code,
+        "code_url": code_url(card.get("links")),
         "byline": ", ".join(authors[:5]) + (" et al." if len(authors) > 5 else ""),
         "because_url": links.paper(card["because"]) if card.get("because") else None,
     }

@@ -24,6 +24,7 @@ from paperfeed.store.activity import activity_ids
 from paperfeed.store.queries import cards_in_order
 from paperfeed.store.subscriptions import list_subscriptions
 from paperfeed.store.user_data import delete_account
+from paperfeed.web.api_docs import Auth, documented
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
 from paperfeed.web.security import (
@@ -197,18 +198,30 @@ def revoke(request: Request, services: Services, token_id: int, csrf: str | None
         raise HTTPException(404, "You have no API token with this id.")
 
 
-@api_router.get("/tokens", summary="The signed-in user's API tokens (never their secret)")
+@api_router.get(
+    "/tokens",
+    summary="The signed-in user's API tokens (never their secret)",
+    **documented(auth=Auth.SIGNED_IN),
+)
 def tokens(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
     return list_tokens(services.engine, require_user(request)["id"])
 
 
-@api_router.delete("/tokens/{token_id}", summary="Revoke an API token")
+@api_router.delete(
+    "/tokens/{token_id}",
+    summary="Revoke an API token",
+    **documented(403, 404, auth=Auth.SIGNED_IN),
+)
 def revoke_api(request: Request, services: ServicesDep, token_id: TokenId) -> dict[str, int]:
     revoke(request, services, token_id, None)
     return {"revoked": token_id}
 
 
-@api_router.delete("/account", summary="Delete the account and all its data (password needed)")
+@api_router.delete(
+    "/account",
+    summary="Delete the account and all its data (password needed)",
+    **documented(400, 403, 413, 429, auth=Auth.SIGNED_IN),
+)
 def delete(request: Request, services: ServicesDep, body: PasswordCheck) -> dict[str, Any]:
     user = acting_user(request, None)
     if not close_account(request, services, user, body.password):

@@ -13,11 +13,13 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import RequestResponseEndpoint
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Match
 
 from paperfeed.services import Services
 from paperfeed.store.activity import UnknownPaper
@@ -32,9 +34,14 @@ from paperfeed.web import (
     search,
     subscriptions,
 )
+from paperfeed.web.api_docs import SESSION_COOKIE
+from paperfeed.web.body_limit import BodyLimit
 from paperfeed.web.render import page
 
 log = logging.getLogger("paperfeed.web")
+MAX_BODY = 2**20  # any form or JSON body
+# a reference file of up to MAX_UPLOAD, with the rest of its form
+MAX_IMPORT = library_files.MAX_UPLOAD + 2**16
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -42,6 +49,29 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
     "style-src 'self'; script-src 'self'; frame-ancestors 'none'",
 }
+
+# Routes match in this order: a literal path (``/api/papers/search``, ``/papers/trending``,
+# ``/api/library/export``) comes before the ``{arxiv_id:path}`` routes that would take it
+# for an id.
+ROUTERS = (
+    browse.api_router,
+    search.api_router,
+    papers.api_router,
+    library_files.api_router,
+    library.api_router,
+    accounts.api_router,
+    subscriptions.api_router,
+    recommendations.api_router,
+    recommendations.router,
+    feeds.router,
+    browse.router,
+    papers.router,
+    search.router,
+    accounts.router,
+    library.router,
+    library_files.router,
+    subscriptions.router,
+)
 
 
 def create_app(services: Services) -> FastAPI:
@@ -59,11 +89,14 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(
         SessionMiddleware,
         secret_key=services.secret_key,
-        session_cookie="paperfeed_session",
+        session_cookie=SESSION_COOKIE,
         same_site="lax",
         https_only=settings.cookie_secure,
         max_age=30 * 24 * 3600,
     )
+
+    larger = {path: MAX_IMPORT for path in ("/library/import", "/api/library/import")}
+    app.add_middleware(BodyLimit, default=MAX_BODY, larger=larger)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
@@ -74,28 +107,7 @@ def create_app(services: Services) -> FastAPI:
         return response
 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), "static")
-    # Routes match in this order: a literal path (``/api/papers/search``, ``/papers/trending``,
-    # ``/api/library/export``) comes before the ``{arxiv_id:path}`` routes that would take it
-    # for an id.
-    for router in (
-        browse.api_router,
-        search.api_router,
-        papers.api_router,
-        library_files.api_router,
-        library.api_router,
-        accounts.api_router,
-        subscriptions.api_router,
-        recommendations.api_router,
-        recommendations.router,
-        feeds.router,
-        browse.router,
-        papers.router,
-        search.router,
-        accounts.router,
-        library.router,
-        library_files.router,
-        subscriptions.router,
-    ):
+    for router in ROUTERS:
         app.include_router(router)
     # the decorator, as add_exception_handler is typed for handlers of any Exception
     app.exception_handler(HTTPException)(_http_error)
@@ -117,11 +129,21 @@ def _wants_json(request: Request) -> bool:
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
     message = exc.detail if isinstance(exc.detail, str) else "Something is wrong with this request."
+    if exc.status_code == 405:
+        exc.headers = {"Allow": _allowed(request)}
     if _wants_json(request):
         return JSONResponse({"error": message}, exc.status_code, headers=exc.headers)
     response = page(request, "error.html", exc.status_code, status=exc.status_code, message=message)
     response.headers.update(exc.headers or {})  # Retry-After, WWW-Authenticate
     return response
+
+
+def _allowed(request: Request) -> str:
+    """The methods of the resource asked for: Starlette names only its first route's, and a
+    path such as ``/api/library/{arxiv_id}`` has one route per method."""
+    routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
+    path = next((r.path for r in routes if r.matches(request.scope)[0] is not Match.NONE), None)
+    return ", ".join(sorted({m for r in routes if r.path == path for m in r.methods or ()}))
 
 
 async def _unknown_paper(request: Request, exc: UnknownPaper) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -14,10 +14,11 @@ from sqlalchemy import Engine
 from paperfeed.ranking.trending import top, trending
 from paperfeed.services import Services
 from paperfeed.store import feed
+from paperfeed.web.api_docs import documented
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
 from paperfeed.web.security import current_user
-from paperfeed.web.views import PageNumber, entry_json, latest_day, with_marks
+from paperfeed.web.views import IsoDate, PageNumber, entry_json, latest_day, with_marks
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["papers"])
@@ -91,20 +92,26 @@ def author_page(request: Request, services: ServicesDep, name: str) -> HTMLRespo
     return page(request, "listing.html", heading=name, papers=shown)
 
 
-@api_router.get("/daily_papers", summary="The papers of an announcement day (default: the newest)")
+@api_router.get(
+    "/daily_papers",
+    summary="The papers of an announcement day (default: the newest)",
+    **documented(),
+)
 def daily_papers(
     services: ServicesDep,
-    date_: Annotated[date | None, Query(alias="date")] = None,
+    date_: Annotated[IsoDate | None, Query(alias="date", description="YYYY-MM-DD")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = PER_DAY,
 ) -> list[dict[str, Any]]:
     day = date_ or latest_day(services.engine)
     return [entry_json(card) for card in day_cards(services.engine, day, limit)]
 
 
-@api_router.get("/papers/trending", summary="Trending papers, or the week's or month's tops")
+@api_router.get(
+    "/papers/trending", summary="Trending papers, or the week's or month's tops", **documented()
+)
 def trending_papers(
     services: ServicesDep,
-    period: Annotated[str, Query(pattern="^(now|week|month)$")] = "now",
+    period: Literal["now", "week", "month"] = "now",
     limit: Annotated[int, Query(ge=1, le=200)] = TRENDING,
 ) -> list[dict[str, Any]]:
     return [entry_json(card) for card in trending_cards(services.engine, period, limit)]

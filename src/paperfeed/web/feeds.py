@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from datetime import UTC, datetime, time
 from email.utils import format_datetime
@@ -74,7 +75,10 @@ def _render(
         entry.id(link)
         entry.title(_xml(plain(card.get("title"))))
         entry.link(href=link)
-        entry.description(_xml(plain(card.get("abstract"))) or " ")
+        abstract = _xml(plain(card.get("abstract"))) or " "
+        # RSS readers decode <description> as HTML: the text is escaped once more for them, so
+        # that an abstract's "<img onerror=...>" shows as text; Atom's content is type text
+        entry.description(html.escape(abstract) if kind == "rss" else abstract)
         for name in (card.get("authors") or [])[:20]:
             entry.author(name=_xml(name))
         entry.updated(days[card["arxiv_id"]] or updated)

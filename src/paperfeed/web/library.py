@@ -20,6 +20,7 @@ from paperfeed.services import Services
 from paperfeed.store.activity import set_saved
 from paperfeed.store.library import (
     MAX_NOTE,
+    MAX_TAG,
     MAX_TAGS,
     delete_tag,
     library_ids,
@@ -29,14 +30,19 @@ from paperfeed.store.library import (
     user_tags,
 )
 from paperfeed.store.queries import cards_in_order
+from paperfeed.web.api_docs import Auth, documented
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
 from paperfeed.web.security import acting_user, current_user, require_user
 from paperfeed.web.views import (
     PER_PAGE,
     CsrfField,
+    Offset,
     OnField,
     PageNumber,
+    PaperId,
+    TagParam,
+    TagPath,
     back,
     change,
     mark_from_form,
@@ -50,11 +56,13 @@ api_router = APIRouter(prefix="/api", tags=["library"])
 
 
 class Tagging(BaseModel):
-    tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS, description="Tag names")
+    tags: list[Annotated[str, Field(max_length=MAX_TAG)]] = Field(
+        default_factory=list, max_length=MAX_TAGS, description="Tag names"
+    )
 
 
 class NoteText(BaseModel):
-    text: str = Field(max_length=4 * MAX_NOTE, description="The note; empty removes it")
+    text: str = Field(max_length=MAX_NOTE, description="The note; empty removes it")
 
 
 def library_cards(
@@ -146,57 +154,95 @@ def remove_tag_form(
 # the API ----------------------------------------------------------------------------------
 
 
-@api_router.get("/library", summary="The signed-in user's saved papers, most recently saved first")
+@api_router.get(
+    "/library",
+    summary="The signed-in user's saved papers, most recently saved first",
+    **documented(auth=Auth.SIGNED_IN),
+)
 def library(
     request: Request,
     services: ServicesDep,
-    tag: str | None = None,
+    tag: TagParam = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     user = require_user(request)
     return [library_entry(card) for card in library_cards(services, user, tag, limit, offset)]
 
 
-@api_router.get("/library/tags", summary="The user's tags and how many papers each holds")
+@api_router.get(
+    "/library/tags",
+    summary="The user's tags and how many papers each holds",
+    **documented(auth=Auth.SIGNED_IN),
+)
 def tags(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
     return user_tags(services.engine, require_user(request)["id"])
 
 
-@api_router.delete("/library/tags/{name:path}", summary="Delete a tag (its papers stay saved)")
-def remove_tag(request: Request, services: ServicesDep, name: str) -> dict[str, Any]:
+@api_router.delete(
+    "/library/tags/{name:path}",
+    summary="Delete a tag (its papers stay saved)",
+    **documented(403, 404, auth=Auth.SIGNED_IN),
+)
+def remove_tag(request: Request, services: ServicesDep, name: TagPath) -> dict[str, Any]:
     _delete_tag(services, acting_user(request, None), name)
     return {"deleted": name}
 
 
 @api_router.put(
-    "/library/{arxiv_id:path}/note", summary="Keep a note on a paper (empty removes it)"
+    "/library/{arxiv_id:path}/note",
+    summary="Keep a note on a paper (empty removes it)",
+    **documented(400, 403, 404, 413, auth=Auth.SIGNED_IN),
 )
-def note(request: Request, services: ServicesDep, arxiv_id: str, body: NoteText) -> dict[str, Any]:
+def note(
+    request: Request, services: ServicesDep, arxiv_id: PaperId, body: NoteText
+) -> dict[str, Any]:
     user = acting_user(request, None)
     kept = change(set_note, services.engine, user["id"], arxiv_id, body.text)
     return {"id": arxiv_id, "note": kept or None}
 
 
-@api_router.post("/library/{arxiv_id:path}/not-interested", summary="Mark a paper not interesting")
-def mark_not_interested(request: Request, services: ServicesDep, arxiv_id: str) -> dict[str, Any]:
+@api_router.post(
+    "/library/{arxiv_id:path}/not-interested",
+    summary="Mark a paper not interesting",
+    **documented(403, 404, auth=Auth.SIGNED_IN),
+)
+def mark_not_interested(
+    request: Request, services: ServicesDep, arxiv_id: PaperId
+) -> dict[str, Any]:
     return _not_interested(request, services, arxiv_id, True)
 
 
-@api_router.delete("/library/{arxiv_id:path}/not-interested", summary="Take the mark back")
-def unmark_not_interested(request: Request, services: ServicesDep, arxiv_id: str) -> dict[str, Any]:
+@api_router.delete(
+    "/library/{arxiv_id:path}/not-interested",
+    summary="Take the mark back",
+    **documented(403, 404, auth=Auth.SIGNED_IN),
+)
+def unmark_not_interested(
+    request: Request, services: ServicesDep, arxiv_id: PaperId
+) -> dict[str, Any]:
     return _not_interested(request, services, arxiv_id, False)
 
 
-@api_router.put("/library/{arxiv_id:path}", summary="Save a paper under exactly these tags")
-def save(request: Request, services: ServicesDep, arxiv_id: str, body: Tagging) -> dict[str, Any]:
+@api_router.put(
+    "/library/{arxiv_id:path}",
+    summary="Save a paper under exactly these tags",
+    **documented(400, 403, 404, 413, auth=Auth.SIGNED_IN),
+)
+def save(
+    request: Request, services: ServicesDep, arxiv_id: PaperId, body: Tagging
+) -> dict[str, Any]:
     user = acting_user(request, None)
     kept = change(set_tags, services.engine, user["id"], arxiv_id, body.tags)
     return {"id": arxiv_id, "saved": True, "tags": kept}
 
 
-@api_router.delete("/library/{arxiv_id:path}", summary="Remove a paper (and its tags)")
-def unsave(request: Request, services: ServicesDep, arxiv_id: str) -> dict[str, Any]:
+@api_router.delete(
+    "/library/{arxiv_id:path}",
+    summary="Remove a paper (and its tags)",
+    **documented(403, 404, auth=Auth.SIGNED_IN),
+)
+def unsave(request: Request, services: ServicesDep, arxiv_id: PaperId) -> dict[str, Any]:
     user = acting_user(request, None)
     set_saved(services.engine, user["id"], arxiv_id, False)
     return {"id": arxiv_id, "saved": False}

@@ -15,10 +15,11 @@ from paperfeed.library.references import ImportFormatError, ParsedReferences, pa
 from paperfeed.services import Services
 from paperfeed.store.library import save_papers, whole_library
 from paperfeed.store.user_data import export_user_data
+from paperfeed.web.api_docs import Auth, documented
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
 from paperfeed.web.security import acting_user, current_user, require_user
-from paperfeed.web.views import CsrfField, change, sign_in_first
+from paperfeed.web.views import CsrfField, TagParam, change, sign_in_first
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["library"])
@@ -99,7 +100,11 @@ def export_bibtex_file(request: Request, services: ServicesDep, tag: str | None 
 # the API ----------------------------------------------------------------------------------
 
 
-@api_router.get("/library/export", summary="Everything kept about the user, as JSON")
+@api_router.get(
+    "/library/export",
+    summary="Everything kept about the user, as JSON",
+    **documented(auth=Auth.SIGNED_IN),
+)
 def export(request: Request, services: ServicesDep) -> dict[str, Any]:
     return export_user_data(services.engine, require_user(request)["id"])
 
@@ -108,13 +113,17 @@ def export(request: Request, services: ServicesDep) -> dict[str, Any]:
     "/library/export.bib",
     summary="The library (or one tag) as BibTeX",
     response_class=Response,
-    responses={200: {"content": {"application/x-bibtex": {}}}},
+    **documented(auth=Auth.SIGNED_IN, ok={"content": {"application/x-bibtex": {}}}),
 )
-def export_bibtex(request: Request, services: ServicesDep, tag: str | None = None) -> Response:
+def export_bibtex(request: Request, services: ServicesDep, tag: TagParam = None) -> Response:
     return bibtex_download(request, services, tag)
 
 
-@api_router.post("/library/import", summary="Save the papers of a BibTeX, RIS or CSL-JSON export")
+@api_router.post(
+    "/library/import",
+    summary="Save the papers of a BibTeX, RIS or CSL-JSON export",
+    **documented(400, 403, 413, auth=Auth.SIGNED_IN),
+)
 def import_references(
     request: Request,
     services: ServicesDep,

@@ -18,6 +18,7 @@ from paperfeed.services import Services
 from paperfeed.store.activity import set_hidden, set_saved, set_vote
 from paperfeed.store.queries import cards, get_paper
 from paperfeed.store.schema import papers
+from paperfeed.web.api_docs import Auth, documented
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.indexing import index_soon
 from paperfeed.web.render import page
@@ -25,6 +26,7 @@ from paperfeed.web.security import acting_user, current_user, rate_limit
 from paperfeed.web.views import (
     CsrfField,
     OnField,
+    PaperId,
     hit_json,
     iso,
     mark_from_form,
@@ -174,7 +176,14 @@ def submit_page(
     "/papers/submit",
     summary="Submit a paper by arXiv id or URL",
     status_code=201,
-    responses={200: {"description": "The paper was here already: not your submission"}},
+    **documented(
+        400,
+        403,
+        413,
+        429,
+        auth=Auth.SIGNED_IN,
+        ok={"description": "The paper was here already: not your submission"},
+    ),
 )
 def submit(
     request: Request,
@@ -195,37 +204,55 @@ def submit(
     return _paper(services.engine, submitted.arxiv_id)
 
 
-@api_router.get("/papers/{arxiv_id:path}/similar", summary="The papers nearest by embedding")
+@api_router.get(
+    "/papers/{arxiv_id:path}/similar", summary="The papers nearest by embedding", **documented(404)
+)
 def similar(
-    services: ServicesDep, arxiv_id: str, limit: Annotated[int, Query(ge=1, le=50)] = 10
+    services: ServicesDep, arxiv_id: PaperId, limit: Annotated[int, Query(ge=1, le=50)] = 10
 ) -> list[dict[str, Any]]:
     canonical = _canonical(arxiv_id)
     _paper(services.engine, canonical)
     return [hit_json(hit) for hit in similar_hits(services, canonical, limit) or []]
 
 
-@api_router.post("/papers/{arxiv_id:path}/upvote", summary="Upvote (once per user)")
-def upvote(request: Request, services: ServicesDep, arxiv_id: str) -> dict[str, Any]:
+@api_router.post(
+    "/papers/{arxiv_id:path}/upvote",
+    summary="Upvote (once per user)",
+    **documented(403, 404, auth=Auth.SIGNED_IN),
+)
+def upvote(request: Request, services: ServicesDep, arxiv_id: PaperId) -> dict[str, Any]:
     return _vote(request, services, arxiv_id, True)
 
 
-@api_router.delete("/papers/{arxiv_id:path}/upvote", summary="Take an upvote back")
-def remove_upvote(request: Request, services: ServicesDep, arxiv_id: str) -> dict[str, Any]:
+@api_router.delete(
+    "/papers/{arxiv_id:path}/upvote",
+    summary="Take an upvote back",
+    **documented(403, 404, auth=Auth.SIGNED_IN),
+)
+def remove_upvote(request: Request, services: ServicesDep, arxiv_id: PaperId) -> dict[str, Any]:
     return _vote(request, services, arxiv_id, False)
 
 
-@api_router.post("/papers/{arxiv_id:path}/save", summary="Save to read later")
-def save(request: Request, services: ServicesDep, arxiv_id: str) -> dict[str, Any]:
+@api_router.post(
+    "/papers/{arxiv_id:path}/save",
+    summary="Save to read later",
+    **documented(403, 404, auth=Auth.SIGNED_IN),
+)
+def save(request: Request, services: ServicesDep, arxiv_id: PaperId) -> dict[str, Any]:
     return _save(request, services, arxiv_id, True)
 
 
-@api_router.delete("/papers/{arxiv_id:path}/save", summary="Remove from saved papers")
-def unsave(request: Request, services: ServicesDep, arxiv_id: str) -> dict[str, Any]:
+@api_router.delete(
+    "/papers/{arxiv_id:path}/save",
+    summary="Remove from saved papers",
+    **documented(403, 404, auth=Auth.SIGNED_IN),
+)
+def unsave(request: Request, services: ServicesDep, arxiv_id: PaperId) -> dict[str, Any]:
     return _save(request, services, arxiv_id, False)
 
 
-@api_router.get("/papers/{arxiv_id:path}", summary="One paper")
-def paper(services: ServicesDep, arxiv_id: str) -> dict[str, Any]:
+@api_router.get("/papers/{arxiv_id:path}", summary="One paper", **documented(404))
+def paper(services: ServicesDep, arxiv_id: PaperId) -> dict[str, Any]:
     return _paper(services.engine, _canonical(arxiv_id))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -19,10 +19,11 @@ from paperfeed.ranking.search import coverage_note
 from paperfeed.services import Services
 from paperfeed.store.accounts import set_preferences
 from paperfeed.store.library import user_tags
+from paperfeed.web.api_docs import Auth, documented
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
 from paperfeed.web.security import acting_user, current_user, require_user
-from paperfeed.web.views import CsrfField, paper_json, with_marks
+from paperfeed.web.views import CsrfField, TagParam, paper_json, with_marks
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/recommendations", tags=["library"])
@@ -98,12 +99,19 @@ def save_preferences(
     return RedirectResponse("/for-you", 303)
 
 
-@api_router.get("", summary="Recent papers recommended for the signed-in user, with why")
+@api_router.get(
+    "",
+    summary="Recent papers recommended for the signed-in user, with why",
+    **documented(auth=Auth.SIGNED_IN),
+)
 def api_recommendations(
-    request: Request, services: ServicesDep, tag: str | None = None, limit: int = 20
+    request: Request,
+    services: ServicesDep,
+    tag: TagParam = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[dict[str, Any]]:
     user = require_user(request)
-    found = recommendations(services, user, tag, max(1, min(limit, 100)))
+    found = recommendations(services, user, tag, limit)
     return [
         {
             "paper": paper_json(item.card),
@@ -114,7 +122,11 @@ def api_recommendations(
     ]
 
 
-@api_router.put("/preferences", summary="Categories, words to exclude, and a seed")
+@api_router.put(
+    "/preferences",
+    summary="Categories, words to exclude, and a seed",
+    **documented(400, 403, 413, auth=Auth.SIGNED_IN),
+)
 def api_preferences(request: Request, services: ServicesDep, body: Preferences) -> dict[str, Any]:
     user = acting_user(request, None)
     set_preferences(services.engine, user["id"], body.model_dump())

@@ -18,6 +18,7 @@ from paperfeed.arxiv_ids import abs_url, pdf_url
 from paperfeed.index.lexical import Snippet
 from paperfeed.latex import DOLLAR, SIGNS, Piece, pieces
 from paperfeed.text import lead, plain
+from paperfeed.urls import code_url, is_code_url, safe_urls
 from paperfeed.web.security import csrf_token, current_user
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -105,6 +106,9 @@ TEMPLATES.env.filters.update(
     arxiv_abs=abs_url,
     pdf=pdf_url,
     counted=counted,
+    safe_urls=safe_urls,
+    code_url=code_url,
+    is_code_url=is_code_url,
 )
 TEMPLATES.env.globals.update(author_url=author_url, with_query=with_query)
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from paperfeed.index.query import MODES, SORTS
+from paperfeed.web.api_docs import documented
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
 from paperfeed.web.search_form import SearchForm, run_search
@@ -36,7 +37,7 @@ def search_page(
     )
 
 
-@api_router.get("/papers/search", summary="Hybrid search with filters and sorts")
+@api_router.get("/papers/search", summary="Hybrid search with filters and sorts", **documented())
 def search_papers(
     services: ServicesDep,
     form: Annotated[SearchForm, Query()],

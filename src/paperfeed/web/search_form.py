@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from paperfeed.index.query import Filters
+from paperfeed.index.query import MAX_CHARS, Filters
 from paperfeed.ranking.search import Hit, Searcher
+from paperfeed.web.views import IsoDate
 
 LAST_PAGE = 50  # a ranking is deep enough for this many pages, not for every paper
+MAX_PAGE = 1000  # past LAST_PAGE a page says where results stop; past this it is a 422
 
 
 class SearchForm(BaseModel):
     """``/search?q=…&mode=…&sort=…&cat=…&author=…&org=…&from=…&to=…&page=…``."""
 
-    q: str = Field(default="", description="Free text; also `author:`, `cat:`, `year:`, quotes.")
+    q: str = Field(
+        default="",
+        max_length=2 * MAX_CHARS,
+        description=f"Free text; also `author:`, `cat:`, `year:`, quotes. Cut to {MAX_CHARS:,} "
+        "characters.",
+    )
     mode: Literal["hybrid", "lexical", "dense"] = "hybrid"
     sort: Literal["relevance", "date", "upvotes"] = "relevance"
     cat: str = Field(default="", max_length=100, description="A category or archive: cs.CL, cs")
     author: str = Field(default="", max_length=200)
     org: str = Field(default="", max_length=200, description="An organisation handle")
-    date_from: date | None = Field(default=None, alias="from")
-    date_to: date | None = Field(default=None, alias="to")
-    page: int = Field(default=1, ge=1, description=f"From 1; results stop at page {LAST_PAGE}")
+    date_from: IsoDate | None = Field(default=None, alias="from")
+    date_to: IsoDate | None = Field(default=None, alias="to")
+    page: int = Field(
+        default=1, ge=1, le=MAX_PAGE, description=f"From 1; results stop at page {LAST_PAGE}"
+    )
 
     def filters(self) -> Filters:
         return Filters(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request
+from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
@@ -23,6 +23,7 @@ from paperfeed.digest.outbox import deliver
 from paperfeed.digest.run import mail_link
 from paperfeed.services import Services
 from paperfeed.store import subscriptions as store
+from paperfeed.web.api_docs import Auth, documented
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
 from paperfeed.web.security import check_csrf, current_user, rate_limit, require_user
@@ -34,6 +35,7 @@ api_router = APIRouter(prefix="/api/subscriptions", tags=["subscriptions"])
 PREVIEW_POLICY = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
 SHOWN = ("id", "email", "kind", "frequency", "query", "filters", "timezone", "hour", "status")
 Text = Annotated[str, Form(max_length=500)]
+Token = Annotated[str, Path(max_length=500, description="The token of the mailed links")]
 
 
 class Timing(BaseModel):
@@ -46,7 +48,9 @@ class NewSubscription(Timing):
     email: str = Field(max_length=320)
     kind: Literal["trending", "search", "recommend"] = "trending"
     query: str | None = Field(None, max_length=500, description="For a saved-search digest")
-    categories: list[str] = Field(default_factory=list, max_length=20)
+    categories: list[Annotated[str, Field(max_length=40)]] = Field(
+        default_factory=list, max_length=20
+    )
 
 
 def create_subscription(
@@ -189,7 +193,12 @@ def preview_page(services: ServicesDep, token: str) -> HTMLResponse:
 # the API ----------------------------------------------------------------------------------
 
 
-@api_router.post("", status_code=202, summary="Subscribe an address (it confirms by mail)")
+@api_router.post(
+    "",
+    status_code=202,
+    summary="Subscribe an address (it confirms by mail)",
+    **documented(400, 403, 413, 429, auth=Auth.OPTIONAL),
+)
 def subscribe(
     request: Request, services: ServicesDep, body: NewSubscription, background: BackgroundTasks
 ) -> dict[str, Any]:
@@ -209,37 +218,39 @@ def subscribe(
     return {key: made[key] for key in SHOWN}
 
 
-@api_router.get("", summary="The signed-in user's subscriptions")
+@api_router.get("", summary="The signed-in user's subscriptions", **documented(auth=Auth.SIGNED_IN))
 def mine(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
     rows = store.list_subscriptions(services.engine, email=require_user(request)["email"])
     return [subscription_json(services, row) for row in rows]
 
 
-@api_router.get("/{token}", summary="One subscription, by its token")
-def one(services: ServicesDep, token: str) -> dict[str, Any]:
+@api_router.get("/{token}", summary="One subscription, by its token", **documented(404))
+def one(services: ServicesDep, token: Token) -> dict[str, Any]:
     return subscription_json(services, subscription_for(services, token))
 
 
-@api_router.patch("/{token}", summary="Change when the digest comes")
-def change(services: ServicesDep, token: str, body: Timing) -> dict[str, Any]:
+@api_router.patch("/{token}", summary="Change when the digest comes", **documented(400, 404, 413))
+def change(services: ServicesDep, token: Token, body: Timing) -> dict[str, Any]:
     change_timing(services, subscription_for(services, token), **body.model_dump())
     return one(services, token)
 
 
-@api_router.post("/{token}/confirm", summary="Confirm a pending subscription")
-def confirm(services: ServicesDep, token: str) -> dict[str, Any]:
+@api_router.post("/{token}/confirm", summary="Confirm a pending subscription", **documented(404))
+def confirm(services: ServicesDep, token: Token) -> dict[str, Any]:
     store.confirm(services.engine, subscription_for(services, token)["id"])
     return one(services, token)
 
 
-@api_router.delete("/{token}", summary="Unsubscribe")
-def unsubscribe(services: ServicesDep, token: str) -> dict[str, Any]:
+@api_router.delete("/{token}", summary="Unsubscribe", **documented(404))
+def unsubscribe(services: ServicesDep, token: Token) -> dict[str, Any]:
     store.unsubscribe(services.engine, subscription_for(services, token)["id"])
     return one(services, token)
 
 
-@api_router.get("/{token}/preview", summary="The next digest, as it would be sent now")
-def preview(services: ServicesDep, token: str) -> dict[str, Any]:
+@api_router.get(
+    "/{token}/preview", summary="The next digest, as it would be sent now", **documented(404)
+)
+def preview(services: ServicesDep, token: Token) -> dict[str, Any]:
     digest = services.next_digest(subscription_for(services, token))
     return {
         "subject": subject(digest),

@@ -5,27 +5,49 @@ carry over."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
-from fastapi import Form, HTTPException, Query, Request
+from fastapi import Form, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse
+from pydantic import BeforeValidator
 from sqlalchemy import Engine
 
 from paperfeed.ranking.search import Hit
 from paperfeed.services import Services
 from paperfeed.store import feed
 from paperfeed.store.activity import marks
-from paperfeed.store.library import LibraryError, library_details
+from paperfeed.store.library import MAX_TAG, LibraryError, library_details
+from paperfeed.urls import code_url, safe_urls
 from paperfeed.web.security import acting_user
 
 PER_PAGE = 20
+MAX_OFFSET = 100_000  # far past any library; a bound, so 2**63 is a 422 and not a crash
 CsrfField = Annotated[str, Form()]
 OnField = Annotated[bool, Form()]
 PageNumber = Annotated[int, Query(alias="page", ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Entries to skip")]
+PaperId = Annotated[
+    str,
+    Path(max_length=300, description="An arXiv id (2401.12345, hep-th/9901001, v2…) or URL"),
+]
+TagParam = Annotated[str | None, Query(max_length=MAX_TAG, description="Only this tag")]
+TagPath = Annotated[str, Path(max_length=MAX_TAG, description="A tag name")]
 T = TypeVar("T")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+# a day as YYYY-MM-DD only: pydantic alone reads a number as a Unix time (date=0 is 1970)
+IsoDate = Annotated[date, BeforeValidator(_iso_day)]
 
 
 def latest_day(engine: Engine) -> date | None:
@@ -98,7 +120,6 @@ def paper_json(card: dict[str, Any]) -> dict[str, Any]:
     published = card.get("published") or (
         datetime.combine(announced, time(), UTC) if announced else None
     )
-    github = next((link for link in card.get("links") or () if "github.com" in link), None)
     return {
         "id": card["arxiv_id"],
         "title": card["title"],
@@ -108,8 +129,8 @@ def paper_json(card: dict[str, Any]) -> dict[str, Any]:
         "announcedOn": announced.isoformat() if announced else None,
         "upvotes": card.get("upvotes") or 0,
         "categories": card.get("categories") or [],
-        "githubRepo": github,
-        "links": card.get("links") or [],
+        "githubRepo": code_url(card.get("links"), ["github.com"]),
+        "links": safe_urls(card.get("links")),
         "organization": {"name": card["organisation"]} if card.get("organisation") else None,
         "submittedAt": iso(card.get("submitted_at")),
     }

@@ -1,0 +1,65 @@
+"""Addresses from outside (sources, submissions, users): the one allow-list every link passes
+before it is stored and again before it becomes an ``href`` in a page, a feed or a mail."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+MAX_URL = 2_000
+SCHEMES = ("http", "https")
+CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "codeberg.org")
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# control characters and whitespace: browsers drop some of them inside a scheme
+# (``java\tscript:``), so an address holding any is refused rather than cleaned
+_UNSAFE_CHARACTER = re.compile(r"[\x00-\x20\x7f-\x9f\s]")
+
+
+def safe_url(value: object) -> str | None:
+    """``value`` if it is an absolute http(s) URL with a well-formed host (a domain name or an
+    IP address) and no credentials; ``None`` otherwise (``javascript:``, ``data:``, relative
+    or protocol-relative addresses, ``https://github.com@evil.example``); surrounding
+    whitespace is dropped."""
+    if not isinstance(value, str) or not 0 < len(value := value.strip()) <= MAX_URL:
+        return None
+    if _UNSAFE_CHARACTER.search(value):
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in SCHEMES or parts.username is not None:
+        return None
+    return value if _good_host(parts.hostname or "") else None
+
+
+def safe_urls(values: Iterable[object] | None) -> list[str]:
+    """The safe URLs among ``values``, in order, each once."""
+    return list(dict.fromkeys(url for url in map(safe_url, values or ()) if url))
+
+
+def is_code_url(url: str, hosts: Iterable[str] = CODE_HOSTS) -> bool:
+    """Whether a safe URL leads to one of ``hosts`` (by default: GitHub, GitLab, ...)."""
+    return (urlsplit(url).hostname or "").removeprefix("www.") in hosts
+
+
+def code_url(links: Iterable[object] | None, hosts: Iterable[str] = CODE_HOSTS) -> str | None:
+    """The first safe link among ``links`` to one of ``hosts``, or ``None``."""
+    return next((url for url in safe_urls(links) if is_code_url(url, hosts)), None)
+
+
+def _good_host(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        pass
+    try:
+        ascii_name = name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = ascii_name.removesuffix(".").split(".")
+    return len(ascii_name) <= 253 and all(_LABEL.match(label) for label in labels)
