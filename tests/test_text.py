@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paperfeed.text import plain
+from paperfeed.text import counted, plain
 
 
 @pytest.mark.parametrize(
@@ -22,3 +22,12 @@ from paperfeed.text import plain
 )
 def test_latex_reads_as_plain_text(text: str | None, shown: str) -> None:
     assert plain(text) == shown
+
+
+def test_counts_are_said_with_the_right_noun_on_pages_and_the_command_line() -> None:
+    assert [counted(n, "paper") for n in (0, 1, 2, 1283)] == [
+        "0 papers",
+        "1 paper",
+        "2 papers",
+        "1,283 papers",
+    ]

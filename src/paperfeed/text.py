@@ -1,5 +1,6 @@
-"""Titles and abstracts as readable text: arXiv's LaTeX shown as plain Unicode (by
-:mod:`paperfeed.latex`), for the web pages, the feeds and the mails alike."""
+"""Text as people read it: titles and abstracts with arXiv's LaTeX shown as plain Unicode (by
+:mod:`paperfeed.latex`), for the web pages, the feeds and the mails alike; counts with their
+nouns, for pages and the command line."""
 
 from __future__ import annotations
 
@@ -22,3 +23,8 @@ def lead(text: str | None, chars: int = 260) -> str:
     if len(dollars) % 2:
         head = head[: dollars[-1]]
     return plain(head.rstrip()) + " …"
+
+
+def counted(number: int, noun: str) -> str:
+    """``1 paper``, ``1,283 papers``: a count and its noun (plurals by ``s``)."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

@@ -8,6 +8,7 @@ import click
 import orjson
 
 from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app, progress_bar, resumable
+from paperfeed.text import counted
 
 
 class Moment(click.ParamType):
@@ -143,7 +144,7 @@ def subscriptions_list(app: AppContext, email: str | None, as_json: bool) -> Non
         return
     for row in found:
         click.echo(f"{row['id']:>6}  {row['email']:<40} {_describe(row)}")
-    click.echo(f"{len(found):,} subscriptions")
+    click.echo(counted(len(found), "subscription"))
 
 
 @subscriptions.command("remove")

@@ -11,6 +11,7 @@ import click
 import orjson
 
 from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app
+from paperfeed.text import counted
 
 USER = click.option("--user", "email", required=True, help="The account's email address.")
 
@@ -115,7 +116,7 @@ def library_list(app: AppContext, email: str, tag: str | None, as_json: bool) ->
     for row in rows:
         tags = f"  [{', '.join(row['tags'])}]" if row["tags"] else ""
         click.echo(f"{row['arxiv_id']}{tags}{'  ' + row['note'] if row['note'] else ''}")
-    click.echo(f"{len(rows):,} papers")
+    click.echo(counted(len(rows), "paper"))
 
 
 @library_group.command("tag")

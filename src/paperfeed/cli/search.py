@@ -22,6 +22,7 @@ from paperfeed.cli.context import (
     resumable,
 )
 from paperfeed.index.query import MODES, SORTS, Filters
+from paperfeed.text import counted
 
 if TYPE_CHECKING:
     from paperfeed.index.embedding import Embedder
@@ -256,7 +257,8 @@ def to_finish(covered: Coverage) -> str:
     """What is left to embed, and how to get it done."""
     since = f" (papers announced up to {covered.newest_pending})" if covered.newest_pending else ""
     return (
-        f"{covered.pending:,} papers still to embed{since}: run `paperfeed index` again, or "
+        f"{counted(covered.pending, 'paper')} still to embed{since}: run `paperfeed index` "
+        "again, or "
         "`paperfeed worker` (or `paperfeed serve --worker`) to embed them in the background."
     )
 

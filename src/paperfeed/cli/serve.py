@@ -21,6 +21,7 @@ from paperfeed.cli.context import AppContext, pass_app, resumable
 from paperfeed.cli.ingest import import_announcements, one_line_errors
 from paperfeed.cli.search import build_indexes
 from paperfeed.sources.base import SourceError
+from paperfeed.text import counted
 
 FACTORY = "paperfeed.web.app:app_from_environment"
 SHUTDOWN = 2  # seconds the server and its worker may take to stop: in all, under 5
@@ -121,7 +122,8 @@ def demo(
     if not no_serve:  # a day without announcements still shows the store
         run_server(app, host, port, with_worker=True)
     elif count := visible_count(app.engine):
-        click.echo(f"{count:,} papers are ready: `paperfeed serve` shows them.")
+        ready = "is" if count == 1 else "are"
+        click.echo(f"{counted(count, 'paper')} {ready} ready: `paperfeed serve` shows them.")
     else:
         click.echo(EMPTY)
 
@@ -150,7 +152,7 @@ def run_server(
     settings, services = app.settings, app.services
     shown = f"[{host}]" if ":" in host else host
     check_free(host, port, shown)
-    click.echo(f"paperfeed is serving {count:,} papers at http://{shown}:{port}/papers")
+    click.echo(f"paperfeed is serving {counted(count, 'paper')} at http://{shown}:{port}/papers")
     if not count:
         click.echo(EMPTY)
     if not settings.smtp_url:
@@ -253,7 +255,8 @@ def say_what_waits(app: AppContext, count: int) -> None:
         pending = covered.pending if covered is not None else 0
     if pending:
         click.echo(
-            f"{pending:,} papers are not embedded: search finds them by their words only. "
+            f"{counted(pending, 'paper')} {'is' if pending == 1 else 'are'} not embedded: "
+            "search finds them by their words only. "
             "Run `paperfeed worker` beside the server (or serve with --worker)."
         )
 

@@ -38,6 +38,7 @@ from sqlalchemy import (
 from paperfeed.store.schema import embeddings, papers, submissions
 from paperfeed.store.sql import chunks
 from paperfeed.store.vector_files import RawRows, VectorFile, VectorFileError, open_vector_file
+from paperfeed.text import counted
 
 STORED = np.dtype("<f2")
 EXAMPLES = 5  # rows shown for each problem found in an imported file
@@ -94,14 +95,14 @@ class VectorImport:
     skipped: dict[str, Tally] = field(default_factory=dict)  # by reason; examples: positions
 
     def __str__(self) -> str:
-        parts = [f"{_counted(self.imported, 'vector')} imported"]
+        parts = [f"{counted(self.imported, 'vector')} imported"]
         if self.unknown.count:
             shown = ", ".join(self.unknown.examples)
             more = ", …" if self.unknown.count > len(self.unknown.examples) else ""
-            unknown = _counted(self.unknown.count, "id")
+            unknown = counted(self.unknown.count, "id")
             parts.append(f"{unknown} of papers not in the store skipped ({shown}{more})")
         parts += [
-            f"{_counted(tally.count, self.unit)} {reason} skipped ({tally.where(self.unit)})"
+            f"{counted(tally.count, self.unit)} {reason} skipped ({tally.where(self.unit)})"
             for reason, tally in self.skipped.items()
         ]
         return "; ".join(parts)
@@ -441,8 +442,8 @@ def _checked_dim(file: VectorFile, dim: int | None, model: str) -> int:
             wrong.setdefault(int(length), Tally()).add(rows.positions[lengths == length])
     if wrong:
         found = "; ".join(
-            f"{_counted(tally.count, file.unit)} {'has' if tally.count == 1 else 'have'} "
-            f"{_counted(length, 'dimension')} ({tally.where(file.unit)})"
+            f"{counted(tally.count, file.unit)} {'has' if tally.count == 1 else 'have'} "
+            f"{counted(length, 'dimension')} ({tally.where(file.unit)})"
             for length, tally in sorted(wrong.items(), key=lambda item: -item[1].count)
         )
         raise VectorFileError(f"{file.path}: {found}, expected {dim} {like}; nothing was imported")
@@ -494,7 +495,3 @@ def _pending_by_arxiv_id(conn: Connection, arxiv_ids: list[str]) -> dict[str, Pe
         papers.c.arxiv_id, papers.c.id, papers.c.changed_at, papers.c.title, papers.c.abstract
     ).where(papers.c.arxiv_id.in_(set(arxiv_ids)))
     return {row.arxiv_id: _pending(row) for row in conn.execute(query)}
-
-
-def _counted(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"

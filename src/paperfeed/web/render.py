@@ -17,7 +17,7 @@ from markupsafe import Markup
 from paperfeed.arxiv_ids import abs_url, pdf_url
 from paperfeed.index.lexical import Snippet
 from paperfeed.latex import DOLLAR, SIGNS, Piece, pieces
-from paperfeed.text import lead, plain
+from paperfeed.text import counted, lead, plain
 from paperfeed.urls import code_url, is_code_url, safe_urls
 from paperfeed.web.security import csrf_token, current_user
 
@@ -78,11 +78,6 @@ def _collapsed(marked: list[tuple[str, bool]]) -> Snippet:
 
 def day_label(value: date | datetime | None) -> str:
     return value.strftime("%a %d %b %Y") if value else ""
-
-
-def counted(number: int, noun: str) -> str:
-    """``1 paper``, ``1,283 papers``: a count and its noun (plurals by ``s``)."""
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def author_url(name: str) -> str:
