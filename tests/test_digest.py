@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from paperfeed.digest.run import mail_link
-from paperfeed.store.accounts import create_user
+from paperfeed.store.accounts import create_user, verify_email
 from paperfeed.store.activity import set_saved
 from paperfeed.store.schema import OutboxMessage
 from paperfeed.store.subscriptions import (
@@ -260,6 +260,7 @@ def test_a_recommendations_digest_learns_from_the_account_and_says_why(
     web: WebApp, smtp_server: SmtpServer, cheap_passwords: None
 ) -> None:
     user = create_user(web.engine, READERS[0], "long enough")
+    verify_email(web.engine, user["id"], user["email"])
     set_saved(web.engine, user["id"], "2503.00001", True)  # Graph neural networks at scale
     set_saved(web.engine, user["id"], "2503.00002", True)  # Graph attention networks
     readers(web.engine, READERS[0], kind="recommend")

@@ -617,14 +617,14 @@ def test_pages_fit_a_phone_screen(browsing: Browsing) -> None:
     shot(phone, "mobile_search")
 
 
-def mailed_link(mail: SmtpServer, to: str, ending: str) -> str:
-    """The path of the link ending in ``ending`` in the newest mail to ``to``."""
+def mailed_link(mail: SmtpServer, to: str, ending: str, path: str = "/subscriptions/") -> str:
+    """The path of the link to ``path``… ending in ``ending`` in the newest mail to ``to``."""
     deadline = datetime.now(UTC) + timedelta(seconds=10)
     while datetime.now(UTC) < deadline:
         for received in reversed(mail.received):
             if to in received.recipients:
                 text = received.message.get_body(("plain",)).get_content()
-                return re.search(rf"https?://[^/\s]+(/subscriptions/\S+{ending})", text)[1]
+                return re.search(rf"https?://[^/\s]+({path}\S+{ending})", text)[1]
     raise AssertionError(f"no mail to {to}")
 
 
@@ -647,6 +647,20 @@ def test_subscribing_from_trending_and_confirming_from_the_mail(
     shot(page, "subscription")
     page.get_by_role("link", name="Preview the next digest").click()
     shot(page, "digest-preview")
+
+
+def test_confirming_your_address_from_the_mailed_link(page: Page, mail: SmtpServer) -> None:
+    sign_up(page)
+    page.locator("header .account a").click()
+    page.wait_for_url("**/profile")
+    expect(page.get_by_text("Confirm your address first.")).to_be_visible()
+    address = page.locator("main p.muted").first.inner_text()
+    page.goto(mailed_link(mail, address, "", path="/verify/"))
+    page.get_by_role("button", name="Yes, confirm my address").click()
+    page.wait_for_url("**/profile?verified=1")
+    expect(page.get_by_role("status")).to_have_text(re.compile("Your address is confirmed"))
+    expect(page.get_by_text("Confirm your address first.")).to_have_count(0)
+    shot(page, "address-confirmed")
 
 
 def test_for_you_explains_each_recommendation(page: Page) -> None:

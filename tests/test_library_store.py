@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 from memory_source import MemorySource, paper
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.store import library
-from paperfeed.store.accounts import create_user, get_user
+from paperfeed.store.accounts import create_user, get_user, verify_email
 from paperfeed.store.activity import UnknownPaper, set_saved, set_vote
 from paperfeed.store.queries import get_paper
 from paperfeed.store.schema import papers
@@ -109,8 +109,10 @@ def test_export_holds_all_the_users_data_as_json(engine: Engine, user: dict) -> 
     set_vote(engine, user["id"], IDS[1], True)
     library.set_not_interested(engine, user["id"], IDS[2], True)
     subscribe(engine, "ada@example.org", kind="search", query="graphs", confirmed=True)
+    verify_email(engine, user["id"], user["email"])  # the address's subscriptions are hers
     data = orjson.loads(orjson.dumps(export_user_data(engine, user["id"])))
     assert data["account"]["email"] == "ada@example.org"
+    assert data["account"]["email_verified_at"]
     assert [(e["arxiv_id"], e["tags"], e["note"]) for e in data["library"]] == [
         (IDS[0], ["gnn"], "good baseline"),
         (IDS[2], [], "not saved, but noted"),
@@ -128,6 +130,7 @@ def test_deleting_an_account_removes_everything_and_takes_its_upvotes_back(
     library.set_note(engine, user["id"], IDS[0], "note")
     set_vote(engine, user["id"], IDS[1], True)
     subscribe(engine, "ada@example.org", confirmed=True)
+    verify_email(engine, user["id"], user["email"])  # the address's subscriptions are hers
     assert delete_account(engine, user["id"])
     assert get_user(engine, user["id"]) is None
     assert get_paper(engine, IDS[1])["votes"] == 0

@@ -11,6 +11,7 @@ from memory_source import MemorySource, paper
 from paperfeed.index.dense import VectorIndex
 from paperfeed.index.live import RECHECK
 from paperfeed.ingest.pipeline import ingest
+from paperfeed.store.accounts import find_user, verify_email
 from web_app import NEWEST, WebApp, build, card_ids, sign_up
 
 GRAPHS = ["2503.00001", "2503.00002"]  # Graph neural networks at scale; graph attention
@@ -81,10 +82,13 @@ def test_recommendations_by_email_are_subscribed_from_for_you_and_listed_on_the_
     token = sign_up(browser)
     save(browser, token, *GRAPHS)
     assert 'value="recommend"' in browser.get("/for-you").text
-    done = browser.post(
-        "/subscribe",
-        data={"email": "ada@example.org", "kind": "recommend", "csrf_token": token},
-    )
+    data = {"email": "ada@example.org", "kind": "recommend", "csrf_token": token}
+    first = browser.post("/subscribe", data=data)
+    assert first.status_code == 403
+    assert "Confirm your address first" in first.text  # the address is not verified yet
+    ada = find_user(web.engine, "ada@example.org") or {}
+    verify_email(web.engine, ada["id"], ada["email"])  # as the mailed link does
+    done = browser.post("/subscribe", data=data)
     assert "You are subscribed" in done.text  # the account's own address: no confirmation
     profile = browser.get("/profile").text
     assert "Recommended for you</a>, every weekday" in profile

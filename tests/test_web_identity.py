@@ -191,9 +191,14 @@ def test_subscribing_an_address_with_a_pending_subscription_mails_the_confirmati
     assert any(link.endswith("/confirm") for link in mailed_links(smtp_server, "alice@example.org"))
 
 
-def test_the_owner_signed_in_still_gets_the_token(mailing: WebApp) -> None:
+def test_the_owner_signed_in_still_gets_the_token(mailing: WebApp, smtp_server: SmtpServer) -> None:
+    """Once the address is verified (see test_web_verify_email for before)."""
     browser = mailing.browser()
     token = sign_up(browser, "ada@example.org", PASSWORD)
+    mail = smtp_server.received[0].message.get_body(("plain",)).get_content()
+    [verify] = re.findall(r"/verify/\S+", mail)
+    confirm = form_token(browser.get(verify).text)
+    assert browser.post(verify, data={"csrf_token": confirm}).status_code == 200
     made = browser.post(
         "/api/subscriptions", json={"email": "ada@example.org"}, headers={"X-CSRF-Token": token}
     )

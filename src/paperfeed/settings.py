@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     signup_rate: str = Field(default="5/hour", description="Sign-ups per client address.")
     submit_rate: str = Field(default="30/hour", description="Paper submissions per user.")
     subscribe_rate: str = Field(default="10/hour", description="Subscriptions per client address.")
+    verify_rate: str = Field(
+        default="3/hour", description="Mails with the link that verifies an address, per user."
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="The site's address as readers reach it; links in mails point there.",

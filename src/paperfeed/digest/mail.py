@@ -1,6 +1,6 @@
-"""Mails as sent: a digest, or a subscription's link (asking to confirm it, or to manage
-it), multipart plain text + HTML, with the one-click unsubscribe headers of RFC 8058 on
-every digest."""
+"""Mails as sent: a digest, a subscription's link (asking to confirm it, or to manage it), or
+the link that verifies an account's address; multipart plain text + HTML, with the one-click
+unsubscribe headers of RFC 8058 on every digest."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from paperfeed.digest.content import Digest
-from paperfeed.digest.links import Links
+from paperfeed.digest.links import VERIFY_FOR, Links
 from paperfeed.store.schema import DigestKind, SubscriptionStatus
 from paperfeed.text import lead, plain
 from paperfeed.urls import code_url
@@ -124,6 +124,18 @@ def link_message(subscription: dict[str, Any], links: Links, sender: str) -> Mes
         "site": links.site(),
     }
     return _render(name, context).message(sender, subscription["email"])
+
+
+def verify_message(user: dict[str, Any], links: Links, sender: str) -> Message:
+    """The mail asking the account's address to confirm it is the account holder's."""
+    context = {
+        "email": user["email"],
+        "subject": "Confirm your address for paperfeed",
+        "link": links.verify(user),
+        "days": VERIFY_FOR.days,
+        "site": links.site(),
+    }
+    return _render("verify", context).message(sender, user["email"])
 
 
 def _entry(card: dict[str, Any], links: Links) -> dict[str, Any]:

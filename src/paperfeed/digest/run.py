@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from paperfeed.digest.content import Contents, Digest
 from paperfeed.digest.links import Links
-from paperfeed.digest.mail import DigestMail, link_message
+from paperfeed.digest.mail import DigestMail, link_message, verify_message
 from paperfeed.digest.outbox import DeliveryReport, deliver, enqueue, prune
 from paperfeed.digest.schedule import LOOK_BACK, due_period, period_of
 from paperfeed.digest.smtp import SmtpConfig
@@ -151,6 +151,22 @@ def mail_link(engine: Engine, subscription: dict[str, Any], mailer: Mailer) -> b
     with engine.begin() as conn:
         queued = enqueue(conn, key, subscription["email"], kind, message, subscription["id"], now)
     return queued is not None
+
+
+def mail_verification(engine: Engine, user: dict[str, Any], mailer: Mailer) -> None:
+    """Queue the mail with the link that verifies the account's address (how often one may
+    be asked for is the caller's to limit)."""
+    now = datetime.now(UTC)
+    message = verify_message(user, mailer.links, mailer.sender)
+    with engine.begin() as conn:
+        enqueue(
+            conn,
+            f"{MailKind.VERIFY}:{user['id']}:{now.isoformat()}",
+            user["email"],
+            MailKind.VERIFY,
+            message,
+            now=now,
+        )
 
 
 def run_digests(

@@ -1,5 +1,6 @@
-"""Accounts: users with argon2-hashed passwords, their session keys, and API tokens (only
-their SHA-256 kept; listed by name and last use, revoked one by one)."""
+"""Accounts: users with argon2-hashed passwords, their session keys, whether their address is
+verified, and API tokens (only their SHA-256 kept; listed by name and last use, revoked one
+by one)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ PUBLIC = (
     users.c.is_admin,
     users.c.created_at,
     users.c.preferences,
+    users.c.email_verified_at,
 )
 PUBLIC_NAMES = tuple(column.name for column in PUBLIC)
 
@@ -138,6 +140,24 @@ def find_user(engine: Engine, email: str) -> dict[str, Any] | None:
         query = select(*PUBLIC).where(users.c.email == email.strip().lower())
         row = conn.execute(query).mappings().first()
     return dict(row) if row else None
+
+
+def is_verified(user: dict[str, Any]) -> bool:
+    """Whether the account's address is shown to be its holder's (a mailed link followed):
+    only then is anything tied to the address by email the account's."""
+    return user.get("email_verified_at") is not None
+
+
+def verify_email(engine: Engine, user_id: int, email: str) -> bool:
+    """Note that the account's address ``email`` is verified (the first time counts);
+    ``False`` if there is no such account with that address."""
+    mine = (users.c.id == user_id) & (users.c.email == email)
+    with engine.begin() as conn:
+        found = conn.execute(select(users.c.email_verified_at).where(mine)).first()
+        if found is not None and found.email_verified_at is None:
+            now = datetime.now(UTC)
+            conn.execute(update(users).where(mine).values(email_verified_at=now))
+    return found is not None
 
 
 def make_admin(engine: Engine, email: str, password: str | None = None) -> dict[str, Any]:

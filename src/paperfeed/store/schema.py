@@ -177,6 +177,9 @@ class User(Base):
     preferences: Mapped[dict | None] = mapped_column(JSON)
     # in the session cookie with the id; a new one (signing out, a new password) ends them all
     session_key: Mapped[str] = mapped_column(String(64), default=new_key)
+    # when a link mailed to the address was followed while signed in: until then nothing tied
+    # to the address by email (its subscriptions, a recommendations digest) is the account's
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):
@@ -334,6 +337,7 @@ class SuppressedAddress(Base):
 class MailKind(StrEnum):
     CONFIRM = "confirm"  # asks the address to confirm a subscription
     MANAGE = "manage"  # a live subscription's manage link, sent again when asked for it
+    VERIFY = "verify"  # asks an account's address to confirm it is the account holder's
     DIGEST = "digest"
 
 

@@ -46,19 +46,23 @@ def subscribe(
 ) -> dict[str, Any]:
     """A new subscription (pending unless ``confirmed``), or the same live one again.
 
-    A recommendations digest needs an account with this email: it is what the account saved
-    and upvoted that the recommendations learn from.
+    A subscription belongs to the account with this email only once the account verified
+    the address. A recommendations digest needs such an account: it is what the account
+    saved and upvoted that the recommendations learn from.
     """
     email, query = email.strip().lower(), (query or "").strip() or None
     _check(email, kind, frequency, query, timezone, hour)
     now = datetime.now(UTC)
     with engine.begin() as conn:
-        user_id = conn.execute(select(users.c.id).where(users.c.email == email)).scalar()
+        account = conn.execute(
+            select(users.c.id, users.c.email_verified_at).where(users.c.email == email)
+        ).first()
+        user_id = account.id if account and account.email_verified_at else None
         if kind == DigestKind.RECOMMEND and user_id is None:
-            raise SubscriptionError(
-                "recommendations learn from an account's saved and upvoted papers: "
-                f"sign up with {email} first"
-            )
+            learn = "recommendations learn from an account's saved and upvoted papers: "
+            if account is None:
+                raise SubscriptionError(f"{learn}sign up with {email} first")
+            raise SubscriptionError(f"{learn}the account of {email} has not confirmed it yet")
         same = select(subscriptions.c.id).where(
             subscriptions.c.email == email,
             subscriptions.c.kind == kind,

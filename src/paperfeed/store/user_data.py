@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from paperfeed.store.schema import (
+    DigestKind,
     api_tokens,
     not_interested,
     notes,
@@ -26,21 +27,31 @@ FORMAT = "paperfeed-user-data/1"
 
 def export_user_data(engine: Engine, user_id: int) -> dict[str, Any]:
     """The account, library (saved papers with tags and notes), upvotes, "not interested"
-    marks, submissions, subscriptions and API token names, as JSON-ready values."""
+    marks, submissions, subscriptions (once the address is verified) and API token names, as
+    JSON-ready values."""
     with engine.connect() as conn:
         account = (
             conn.execute(
-                select(users.c.email, users.c.name, users.c.created_at, users.c.preferences).where(
-                    users.c.id == user_id
-                )
+                select(
+                    users.c.email,
+                    users.c.name,
+                    users.c.created_at,
+                    users.c.preferences,
+                    users.c.email_verified_at,
+                ).where(users.c.id == user_id)
             )
             .mappings()
             .one()
         )
+        verified = account["email_verified_at"]
         data = {
             "format": FORMAT,
             "exported_at": datetime.now(UTC).isoformat(),
-            "account": {**account, "created_at": account["created_at"].isoformat()},
+            "account": {
+                **account,
+                "created_at": account["created_at"].isoformat(),
+                "email_verified_at": verified.isoformat() if verified else None,
+            },
             "library": _library(conn, user_id),
             "tags": sorted(
                 conn.execute(select(tags.c.name).where(tags.c.user_id == user_id)).scalars()
@@ -48,7 +59,8 @@ def export_user_data(engine: Engine, user_id: int) -> dict[str, Any]:
             "upvoted": _papers(conn, votes, votes.c.created_at, user_id),
             "not_interested": _papers(conn, not_interested, not_interested.c.created_at, user_id),
             "submitted": _papers(conn, submissions, submissions.c.submitted_at, user_id),
-            "subscriptions": _subscriptions(conn, user_id, account["email"]),
+            # an address's subscriptions are the account's once it verified the address
+            "subscriptions": _subscriptions(conn, user_id, account["email"]) if verified else [],
             "api_tokens": [
                 {"name": name, "created_at": moment.isoformat()}
                 for name, moment in conn.execute(
@@ -63,11 +75,17 @@ def export_user_data(engine: Engine, user_id: int) -> dict[str, Any]:
 
 def delete_account(engine: Engine, user_id: int) -> bool:
     """Delete the user and everything the store keeps about them, their upvotes taken back
-    from the papers' counts and their address's subscriptions stopped; ``False`` if there is
-    no such user."""
+    from the papers' counts; ``False`` if there is no such user.
+
+    A verified address's subscriptions go too. Those of an address never verified are its
+    owner's, who may not be the account holder: they stay, unlinked from the account (bar
+    its recommendations digests, which have nothing left to learn from).
+    """
     with engine.begin() as conn:
-        email = conn.execute(select(users.c.email).where(users.c.id == user_id)).scalar()
-        if email is None:
+        account = conn.execute(
+            select(users.c.email, users.c.email_verified_at).where(users.c.id == user_id)
+        ).first()
+        if account is None:
             return False
         voted = select(votes.c.paper_id).where(votes.c.user_id == user_id)
         conn.execute(
@@ -75,7 +93,13 @@ def delete_account(engine: Engine, user_id: int) -> bool:
             .where(papers.c.id.in_(voted))
             .values(votes=papers.c.votes - 1, changed_at=datetime.now(UTC))
         )
-        conn.execute(delete(subscriptions).where(subscriptions.c.email == email))
+        if account.email_verified_at is not None:
+            conn.execute(delete(subscriptions).where(subscriptions.c.email == account.email))
+        else:
+            linked = subscriptions.c.user_id == user_id
+            recommend = linked & (subscriptions.c.kind == DigestKind.RECOMMEND)
+            conn.execute(delete(subscriptions).where(recommend))
+            conn.execute(update(subscriptions).where(linked).values(user_id=None))
         # the rest cascades from the user row (votes, library, notes, tags, tokens, ...)
         conn.execute(delete(users).where(users.c.id == user_id))
     return True

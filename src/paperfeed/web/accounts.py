@@ -1,24 +1,36 @@
-"""Accounts: signing up, in and out, the profile page with a new password and API tokens
-(made, listed, revoked; ``/api/tokens`` too), and deleting the account with all its data
-(from the profile page, or ``DELETE /api/account``)."""
+"""Accounts: signing up, in and out, verifying the address, the profile page with a new
+password and API tokens (made, listed, revoked; ``/api/tokens`` too), and deleting the
+account with all its data (from the profile page, or ``DELETE /api/account``).
+
+An account is usable at once, but its address is its own only once verified: signing up
+mails a link to it (sent again on request, a few times an hour), which verifies the address
+when followed while signed in to the account, so that neither the mail alone (a stranger
+signed up with it) nor the account alone does. Until then nothing tied to the address by
+email (its subscriptions and their links, a recommendations digest) is the account's.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Path, Request
+from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from paperfeed.digest.links import VERIFY_FOR, LinkExpired, address_key
+from paperfeed.digest.outbox import deliver
+from paperfeed.digest.run import mail_verification
 from paperfeed.services import Services
 from paperfeed.store.accounts import (
     AccountError,
     authenticate,
     create_token,
     create_user,
+    is_verified,
     list_tokens,
     revoke_token,
     set_password,
+    verify_email,
 )
 from paperfeed.store.activity import activity_ids
 from paperfeed.store.queries import cards_in_order
@@ -36,13 +48,14 @@ from paperfeed.web.security import (
     sign_in,
     sign_out,
 )
-from paperfeed.web.views import CsrfField, local, with_marks
+from paperfeed.web.views import CsrfField, local, sign_in_first, with_marks
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["library"])
 Email = Annotated[str, Form(max_length=320)]
 Password = Annotated[str, Form(max_length=1000)]
 TokenId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+VerifyToken = Annotated[str, Path(max_length=500)]
 
 
 class PasswordCheck(BaseModel):
@@ -103,6 +116,7 @@ def signup_form(request: Request) -> HTMLResponse:
 def signup(
     request: Request,
     services: ServicesDep,
+    background: BackgroundTasks,
     email: Email = "",
     password: Password = "",
     name: Annotated[str, Form(max_length=200)] = "",
@@ -115,7 +129,84 @@ def signup(
     except AccountError as exc:
         return page(request, "signup.html", 400, error=str(exc), email=email, name=name)
     sign_in(request, user)
+    send_verification(services, user, background)
     return RedirectResponse("/papers", 303)
+
+
+def send_verification(
+    services: Services, user: dict[str, Any], background: BackgroundTasks
+) -> None:
+    """Queue the mail with the link that verifies the user's address, and send it soon (with
+    no mail server, it waits in the outbox until one is set)."""
+    mail_verification(services.engine, user, services.mailer)
+    background.add_task(deliver, services.engine, services.mailer.smtp)
+
+
+@router.post("/profile/verify")
+def resend_verification(
+    request: Request, services: ServicesDep, background: BackgroundTasks, csrf_token: CsrfField = ""
+) -> HTMLResponse:
+    """Mail the link that verifies the address again (rate-limited per user)."""
+    user = acting_user(request, csrf_token)
+    if not is_verified(user):
+        rate_limit(request, services.settings.verify_rate, "verify", key=str(user["id"]))
+        send_verification(services, user, background)
+    return _profile_page(request, services, user, verify_sent=not is_verified(user))
+
+
+@router.get("/verify/{token}")
+def verify_form(request: Request, services: ServicesDep, token: VerifyToken) -> Response:
+    """The page a verification link opens: a button that verifies (links in mails only show
+    a page; mail scanners follow them). Signed out, it asks to sign in first."""
+    named = _named(services, token)
+    if named is None:
+        return _expired(request, services)
+    user = current_user(request)
+    if user is None:
+        return sign_in_first(request)
+    _check_mine(named, user)
+    return page(request, "verify.html", token=token)
+
+
+@router.post("/verify/{token}")
+def verify(
+    request: Request, services: ServicesDep, token: VerifyToken, csrf_token: CsrfField = ""
+) -> Response:
+    user = acting_user(request, csrf_token)
+    named = _named(services, token)
+    if named is None:
+        return _expired(request, services)
+    _check_mine(named, user)
+    verify_email(services.engine, user["id"], user["email"])
+    return RedirectResponse("/profile?verified=1", 303)
+
+
+def _named(services: Services, token: str) -> tuple[int, str] | None:
+    """The account and address key a verification link names; ``None`` if it expired, 404
+    for a forged one."""
+    try:
+        named = services.mailer.links.verification(token)
+    except LinkExpired:
+        return None
+    if named is None:
+        raise HTTPException(404, "This link is not valid: open the one in the mail as it is.")
+    return named
+
+
+def _check_mine(named: tuple[int, str], user: dict[str, Any]) -> None:
+    """403 unless the link was mailed to the signed-in account's address."""
+    if named != (user["id"], address_key(user["email"])):
+        raise HTTPException(
+            403,
+            "This link was mailed to another account's address: sign out, then sign in to "
+            "that account and open the link again.",
+        )
+
+
+def _expired(request: Request, services: Services) -> HTMLResponse:
+    """The page saying the link expired (410), with the button for a new one."""
+    mails = services.settings.smtp_url is not None
+    return page(request, "verify.html", 410, expired=True, days=VERIFY_FOR.days, mails=mails)
 
 
 @router.post("/logout")
@@ -126,11 +217,11 @@ def logout(request: Request, csrf_token: CsrfField = "") -> RedirectResponse:
 
 
 @router.get("/profile")
-def profile(request: Request, services: ServicesDep) -> Response:
+def profile(request: Request, services: ServicesDep, verified: bool = False) -> Response:
     user = current_user(request)
     if user is None:
         return RedirectResponse("/login?next=/profile", 303)
-    return _profile_page(request, services, user)
+    return _profile_page(request, services, user, just_verified=verified and is_verified(user))
 
 
 @router.post("/profile/password")
@@ -244,7 +335,7 @@ def _profile_page(
     }
     digests = [
         {**row, "manage": f"/subscriptions/{links.token(row)}"}
-        for row in list_subscriptions(engine, email=user["email"])
+        for row in (list_subscriptions(engine, email=user["email"]) if is_verified(user) else [])
         if row["status"] in ("pending", "active")
     ]
     tokens = list_tokens(engine, user["id"])
@@ -256,5 +347,6 @@ def _profile_page(
         token=token,
         tokens=tokens,
         digests=digests,
+        mails=services.settings.smtp_url is not None,
         **context,
     )

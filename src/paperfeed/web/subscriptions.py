@@ -7,7 +7,9 @@ mail may manage that subscription, and nobody else. Links in mails are GETs that
 page; every change is a POST (mail scanners follow links, and must not confirm or
 unsubscribe anybody). Anybody may subscribe an address: the address is mailed its link (to
 confirm a new subscription, or to manage the one it has), and the caller is told the same
-either way, with no token; a signed-in user lists and subscribes their own.
+either way, with no token; a signed-in user whose address is verified lists and subscribes
+their own. A recommendations digest is only ever subscribed that way: it mails what an
+account saved, and asking for one tells nobody whether an address has an account.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from paperfeed.digest.outbox import deliver
 from paperfeed.digest.run import mail_link
 from paperfeed.services import Services
 from paperfeed.store import subscriptions as store
+from paperfeed.store.accounts import is_verified
+from paperfeed.store.schema import DigestKind
 from paperfeed.web.api_docs import Auth, documented
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
@@ -36,6 +40,18 @@ PREVIEW_POLICY = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-in
 SHOWN = ("id", "email", "kind", "frequency", "query", "filters", "timezone", "hour", "status")
 Text = Annotated[str, Form(max_length=500)]
 Token = Annotated[str, Path(max_length=500, description="The token of the mailed links")]
+CONFIRM_FIRST = (
+    "Confirm your address first: follow the link mailed to it when you signed up (your "
+    "profile page sends it again)."
+)
+RECOMMEND_SIGNED_IN = (
+    "Recommendations by email come from your account: sign in, then subscribe from the "
+    "For you page."
+)
+
+
+class ConfirmFirst(store.SubscriptionError):
+    """The signed-in user's own address, not verified yet."""
 
 
 class Timing(BaseModel):
@@ -58,12 +74,17 @@ def create_subscription(
 ) -> dict[str, Any] | None:
     """Subscribe (rate-limited per client), and mail the address its link soon: to confirm
     a new subscription, or to manage the one it already has. A signed-in user subscribing
-    their own address needs no confirmation and gets the subscription back; anyone else
-    gets ``None``: whether the address had one is told to the address alone."""
+    their own, verified address needs no confirmation and gets the subscription back; anyone
+    else gets ``None``: whether the address had one is told to the address alone. A
+    recommendations digest is for the former only (:class:`ConfirmFirst` for an unverified
+    own address, the same refusal for every other)."""
     rate_limit(request, services.settings.subscribe_rate, "subscribe")
     user = current_user(request)
     email = choices.pop("email").strip().lower()
-    own = user is not None and user["email"] == email
+    mine = user is not None and user["email"] == email
+    own = mine and user is not None and is_verified(user)
+    if choices["kind"] == DigestKind.RECOMMEND and not own:
+        raise ConfirmFirst(CONFIRM_FIRST) if mine else store.SubscriptionError(RECOMMEND_SIGNED_IN)
     made = store.subscribe(services.engine, email, confirmed=own, **choices)
     if not own or made["status"] == "pending":
         mail_link(services.engine, made, services.mailer)
@@ -126,12 +147,21 @@ def subscribe_form(
         "filters": {"categories": [category]} if category else None,
         "timezone": timezone if timezone in store.zone_names() else "UTC",
     }
+    mails = services.settings.smtp_url is not None
     try:
         made = create_subscription(request, services, background, email=email, **choices)
     except store.SubscriptionError as exc:
-        return page(request, "subscribe_done.html", 400, error=str(exc), subscription=None)
+        first = isinstance(exc, ConfirmFirst)
+        return page(
+            request,
+            "subscribe_done.html",
+            403 if first else 400,
+            error=str(exc),
+            confirm_first=first,
+            subscription=None,
+            mails=mails,
+        )
     shown = made or asked(email, choices)
-    mails = services.settings.smtp_url is not None
     return page(request, "subscribe_done.html", error=None, subscription=shown, mails=mails)
 
 
@@ -209,7 +239,7 @@ def subscribe(
     try:
         made = create_subscription(request, services, background, email=body.email, **choices)
     except store.SubscriptionError as exc:
-        raise HTTPException(400, str(exc)) from None
+        raise HTTPException(403 if isinstance(exc, ConfirmFirst) else 400, str(exc)) from None
     if made is None:  # the address is mailed its link; the caller learns nothing of it
         return asked(body.email, choices)
     # the token is the confirmation: only a signed-in owner of the address sees it here
@@ -218,9 +248,16 @@ def subscribe(
     return {key: made[key] for key in SHOWN}
 
 
-@api_router.get("", summary="The signed-in user's subscriptions", **documented(auth=Auth.SIGNED_IN))
+@api_router.get(
+    "",
+    summary="The signed-in user's subscriptions (their address verified)",
+    **documented(403, auth=Auth.SIGNED_IN),
+)
 def mine(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
-    rows = store.list_subscriptions(services.engine, email=require_user(request)["email"])
+    user = require_user(request)
+    if not is_verified(user):
+        raise HTTPException(403, CONFIRM_FIRST)
+    rows = store.list_subscriptions(services.engine, email=user["email"])
     return [subscription_json(services, row) for row in rows]
 
 
