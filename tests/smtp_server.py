@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import re
 import ssl
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -115,6 +116,16 @@ class SmtpServer:
     @property
     def received(self) -> list[Received]:
         return self.recorder.received
+
+    def links(self, to: str, path: str) -> list[str]:
+        """The paths of the links starting with ``path`` (``/verify``) in the plain text of the
+        mails to ``to``, oldest first."""
+        found = []
+        for received in self.received:
+            if to in received.recipients:
+                text = received.message.get_body(("plain",)).get_content()
+                found += re.findall(rf"https?://[^/\s]+({re.escape(path)}\S*)", text)
+        return found
 
     def copies(self) -> Counter[str]:
         """How many messages each recipient got."""

@@ -128,6 +128,26 @@ def bert_graph(weights: dict[str, np.ndarray]) -> onnx.ModelProto:
             epsilon=EPSILON,
         )
     )
+
+    def dense_add_norm(inputs: str, residual: str, module: str, output: str) -> str:
+        """``module``'s linear layer over ``inputs``, plus ``residual``, layer-normalized."""
+        product = f"{module}.product"
+        nodes.append(
+            helper.make_node("MatMul", [inputs, weight(f"{module}.dense.weight")], [product])
+        )
+        return fused(
+            "SkipLayerNormalization",
+            [
+                product,
+                residual,
+                weight(f"{module}.LayerNorm.weight"),
+                weight(f"{module}.LayerNorm.bias"),
+                weight(f"{module}.dense.bias"),
+            ],
+            output,
+            epsilon=EPSILON,
+        )
+
     state = "embedded"
     for i in range(LAYERS):
         layer = f"encoder.layer.{i}."
@@ -140,25 +160,7 @@ def bert_graph(weights: dict[str, np.ndarray]) -> onnx.ModelProto:
             f"{layer}attended",
             num_heads=HEADS,
         )
-        nodes.append(
-            helper.make_node(
-                "MatMul",
-                [attended, weight(f"{layer}attention.output.dense.weight")],
-                [f"{layer}attention.output"],
-            )
-        )
-        state = fused(
-            "SkipLayerNormalization",
-            [
-                f"{layer}attention.output",
-                state,
-                weight(f"{layer}attention.output.LayerNorm.weight"),
-                weight(f"{layer}attention.output.LayerNorm.bias"),
-                weight(f"{layer}attention.output.dense.bias"),
-            ],
-            f"{layer}attention.state",
-            epsilon=EPSILON,
-        )
+        state = dense_add_norm(attended, state, f"{layer}attention.output", f"{layer}attention")
         nodes.append(
             helper.make_node(
                 "MatMul",
@@ -171,23 +173,8 @@ def bert_graph(weights: dict[str, np.ndarray]) -> onnx.ModelProto:
             [f"{layer}intermediate", weight(f"{layer}intermediate.dense.bias")],
             f"{layer}gelu",
         )
-        nodes.append(
-            helper.make_node(
-                "MatMul", [gelu, weight(f"{layer}output.dense.weight")], [f"{layer}output"]
-            )
-        )
-        state = fused(
-            "SkipLayerNormalization",
-            [
-                f"{layer}output",
-                state,
-                weight(f"{layer}output.LayerNorm.weight"),
-                weight(f"{layer}output.LayerNorm.bias"),
-                weight(f"{layer}output.dense.bias"),
-            ],
-            "hidden" if i == LAYERS - 1 else f"{layer}state",
-            epsilon=EPSILON,
-        )
+        last = "hidden" if i == LAYERS - 1 else f"{layer}state"
+        state = dense_add_norm(gelu, state, f"{layer}output", last)
     tokens = ["batch", "tokens"]
     graph = helper.make_graph(
         nodes,
