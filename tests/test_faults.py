@@ -5,7 +5,10 @@ same Message-ID, and every other once.
 
 Kills elsewhere are tested where their code is: an import (tests/test_cli.py), the background
 worker stopped mid-batch (tests/test_worker.py), digest runs killed between messages and
-deliveries losing their mail server (tests/test_digest.py, tests/test_digest_outbox.py)."""
+deliveries losing their mail server (tests/test_digest.py, tests/test_digest_outbox.py). A store
+going away under a running command is not made here: a SQLite file cannot be taken from a
+process that has it open (and tests run as root, past file modes), and the PostgreSQL server
+is shared; to the store it is what a kill is, its open transaction lost."""
 
 from __future__ import annotations
 
