@@ -49,7 +49,7 @@ import fnmatch, os, signal, sys
 event, pattern = sys.argv[1:3]
 
 def kill_at(name, args):
-    if name == event and fnmatch.fnmatch(os.fspath(args[1 if name == "os.rename" else 0]), pattern):
+    if name == event and fnmatch.fnmatch(str(args[name == "os.rename"]), pattern):
         os.kill(os.getpid(), signal.SIGKILL)
 
 sys.addaudithook(kill_at)
