@@ -13,8 +13,10 @@ is set aside and an empty one takes its place, which the next update fills from 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import shutil
 import struct
 import textwrap
@@ -59,6 +61,10 @@ TANTIVY_META = "meta.json"  # tantivy's: the segments
 SEGMENT_FILES = ("idx", "term", "pos", "store", "fast", "fieldnorm")  # each segment has these
 FOOTER_MAGIC = 1337  # the last 4 bytes of every tantivy file, after the footer's length
 CHECKSUM_BUDGET = 64 << 20  # bytes of files whose CRC is checked on open (~50 ms)
+# tantivy reports a failed read or write as a ValueError naming Rust's "(os error N)"; these
+# are the machine's (a full disk, a read-only one), not the index's, and are raised as OSError
+ENVIRONMENT = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
 
 
 def _analyzer(*filters: Filter) -> TextAnalyzer:
@@ -194,8 +200,9 @@ class LexicalIndex:
                 self._commit(writer, watermark)
             elif done:  # nothing to commit, but no need to look at these papers again
                 _write_meta(self.path, watermark)
-        except BaseException:
+        except BaseException as exc:
             writer.rollback()
+            _raise_environment(exc, self.path)
             raise
         finally:
             writer.wait_merging_threads()  # releases the index's writer lock
@@ -458,10 +465,18 @@ def _open_checked(path: Path) -> tantivy.Index:
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # tantivy reports some corrupt files by a pyo3 PanicException
+        _raise_environment(exc, path)
         raise BrokenIndex(f"tantivy cannot read it: {' '.join(str(exc).split())[:200]}") from None
     if not (path / META).exists():
         _write_meta(path, None)
     return index
+
+
+def _raise_environment(exc: BaseException, path: Path) -> None:
+    """Raise tantivy's report of a full or read-only disk as the ``OSError`` it is."""
+    found = _OS_ERROR.search(str(exc))
+    if found and (number := int(found.group(1))) in ENVIRONMENT:
+        raise OSError(number, os.strerror(number), str(path)) from None
 
 
 def _check_files(path: Path) -> None:
