@@ -9,10 +9,11 @@ G and commits it by replacing ``meta.json``, so a crash at any point leaves a us
 a process that loaded an older generation keeps reading its files. One writer at a time.
 
 A generation is checked as it loads: ``meta.json`` whole, each file the size it was saved
-with, the row table's CRCs, the graph's dimensions, and the vectors file at least as long as
+with (and its CRC32, up to ``CHECKSUM_BUDGET`` bytes in all), the row table's own CRCs, the
+graph's dimensions, and the vectors file at least as long as
 the rows mapped from it (reading a mapping past the end of a file kills the process with
 SIGBUS, so the size is checked again before every read). One that fails is set aside, see
-:mod:`paperfeed.index.broken`; everything here can be rebuilt from the vectors in the store.
+:mod:`paperfeed.index.integrity`; everything here can be rebuilt from the vectors in the store.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ from sqlalchemy import Engine
 from usearch.index import Index
 
 from paperfeed.arxiv_ids import parse_arxiv_id
-from paperfeed.index.broken import BrokenIndex, set_aside
 from paperfeed.index.embedding import Embedder
+from paperfeed.index.integrity import CHECKSUM_BUDGET, BrokenIndex, crc32, set_aside
 from paperfeed.store.vectors import (
     STORED,
     Coverage,
@@ -265,11 +266,11 @@ class VectorIndex:
         self.folder.mkdir(parents=True, exist_ok=True)
         generation = self._generation + 1
         graph, table = f"index-{generation}.usearch", f"rows-{generation}.npz"
-        sizes = {}
+        files = {}
         if self._graph is not None:
             self._graph.save(str(self.folder / graph))
             self._save_rows(self.folder / table)
-            sizes = {name: (self.folder / name).stat().st_size for name in (graph, table)}
+            files = {name: _fingerprint(self.folder / name) for name in (graph, table)}
         meta = {
             "format": FORMAT,
             "model": self.model,
@@ -278,7 +279,7 @@ class VectorIndex:
             "generation": generation,
             "vectors": self._vectors_file,
             "coverage": asdict(self.coverage) if self.coverage else None,
-            "sizes": sizes,
+            "files": files,
             "id": uuid.uuid4().hex,  # generations restart at 1 in a folder rebuilt anew
         }
         temporary = self.folder / f"{META}.tmp"
@@ -312,7 +313,10 @@ class VectorIndex:
             return []
         keys = self._graph.search(query, max(k, candidates)).keys.astype(np.int64)
         sorted_keys, key_rows = self._by_key
-        rows = np.sort(key_rows[np.searchsorted(sorted_keys, keys[keys != exclude])])
+        keys = keys[
+            (keys != exclude) & np.isin(keys, sorted_keys)
+        ]  # a corrupt graph too big to checksum
+        rows = np.sort(key_rows[np.searchsorted(sorted_keys, keys)])
         scores = self._take(rows) @ query
         best = np.lexsort((self._keys[rows], -scores))[:k]  # ties: by paper id, as rebuilt
         return [(self._arxiv_ids[rows[i]].decode(), float(scores[i])) for i in best]
@@ -385,16 +389,20 @@ class VectorIndex:
             self.model, self.dim, rows = meta["model"], int(meta["dim"]), int(meta["rows"])
             self._generation, self._vectors_file = int(meta["generation"]), meta["vectors"]
             self.coverage = _coverage(meta)
-            sizes = dict(meta.get("sizes") or {})  # generations saved before 0.3 have none
+            files = dict(meta.get("files") or {})  # generations saved before 0.3 have none
         except (KeyError, TypeError, ValueError) as exc:
             raise BrokenIndex(f"{META} is incomplete ({exc!r})") from None
         self._saved = _saved_key(meta)
         if not rows:
             return
-        for name, size in sizes.items():
-            found = _size(self.folder / name)
-            if found != size:
+        budget = CHECKSUM_BUDGET
+        for name, (size, checksum) in sorted(files.items(), key=lambda item: item[1][0]):
+            path = self.folder / name
+            if (found := _size(path)) != size:
                 raise BrokenIndex(f"{name} holds {found:,} bytes, {size:,} when saved")
+            if checksum is not None and size <= budget and crc32(path) != checksum:
+                raise BrokenIndex(f"{name} fails its checksum")
+            budget -= min(size, budget)
         self._load_rows(self.folder / f"rows-{self._generation}.npz", rows)
         self._load_graph(self.folder / f"index-{self._generation}.usearch")
         self._map_vectors(rows)
@@ -467,6 +475,12 @@ def _saved_meta(folder: Path) -> dict | None:
 
 def _saved_key(meta: dict | None) -> Saved | None:
     return (meta["generation"], meta.get("id")) if meta is not None else None
+
+
+def _fingerprint(path: Path) -> tuple[int, int | None]:
+    """A saved file's size, and its CRC32 if small enough to be checked when loaded."""
+    size = path.stat().st_size
+    return size, crc32(path) if size <= CHECKSUM_BUDGET else None
 
 
 def _size(path: Path) -> int:

@@ -20,7 +20,6 @@ import re
 import shutil
 import struct
 import textwrap
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -32,7 +31,7 @@ import tantivy
 from sqlalchemy import Engine, RowMapping
 from tantivy import Filter, Occur, Query, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
 
-from paperfeed.index.broken import BrokenIndex, set_aside
+from paperfeed.index.integrity import CHECKSUM_BUDGET, BrokenIndex, crc32, set_aside
 from paperfeed.index.query import NO_FILTERS, Filters, ParsedQuery, Sort
 from paperfeed.store.changes import changed_keys, count_changed, paper_rows
 
@@ -60,7 +59,6 @@ META = "paperfeed.json"  # schema version and watermark, next to tantivy's own f
 TANTIVY_META = "meta.json"  # tantivy's: the segments
 SEGMENT_FILES = ("idx", "term", "pos", "store", "fast", "fieldnorm")  # each segment has these
 FOOTER_MAGIC = 1337  # the last 4 bytes of every tantivy file, after the footer's length
-CHECKSUM_BUDGET = 64 << 20  # bytes of files whose CRC is checked on open (~50 ms)
 # tantivy reports a failed read or write as a ValueError naming Rust's "(os error N)"; these
 # are the machine's (a full disk, a read-only one), not the index's, and are raised as OSError
 ENVIRONMENT = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
@@ -534,17 +532,8 @@ def _check_footer(file: Path, *, checksum: bool) -> None:
             crc = json.loads(data.read(length))["crc"]
         except (ValueError, KeyError, TypeError):
             raise BrokenIndex(f"{file.name} has an unreadable footer") from None
-        if not checksum:
-            return
-        data.seek(0)
-        found, left = 0, body
-        while left:
-            chunk = data.read(min(left, 1 << 20))
-            if not chunk:  # shrank while being read
-                break
-            found, left = zlib.crc32(chunk, found), left - len(chunk)
-        if found != crc:
-            raise BrokenIndex(f"{file.name} fails its checksum")
+    if checksum and crc32(file, body) != crc:
+        raise BrokenIndex(f"{file.name} fails its checksum")
 
 
 def _read_meta(path: Path) -> dict[str, Any]:

@@ -7,8 +7,8 @@ import threading
 import time
 from pathlib import Path
 
-from paperfeed.index.broken import REBUILD, BrokenIndex
 from paperfeed.index.dense import MEANWHILE, Saved, VectorIndex, saved_generation
+from paperfeed.index.integrity import REBUILD, BrokenIndex, set_aside
 
 RECHECK = 1.0  # seconds between looks for a newer generation on disk
 
@@ -37,9 +37,9 @@ class LiveVectors:
             index.check()  # one fstat: a mapping read past the end of its file is a SIGBUS
         except BrokenIndex as exc:
             with self._loading:
-                if self._index is index:
-                    log.error("%s: %s; %s; %s", self.folder, exc, MEANWHILE, REBUILD)
-                    self._index = VectorIndex(self.folder)  # sets the folder aside if broken
+                if self._index is index:  # the folder's vectors file is cut short: unusable
+                    set_aside(self.folder, str(exc), MEANWHILE)
+                    self._index = VectorIndex(self.folder)
         if time.monotonic() - self._checked >= RECHECK:
             with self._loading:
                 if time.monotonic() - self._checked >= RECHECK:
