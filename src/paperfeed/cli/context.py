@@ -113,7 +113,7 @@ def storage_problem(exc: Exception) -> str | None:
     if database is None or not isinstance(exc, database.OperationalError):
         return None
     reason = " ".join(str(exc.orig).split())
-    if "full" in reason:
+    if "full" in reason or "No space" in reason:  # SQLite's words, PostgreSQL's
         return f"the store cannot be written: {reason}. Free some space on its disk, {KEPT}."
     if "readonly" in reason or "read-only" in reason:
         return f"the store cannot be written: {reason}. Make it writable, {KEPT}."
