@@ -3,6 +3,8 @@ caller that holds the old one."""
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -59,3 +61,22 @@ def test_an_empty_folder_is_an_empty_index(tmp_path: Path) -> None:
     live = LiveVectors(tmp_path / "nothing")
     assert len(live.current()) == 0
     assert live.current().search(HashEmbedder().embed_query("graphs"), 5) == []
+
+
+def test_a_newer_generation_that_fails_its_checks_is_not_swapped_in(
+    engine: Engine, folder: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(paperfeed.index.live, "RECHECK", 0.0)
+    live = LiveVectors(folder)
+    held = live.current()
+    save_generation(engine, folder, "2501.00003")
+    os.truncate(folder / "index-2.usearch", 100)  # e.g. a disk that filled up as it was copied
+    with caplog.at_level(logging.ERROR, logger="paperfeed.index"):
+        assert all(live.current() is held for _ in range(5))
+    [line] = [record.getMessage() for record in caplog.records]  # told once
+    assert "index-2.usearch holds 100 bytes" in line
+    assert "searches keep the one loaded before" in line and "paperfeed index --rebuild" in line
+    assert held.similar("2501.00001", 5)  # the one in memory still answers
+
+    save_generation(engine, folder, "2501.00004")  # the writer sets the folder aside, rebuilds
+    assert len(live.current()) == 4

@@ -80,9 +80,9 @@ def test_search_and_recommendations_read_one_vector_index(
     loads: list[Path] = []
 
     class CountedIndex(VectorIndex):
-        def __init__(self, folder: Path | str) -> None:
+        def __init__(self, folder: Path | str, *, strict: bool = False) -> None:
             loads.append(Path(folder))
-            super().__init__(folder)
+            super().__init__(folder, strict=strict)
 
     monkeypatch.setattr(paperfeed.index.live, "VectorIndex", CountedIndex)
     monkeypatch.setattr(paperfeed.index.live, "RECHECK", 0.0)

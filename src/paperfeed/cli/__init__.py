@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from paperfeed.cli.admin import admin
-from paperfeed.cli.context import AppContext
+from paperfeed.cli.context import AppContext, storage_errors
 from paperfeed.cli.digest import digest, subscriptions
 from paperfeed.cli.ingest import ingest
 from paperfeed.cli.inspect import show, stats
@@ -18,7 +18,16 @@ from paperfeed.cli.search import index, search, similar
 from paperfeed.cli.serve import demo, serve, worker
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Paperfeed(click.Group):
+    """The command group: a full disk, a read-only store or a database that fails end any
+    command with one line (see :func:`~paperfeed.cli.context.storage_errors`)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        with storage_errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=Paperfeed, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--database",
     "database_url",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -81,6 +83,44 @@ def _shown(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return url
+
+
+FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
+KEPT = "then run the command again: the work committed so far is kept"
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """A full disk, a read-only store or index, or a database that fails (unreachable, gone
+    away) ends the command with one line saying so and what to do."""
+    try:
+        yield
+    except Exception as exc:
+        message = storage_problem(exc)
+        if message is None:
+            raise
+        raise click.ClickException(message) from None
+
+
+def storage_problem(exc: Exception) -> str | None:
+    """What went wrong with the disk or the database, in one line (``None``: not that)."""
+    if isinstance(exc, OSError) and exc.errno in FULL | READ_ONLY:
+        where = f"cannot write {exc.filename}" if exc.filename else "cannot write"
+        fix = "free some space" if exc.errno in FULL else "make it writable"
+        return f"{where}: {exc.strerror}. {fix.capitalize()}, {KEPT}."
+    database = sys.modules.get("sqlalchemy.exc")  # loaded by then if the store failed
+    if database is None or not isinstance(exc, database.OperationalError):
+        return None
+    reason = " ".join(str(exc.orig).split())
+    if "full" in reason or "No space" in reason:  # SQLite's words, PostgreSQL's
+        return f"the store cannot be written: {reason}. Free some space on its disk, {KEPT}."
+    if "readonly" in reason or "read-only" in reason:
+        return f"the store cannot be written: {reason}. Make it writable, {KEPT}."
+    return (
+        f"the store failed: {reason}. Check that the database is up and reachable "
+        f"(PAPERFEED_DATABASE_URL), {KEPT}."
+    )
 
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -7,12 +7,22 @@ re-ranked by their exact cosine), ``rows-G.npz`` (per row of the vectors: paper 
 fingerprint, arXiv id) and ``meta.json``, which names them. Each save writes a new generation
 G and commits it by replacing ``meta.json``, so a crash at any point leaves a usable index, and
 a process that loaded an older generation keeps reading its files. One writer at a time.
+
+A generation is checked as it loads: ``meta.json`` whole, each file the size it was saved
+with (and its CRC32, up to ``CHECKSUM_BUDGET`` bytes in all), the row table's own CRCs, the
+graph's dimensions, and the vectors file at least as long as
+the rows mapped from it (reading a mapping past the end of a file kills the process with
+SIGBUS, so the size is checked again before every read). One that fails is set aside, see
+:mod:`paperfeed.index.integrity`; everything here can be rebuilt from the vectors in the store.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import threading
+import uuid
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -29,6 +39,7 @@ from usearch.index import Index
 
 from paperfeed.arxiv_ids import parse_arxiv_id
 from paperfeed.index.embedding import Embedder
+from paperfeed.index.integrity import CHECKSUM_BUDGET, BrokenIndex, crc32, set_aside
 from paperfeed.store.vectors import (
     STORED,
     Coverage,
@@ -46,6 +57,8 @@ ProgressCallback = Callable[[int, int | None], None]  # (papers done, at most th
 META = "meta.json"
 DERIVED = ("index-*.usearch", "rows-*.npz", "vectors-*.f16")  # named by meta.json
 FORMAT = 1
+MEANWHILE = "searches find papers by their words only until it is rebuilt"
+Saved = tuple[int, str | None]  # which save of a folder: generation, and the save's own id
 
 
 def embed_pending(
@@ -104,45 +117,83 @@ class VectorIndex:
     _prints: np.ndarray  # text fingerprint of each row
     _arxiv_ids: np.ndarray  # arXiv id of each row (bytes)
     _vectors: np.ndarray  # one float16 row each, memory-mapped from the vectors file
+    _mapped: tuple[mmap.mmap, int] | None  # the mapping of the file, and its length
+    _saved: Saved | None  # which save of the folder is loaded (None: none)
     _by_key: tuple[np.ndarray, np.ndarray]  # the live rows' sorted paper ids, and their rows
     _by_id: tuple[np.ndarray, np.ndarray]  # the live rows' sorted arXiv ids, and their rows
 
-    def __init__(self, folder: Path | str) -> None:
-        """The index saved in ``folder``, or an empty one; loading computes nothing."""
+    def __init__(self, folder: Path | str, *, strict: bool = False) -> None:
+        """The index saved in ``folder``, or an empty one; loading computes nothing. A saved
+        index that fails its checks is set aside (this one is then empty), or with ``strict``
+        raises :class:`BrokenIndex`."""
         self.folder = Path(folder)
         self._generation = 0  # of the files saved last
         self._vectors_file = "vectors-1.f16"
         self._clear()
-        self.refresh()
+        if strict:
+            self.refresh()
+        else:
+            self._refresh_or_set_aside()
 
     def __len__(self) -> int:
         return len(self._by_key[0])
 
-    def outdated(self) -> bool:
-        """Whether a newer generation has been saved (by another process) since this one."""
-        return self._newer_meta() is not None
+    @property
+    def saved(self) -> Saved | None:
+        """Which save of the folder this is (``None``: nothing saved was loaded)."""
+        return self._saved
+
+    def check(self) -> None:
+        """Raise :class:`BrokenIndex` if the vectors file has shrunk below the rows mapped
+        from it (truncated under this process): reading them would kill it."""
+        if self._mapped is None:
+            return
+        mapping, needed = self._mapped
+        if (size := mapping.size()) < needed:  # the file's size now
+            problem = f"{self._vectors_file} shrank to {size:,} bytes, {needed:,} in use"
+            raise BrokenIndex(problem)
 
     def refresh(self) -> bool:
-        """Load the generation saved since this one (by another process), if there is one.
-        A folder of another format counts as empty: the next update rebuilds it."""
-        meta = self._newer_meta()
-        if meta is None:
+        """Load the generation saved since this one (by another process), if there is one;
+        empty when the folder has gone. A folder of another format counts as empty: the next
+        update rebuilds it. Raises :class:`BrokenIndex` when the saved generation fails its
+        checks, or this one's vectors file has shrunk."""
+        self.check()
+        meta = _saved_meta(self.folder)
+        if _saved_key(meta) == self._saved:
             return False
         self._clear()
-        self._load(meta)
+        if meta is None:
+            return True
+        try:
+            self._load(meta)
+        except BrokenIndex:
+            newer = _saved_meta(self.folder)
+            if _saved_key(newer) == _saved_key(meta):
+                raise
+            # saved again while this loaded, and the files of the one it read deleted
+            self._clear()
+            if newer is not None:
+                self._load(newer)
         return True
 
-    def _newer_meta(self) -> dict | None:
-        """The saved generation's metadata if it is not the one loaded (and of our format)."""
-        meta = _saved_meta(self.folder)
-        if meta is None or meta["generation"] == self._generation:
-            return None
-        return meta
+    def _refresh_or_set_aside(self, *, writing: bool = False) -> None:
+        """:meth:`refresh`, setting the folder aside if it is broken. ``writing``: a graph
+        without a ``meta.json`` naming it counts as broken too, as its files would clash with
+        the ones written now (readers may see that while the first generation is saved)."""
+        try:
+            orphans = [] if not writing else [p.name for p in self.folder.glob("index-*.usearch")]
+            if orphans and not (self.folder / META).exists():
+                raise BrokenIndex(f"{orphans[0]} but no {META}")
+            self.refresh()
+        except BrokenIndex as exc:
+            set_aside(self.folder, str(exc), MEANWHILE)
+            self._clear()
 
     def update(self, engine: Engine, model: str) -> IndexUpdate:
         """Catch up with the vectors stored under ``model``: add new and re-embedded papers,
         drop withdrawn ones, save if anything changed. Another model means a rebuild."""
-        self.refresh()
+        self._refresh_or_set_aside(writing=True)
         if self.model not in (None, model):
             return self.rebuild(engine, model)
         change = self._sync(engine, model)
@@ -154,8 +205,9 @@ class VectorIndex:
 
     def rebuild(self, engine: Engine, model: str) -> IndexUpdate:
         """Build the index anew from the store, into new files (which also drops the rows of
-        replaced vectors); the old ones are deleted once the new generation is saved."""
-        self.refresh()
+        replaced vectors); the old ones are deleted once the new generation is saved. A
+        broken folder is set aside first."""
+        self._refresh_or_set_aside(writing=True)
         removed = len(self)
         self._clear()
         self._vectors_file = f"vectors-{self._generation + 1}.f16"
@@ -179,7 +231,7 @@ class VectorIndex:
         _, rows = self._rows_of([arxiv_id])
         if not len(rows):
             raise KeyError(f"{arxiv_id} has no vector in {self.folder}")
-        query = self._vectors[rows[0]].astype(np.float32)
+        query = self._take(rows[:1])[0]
         return self._nearest(query, k, 4 * (k + 1), exclude=int(self._keys[rows[0]]))
 
     def vectors_of(self, arxiv_ids: Sequence[str]) -> np.ndarray:
@@ -190,14 +242,14 @@ class VectorIndex:
     def rows(self, arxiv_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """The ids among these that have a vector (in order), and their vectors (float32)."""
         found, rows = self._rows_of(arxiv_ids)
-        return found, self._vectors[rows].astype(np.float32).reshape(len(rows), self.dim)
+        return found, self._take(rows).reshape(len(rows), self.dim)
 
     def cosines(
         self, query_vector: np.ndarray, arxiv_ids: Sequence[str]
     ) -> list[tuple[str, float]]:
         """Exact cosine of ``query_vector`` with each of these papers (unknown ids left out)."""
         found, rows = self._rows_of(arxiv_ids)
-        scores = self._vectors[rows].astype(np.float32) @ unit_rows(query_vector).reshape(-1)
+        scores = self._take(rows) @ unit_rows(query_vector).reshape(-1)
         return list(zip(found, scores.tolist(), strict=True))
 
     def _rows_of(self, arxiv_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
@@ -213,9 +265,12 @@ class VectorIndex:
         ``meta.json``, then delete the files no longer named (vectors are written as added)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         generation = self._generation + 1
+        graph, table = f"index-{generation}.usearch", f"rows-{generation}.npz"
+        files = {}
         if self._graph is not None:
-            self._graph.save(str(self.folder / f"index-{generation}.usearch"))
-            self._save_rows(self.folder / f"rows-{generation}.npz")
+            self._graph.save(str(self.folder / graph))
+            self._save_rows(self.folder / table)
+            files = {name: _fingerprint(self.folder / name) for name in (graph, table)}
         meta = {
             "format": FORMAT,
             "model": self.model,
@@ -224,12 +279,14 @@ class VectorIndex:
             "generation": generation,
             "vectors": self._vectors_file,
             "coverage": asdict(self.coverage) if self.coverage else None,
+            "files": files,
+            "id": uuid.uuid4().hex,  # generations restart at 1 in a folder rebuilt anew
         }
         temporary = self.folder / f"{META}.tmp"
         temporary.write_bytes(orjson.dumps(meta))
         os.replace(temporary, self.folder / META)
-        self._generation = generation
-        named = {f"index-{generation}.usearch", f"rows-{generation}.npz", self._vectors_file}
+        self._generation, self._saved = generation, _saved_key(meta)
+        named = {graph, table, self._vectors_file}
         for pattern in DERIVED:
             for path in self.folder.glob(pattern):
                 if path.name not in named:
@@ -256,8 +313,11 @@ class VectorIndex:
             return []
         keys = self._graph.search(query, max(k, candidates)).keys.astype(np.int64)
         sorted_keys, key_rows = self._by_key
-        rows = np.sort(key_rows[np.searchsorted(sorted_keys, keys[keys != exclude])])
-        scores = self._vectors[rows].astype(np.float32) @ query
+        keys = keys[
+            (keys != exclude) & np.isin(keys, sorted_keys)
+        ]  # a corrupt graph too big to checksum
+        rows = np.sort(key_rows[np.searchsorted(sorted_keys, keys)])
+        scores = self._take(rows) @ query
         best = np.lexsort((self._keys[rows], -scores))[:k]  # ties: by paper id, as rebuilt
         return [(self._arxiv_ids[rows[i]].decode(), float(scores[i])) for i in best]
 
@@ -285,7 +345,26 @@ class VectorIndex:
         with path.open("ab") as file:
             file.truncate(rows * self.dim * STORED.itemsize)  # rows written after the last save
             file.write(vectors.astype(STORED).tobytes())
-        self._vectors = np.memmap(path, STORED, "r", shape=(rows + len(vectors), self.dim))
+        self._map_vectors(rows + len(vectors))
+
+    def _map_vectors(self, rows: int) -> None:
+        """Memory-map the first ``rows`` of the vectors file, once its size is checked."""
+        path = self.folder / self._vectors_file
+        needed = rows * self.dim * STORED.itemsize
+        try:
+            with path.open("rb") as file:
+                if (size := os.fstat(file.fileno()).st_size) < needed:
+                    raise BrokenIndex(f"{path.name} holds {size:,} bytes, {needed:,} expected")
+                mapping = mmap.mmap(file.fileno(), needed, access=mmap.ACCESS_READ)
+        except FileNotFoundError:
+            raise BrokenIndex(f"{path.name} is missing") from None
+        self._vectors = np.frombuffer(mapping, STORED).reshape(rows, self.dim)
+        self._mapped = (mapping, needed)
+
+    def _take(self, rows: np.ndarray) -> np.ndarray:
+        """These rows of the vectors as float32, once the file is known to still hold them."""
+        self.check()
+        return self._vectors[rows].astype(np.float32)
 
     def _save_rows(self, path: Path) -> None:
         with path.open("wb") as file:
@@ -300,22 +379,59 @@ class VectorIndex:
         self._prints = np.empty(0, np.uint64)
         self._arxiv_ids = np.empty(0, "S1")
         self._vectors = np.empty((0, 0), STORED)
+        self._mapped = None
+        self._saved = None
         self._reindex()
 
     def _load(self, meta: dict) -> None:
-        self.model, self.dim, rows = meta["model"], meta["dim"], meta["rows"]
-        self._generation, self._vectors_file = meta["generation"], meta["vectors"]
-        self.coverage = _coverage(meta)
+        """Load a saved generation; raises :class:`BrokenIndex` if it fails its checks."""
+        try:
+            self.model, self.dim, rows = meta["model"], int(meta["dim"]), int(meta["rows"])
+            self._generation, self._vectors_file = int(meta["generation"]), meta["vectors"]
+            self.coverage = _coverage(meta)
+            files = dict(meta.get("files") or {})  # generations saved before 0.3 have none
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BrokenIndex(f"{META} is incomplete ({exc!r})") from None
+        self._saved = _saved_key(meta)
         if not rows:
             return
-        with np.load(self.folder / f"rows-{self._generation}.npz") as table:
-            self._keys, self._prints = table["keys"], table["fingerprints"]
-            self._arxiv_ids = table["arxiv_ids"]
-        self._graph = Index(ndim=self.dim, metric="cos", dtype="i8")
-        self._graph.load(str(self.folder / f"index-{self._generation}.usearch"))
-        path = self.folder / self._vectors_file
-        self._vectors = np.memmap(path, STORED, "r", shape=(rows, self.dim))
+        budget = CHECKSUM_BUDGET
+        for name, (size, checksum) in sorted(files.items(), key=lambda item: item[1][0]):
+            path = self.folder / name
+            if (found := _size(path)) != size:
+                raise BrokenIndex(f"{name} holds {found:,} bytes, {size:,} when saved")
+            if checksum is not None and size <= budget and crc32(path) != checksum:
+                raise BrokenIndex(f"{name} fails its checksum")
+            budget -= min(size, budget)
+        self._load_rows(self.folder / f"rows-{self._generation}.npz", rows)
+        self._load_graph(self.folder / f"index-{self._generation}.usearch")
+        self._map_vectors(rows)
         self._reindex()
+
+    def _load_rows(self, path: Path, rows: int) -> None:
+        try:
+            with np.load(path, allow_pickle=False) as table:  # checks each array's CRC
+                self._keys, self._prints = table["keys"], table["fingerprints"]
+                self._arxiv_ids = table["arxiv_ids"]
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            raise BrokenIndex(f"{path.name} is unreadable ({exc})") from None
+        if not len(self._keys) == len(self._prints) == len(self._arxiv_ids) == rows:
+            raise BrokenIndex(f"{path.name} holds {len(self._keys):,} rows, {rows:,} expected")
+
+    def _load_graph(self, path: Path) -> None:
+        unreadable = (OSError, ValueError, RuntimeError, TypeError, KeyError)
+        try:
+            header = Index.metadata(str(path))
+            dims = header["dimensions"] if header else None
+        except unreadable as exc:
+            raise BrokenIndex(f"{path.name} is unreadable ({exc})") from None
+        if dims != self.dim:
+            raise BrokenIndex(f"{path.name} has {dims} dimensions, {self.dim} expected")
+        self._graph = Index(ndim=self.dim, metric="cos", dtype="i8")
+        try:
+            self._graph.load(str(path))
+        except unreadable as exc:
+            raise BrokenIndex(f"{path.name} is unreadable ({exc})") from None
 
     def _reindex(self) -> None:
         live = np.flatnonzero(self._keys >= 0)
@@ -327,15 +443,52 @@ class VectorIndex:
 
 def saved_coverage(folder: Path) -> Coverage | None:
     """How far embedding had come when the index in ``folder`` was last saved, read without
-    loading the index (``None``: no index there, or one saved without it)."""
-    meta = _saved_meta(folder)
-    return _coverage(meta) if meta is not None else None
+    loading the index (``None``: no index there, a broken one, or one saved without it)."""
+    try:
+        meta = _saved_meta(folder)
+        return _coverage(meta) if meta is not None else None
+    except (BrokenIndex, TypeError, ValueError):
+        return None
+
+
+def saved_generation(folder: Path) -> Saved | None:
+    """Which save of the index ``folder`` holds (``None``: none of this format); raises
+    :class:`BrokenIndex` if its ``meta.json`` is unreadable."""
+    return _saved_key(_saved_meta(folder))
 
 
 def _saved_meta(folder: Path) -> dict | None:
-    path = folder / META
-    meta = orjson.loads(path.read_bytes()) if path.exists() else {}
-    return meta if meta.get("format") == FORMAT else None
+    try:
+        meta = orjson.loads((folder / META).read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise BrokenIndex(f"{META} is unreadable ({exc})") from None
+    if not isinstance(meta, dict):
+        raise BrokenIndex(f"{META} is not an object")
+    if meta.get("format") != FORMAT:
+        return None
+    if not isinstance(meta.get("generation"), int):
+        raise BrokenIndex(f"{META} names no generation")
+    return meta
+
+
+def _saved_key(meta: dict | None) -> Saved | None:
+    return (meta["generation"], meta.get("id")) if meta is not None else None
+
+
+def _fingerprint(path: Path) -> tuple[int, int | None]:
+    """A saved file's size, and its CRC32 if small enough to be checked when loaded."""
+    size = path.stat().st_size
+    return size, crc32(path) if size <= CHECKSUM_BUDGET else None
+
+
+def _size(path: Path) -> int:
+    """The file's size in bytes (-1: missing)."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return -1
 
 
 def _coverage(meta: dict) -> Coverage | None:

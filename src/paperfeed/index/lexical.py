@@ -4,13 +4,21 @@ The index is derived data. ``update`` catches up on the papers whose ``changed_a
 than the watermark kept in ``paperfeed.json`` (tantivy owns ``meta.json``); ``rebuild`` starts
 again. Queries are built from tantivy ``Query`` objects and the index's own analyzers, never
 by tantivy's query-string parser, so nothing a user types can act as an operator.
+
+An index is checked when opened: both metadata files readable, every file of every segment
+there and ending in tantivy's footer (whose CRC is checked too, smallest files first, up to
+``CHECKSUM_BUDGET`` bytes), and tantivy able to open it and read a document. One that fails
+is set aside and an empty one takes its place, which the next update fills from the store.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import shutil
+import struct
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +31,7 @@ import tantivy
 from sqlalchemy import Engine, RowMapping
 from tantivy import Filter, Occur, Query, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
 
+from paperfeed.index.integrity import CHECKSUM_BUDGET, BrokenIndex, crc32, set_aside
 from paperfeed.index.query import NO_FILTERS, Filters, ParsedQuery, Sort
 from paperfeed.store.changes import changed_keys, count_changed, paper_rows
 
@@ -47,6 +56,13 @@ SNIPPET_CHARS = 240
 INDEXED = "arxiv_id title abstract authors categories announced published upvotes withdrawn"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 META = "paperfeed.json"  # schema version and watermark, next to tantivy's own files
+TANTIVY_META = "meta.json"  # tantivy's: the segments
+SEGMENT_FILES = ("idx", "term", "pos", "store", "fast", "fieldnorm")  # each segment has these
+FOOTER_MAGIC = 1337  # the last 4 bytes of every tantivy file, after the footer's length
+# tantivy reports a failed read or write as a ValueError naming Rust's "(os error N)"; these
+# are the machine's (a full disk, a read-only one), not the index's, and are raised as OSError
+ENVIRONMENT = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
 
 
 def _analyzer(*filters: Filter) -> TextAnalyzer:
@@ -108,24 +124,29 @@ def _schema() -> tantivy.Schema:
 class LexicalIndex:
     """A tantivy index in a folder; one writer at a time, any number of readers."""
 
-    def __init__(self, path: Path, index: tantivy.Index) -> None:
+    def __init__(self, path: Path, index: tantivy.Index, set_aside: Path | None = None) -> None:
         self.path = path
+        self.set_aside = set_aside  # where a broken index found on open went (admin told)
         self._index = index
         self._schema = index.schema
 
     @classmethod
     def open(cls, path: Path | str) -> LexicalIndex:
-        """Open the index in ``path``, creating it (or recreating an outdated one) if needed."""
+        """Open the index in ``path``, creating it (or recreating an outdated one) if needed;
+        one that fails its checks is set aside and replaced by an empty one."""
         path = Path(path)
-        if path.exists() and _read_meta(path).get("schema", SCHEMA_VERSION) != SCHEMA_VERSION:
+        if path.is_dir() and _read_meta(path).get("schema", SCHEMA_VERSION) != SCHEMA_VERSION:
             shutil.rmtree(path)
-        path.mkdir(parents=True, exist_ok=True)
-        index = tantivy.Index(_schema(), str(path))
-        index.register_tokenizer("english", ENGLISH)
-        index.register_tokenizer("names", NAMES)
-        if not (path / META).exists():
-            _write_meta(path, None)
-        return cls(path, index)
+        try:
+            return cls(path, _open_checked(path))
+        except BrokenIndex as exc:
+            meanwhile = "searches find papers by meaning only until it is rebuilt"
+            moved = set_aside(path, str(exc), meanwhile)
+        return cls(path, _open_checked(path), moved)
+
+    def built(self) -> bool:
+        """Whether the index has been brought up to date with the store at least once."""
+        return _read_meta(self.path).get("watermark") is not None
 
     def count(self) -> int:
         """How many papers the index holds."""
@@ -177,8 +198,9 @@ class LexicalIndex:
                 self._commit(writer, watermark)
             elif done:  # nothing to commit, but no need to look at these papers again
                 _write_meta(self.path, watermark)
-        except BaseException:
+        except BaseException as exc:
             writer.rollback()
+            _raise_environment(exc, self.path)
             raise
         finally:
             writer.wait_merging_threads()  # releases the index's writer lock
@@ -423,6 +445,95 @@ def _snippet(found: tantivy.Snippet) -> Snippet:
 
 def _lead(abstract: str) -> str:
     return textwrap.shorten(abstract, SNIPPET_CHARS, placeholder=" …")
+
+
+def _open_checked(path: Path) -> tantivy.Index:
+    """The index in ``path`` (a new one if there is none); raises :class:`BrokenIndex`."""
+    if path.exists() and not path.is_dir():
+        raise BrokenIndex("not a folder")
+    path.mkdir(parents=True, exist_ok=True)
+    _check_files(path)
+    try:
+        index = tantivy.Index(_schema(), str(path))
+        index.register_tokenizer("english", ENGLISH)
+        index.register_tokenizer("names", NAMES)
+        searcher = index.searcher()
+        for _, address in searcher.search(Query.all_query(), 1).hits:
+            searcher.doc(address)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # tantivy reports some corrupt files by a pyo3 PanicException
+        _raise_environment(exc, path)
+        raise BrokenIndex(f"tantivy cannot read it: {' '.join(str(exc).split())[:200]}") from None
+    if not (path / META).exists():
+        _write_meta(path, None)
+    return index
+
+
+def _raise_environment(exc: BaseException, path: Path) -> None:
+    """Raise tantivy's report of a full or read-only disk as the ``OSError`` it is."""
+    found = _OS_ERROR.search(str(exc))
+    if found and (number := int(found.group(1))) in ENVIRONMENT:
+        raise OSError(number, os.strerror(number), str(path)) from None
+
+
+def _check_files(path: Path) -> None:
+    """Both metadata files readable and every segment's files whole; raises
+    :class:`BrokenIndex`."""
+    if (path / META).exists():
+        try:
+            json.loads((path / META).read_text())
+        except (OSError, ValueError):
+            raise BrokenIndex(f"{META} is unreadable") from None
+    if not (path / TANTIVY_META).exists():
+        if _read_meta(path).get("watermark"):
+            raise BrokenIndex(f"{TANTIVY_META} is missing")
+        return  # a new index
+    try:
+        segments = json.loads((path / TANTIVY_META).read_text())["segments"]
+        names = [
+            *(
+                f"{s['segment_id'].replace('-', '')}.{ext}"
+                for s in segments
+                for ext in SEGMENT_FILES
+            ),
+            *(
+                f"{s['segment_id'].replace('-', '')}.{s['deletes']['opstamp']}.del"
+                for s in segments
+                if s.get("deletes")
+            ),
+        ]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise BrokenIndex(f"{TANTIVY_META} is unreadable") from None
+    files = [path / name for name in names]
+    if missing := [file.name for file in files if not file.is_file()]:
+        more = f" (and {len(missing) - 1} more files)" if len(missing) > 1 else ""
+        raise BrokenIndex(f"{missing[0]} is missing{more}")
+    budget = CHECKSUM_BUDGET
+    for file in sorted(files, key=lambda f: f.stat().st_size):
+        size = file.stat().st_size
+        _check_footer(file, checksum=size <= budget)
+        budget -= min(size, budget)
+
+
+def _check_footer(file: Path, *, checksum: bool) -> None:
+    """The file ends in tantivy's footer (JSON, its length, the magic number) and, if
+    ``checksum``, its content has the CRC32 the footer holds."""
+    size = file.stat().st_size
+    with file.open("rb") as data:
+        data.seek(max(size - 8, 0))
+        tail = data.read(8)
+        length, magic = struct.unpack("<II", tail) if len(tail) == 8 else (0, 0)
+        if magic != FOOTER_MAGIC or length > size - 8:
+            raise BrokenIndex(f"{file.name} is truncated or overwritten")
+        body = size - 8 - length
+        data.seek(body)
+        try:
+            crc = json.loads(data.read(length))["crc"]
+        except (ValueError, KeyError, TypeError):
+            raise BrokenIndex(f"{file.name} has an unreadable footer") from None
+    if checksum and crc32(file, body) != crc:
+        raise BrokenIndex(f"{file.name} fails its checksum")
 
 
 def _read_meta(path: Path) -> dict[str, Any]:

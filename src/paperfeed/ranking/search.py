@@ -14,6 +14,7 @@ Hybrid ranking (tuned on the SciFact *train* queries only, see ``bench/beir.py``
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -38,6 +39,7 @@ from paperfeed.index.query import (
     parse_query,
 )
 from paperfeed.ranking.fusion import Ranked, convex_combination
+from paperfeed.store.changes import latest_change
 from paperfeed.store.queries import paper_cards
 from paperfeed.store.vectors import unit_rows
 
@@ -46,6 +48,14 @@ from paperfeed.store.vectors import unit_rows
 POOL = 2
 # all-MiniLM-L6-v2 cosine from which a paper is about a query without sharing its words
 MATCH_COSINE = 0.5
+# what visitors read while the words index is being (re)built from the store
+WORDS_REBUILDING = "Search by words is being rebuilt: for now papers are found by their meaning."
+SEARCH_REBUILDING = (
+    "Search is being rebuilt and finds nothing for now: please try again later, or browse "
+    "the papers by day."
+)
+
+log = logging.getLogger("paperfeed.search")
 
 
 @dataclass(frozen=True)
@@ -128,6 +138,7 @@ class Searcher:
         self.vectors = vectors
         self.embedder = embedder
         self.tuning = tuning
+        self._told = False  # the admin, that the words index is not built
 
     def search(
         self,
@@ -151,13 +162,30 @@ class Searcher:
         else:
             ranked = self._relevance(query, filters, mode, offset + limit, notes)
         hits = self._cards(ranked[offset : offset + limit], query if snippets else None)
+        if not self._words_built():
+            meaning = self._usable_vectors() is not None
+            notes = [*query.notes, WORDS_REBUILDING if meaning else SEARCH_REBUILDING]
         return SearchResults(query, mode, sort, hits, notes)
+
+    def _words_built(self) -> bool:
+        """Whether the words index holds the store's papers (an empty store needs none);
+        when not, the admin is told once what to run."""
+        if self.lexical.built() or latest_change(self.engine) is None:
+            return True
+        if not self._told and self.lexical.set_aside is None:  # else the admin knows
+            log.error(
+                "the words index in %s holds no papers while the store has some: searches "
+                "find nothing by words until `paperfeed index` (or `paperfeed worker`) builds it",
+                self.lexical.path,
+            )
+        self._told = True
+        return False
 
     def window(self, arxiv_ids: Sequence[str]) -> Window:
         """These papers, with their vectors gathered once, for many saved searches."""
         ids, among = list(arxiv_ids), self.lexical.among(arxiv_ids)
-        vectors = self._current_vectors()
-        if vectors is None or self.embedder is None or not len(vectors):
+        vectors = self._usable_vectors()
+        if vectors is None or self.embedder is None:
             return Window(ids, among, [], np.empty((0, 0), np.float32))
         return Window(ids, among, *vectors.rows(ids))
 
@@ -195,6 +223,14 @@ class Searcher:
         """The newest vector index; a search keeps the one it started with."""
         return self.vectors.current() if self.vectors is not None else None
 
+    def _usable_vectors(self) -> VectorIndex | None:
+        """The newest vector index if queries can be compared with it: not empty, and made
+        by the embedder's model (the index of a model used before is not)."""
+        vectors = self._current_vectors()
+        if vectors is None or self.embedder is None or not len(vectors):
+            return None
+        return vectors if vectors.model == self.embedder.model else None
+
     def _relevance(
         self, query: ParsedQuery, filters: Filters, mode: Mode, wanted: int, notes: list[str]
     ) -> Ranked:
@@ -202,11 +238,10 @@ class Searcher:
         lexical = self._lexical(query, filters, depth, "relevance") if mode != "dense" else []
         if mode == "lexical":
             return lexical
-        vectors = self._current_vectors()
-        ready = vectors is not None and self.embedder is not None and len(vectors) > 0
-        if note := coverage_note(vectors if ready else None):
+        vectors = self._usable_vectors()
+        if note := coverage_note(vectors):
             notes.append(note)
-        if vectors is None or self.embedder is None or not ready:  # words alone, then
+        if vectors is None or self.embedder is None:  # words alone, then
             if mode == "dense":
                 return self._lexical(query, filters, depth, "relevance")
             return lexical
