@@ -36,7 +36,9 @@ COMMANDS = [
     ["show"],
 ]
 # what a command loads when it runs, never for its help or a typo
-HEAVY = frozenset({"sqlalchemy", "numpy", "fastapi", "tantivy", "torch", "onnxruntime"})
+HEAVY = frozenset(
+    {"sqlalchemy", "numpy", "fastapi", "tantivy", "torch", "onnxruntime", "pylatexenc"}
+)
 
 
 def invoke(*args: str):

@@ -8,7 +8,6 @@ import click
 import orjson
 
 from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app, progress_bar, resumable
-from paperfeed.text import counted
 
 
 class Moment(click.ParamType):
@@ -137,6 +136,7 @@ def subscriptions_add(
 def subscriptions_list(app: AppContext, email: str | None, as_json: bool) -> None:
     """List the subscriptions."""
     from paperfeed.store.subscriptions import list_subscriptions
+    from paperfeed.text import counted
 
     found = list_subscriptions(app.engine, email=email)
     if as_json:

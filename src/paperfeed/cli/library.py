@@ -11,7 +11,6 @@ import click
 import orjson
 
 from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app
-from paperfeed.text import counted
 
 USER = click.option("--user", "email", required=True, help="The account's email address.")
 
@@ -105,6 +104,7 @@ def library_export(app: AppContext, email: str, bibtex: bool, tag: str | None) -
 def library_list(app: AppContext, email: str, tag: str | None, as_json: bool) -> None:
     """List a user's saved papers, newest first, with tags and notes."""
     from paperfeed.store import library
+    from paperfeed.text import counted
 
     user = account(app, email)
     ids = [card["arxiv_id"] for card in library.whole_library(app.engine, user["id"], tag)]

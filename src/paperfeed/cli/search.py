@@ -22,7 +22,6 @@ from paperfeed.cli.context import (
     resumable,
 )
 from paperfeed.index.query import MODES, SORTS, Filters
-from paperfeed.text import counted
 
 if TYPE_CHECKING:
     from paperfeed.index.embedding import Embedder
@@ -255,6 +254,8 @@ def index_errors() -> Iterator[None]:
 
 def to_finish(covered: Coverage) -> str:
     """What is left to embed, and how to get it done."""
+    from paperfeed.text import counted
+
     since = f" (papers announced up to {covered.newest_pending})" if covered.newest_pending else ""
     return (
         f"{counted(covered.pending, 'paper')} still to embed{since}: run `paperfeed index` "

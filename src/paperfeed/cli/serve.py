@@ -21,7 +21,6 @@ from paperfeed.cli.context import AppContext, pass_app, resumable
 from paperfeed.cli.ingest import import_announcements, one_line_errors
 from paperfeed.cli.search import build_indexes
 from paperfeed.sources.base import SourceError
-from paperfeed.text import counted
 
 FACTORY = "paperfeed.web.app:app_from_environment"
 SHUTDOWN = 2  # seconds the server and its worker may take to stop: in all, under 5
@@ -108,6 +107,7 @@ def demo(
     """A first run in one command: today's arXiv announcements in a few popular categories,
     imported, indexed and served."""
     from paperfeed.store.feed import visible_count
+    from paperfeed.text import counted
 
     wanted = [name for value in categories for name in value.replace(",", " ").split()]
     if not wanted:
@@ -145,6 +145,7 @@ def run_server(
     import uvicorn
 
     from paperfeed.store.feed import visible_count
+    from paperfeed.text import counted
     from paperfeed.web.app import create_app
     from paperfeed.worker import start_digest_schedule
 
@@ -247,6 +248,7 @@ def say_what_waits(app: AppContext, count: int) -> None:
     index last saved says (counting them anew would cost seconds at every start on a big
     store), or all ``count`` when there is no vector index yet."""
     from paperfeed.index.dense import saved_coverage
+    from paperfeed.text import counted
 
     if not (path := app.services.vectors_folder).exists():
         pending = count
