@@ -96,6 +96,16 @@ class Paper(Base):
     last_seen: Mapped[date] = mapped_column(Date)
     # when this row last changed; indexes catch up on rows changed after their watermark
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # from Hugging Face's daily papers, as it gives them
+    ai_summary: Mapped[str | None] = mapped_column(Text)
+    ai_keywords: Mapped[list[str] | None] = mapped_column(JSON)
+    github_stars: Mapped[int | None] = mapped_column(Integer)
+    num_comments: Mapped[int | None] = mapped_column(Integer)
+    submitted_on_daily_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_by: Mapped[str | None] = mapped_column(String(200))
+    # computed here from the paper's text and embedding; keywords_at says from which version
+    keywords: Mapped[list[str] | None] = mapped_column(JSON)
+    keywords_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Author(Base):
