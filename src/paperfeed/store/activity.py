@@ -65,11 +65,16 @@ def save_paper(conn: Connection, user_id: int, paper_id: int, now: datetime) -> 
 
 
 def record_submission(engine: Engine, user_id: int, arxiv_id: str) -> bool:
-    """Note that the user submitted the paper; ``False`` if somebody already had."""
-    row = {"user_id": user_id, "submitted_at": datetime.now(UTC)}
+    """Note that the user submitted the paper; ``False`` if somebody already had. The paper
+    changes with it: it now shows on the day it was submitted."""
+    now = datetime.now(UTC)
+    row = {"user_id": user_id, "submitted_at": now}
     with engine.begin() as conn:
-        row["paper_id"] = paper_id_of(conn, arxiv_id)
-        return inserted(conn, submissions, row, "paper_id")
+        row["paper_id"] = paper_id = paper_id_of(conn, arxiv_id)
+        if not inserted(conn, submissions, row, "paper_id"):
+            return False
+        conn.execute(update(papers).where(papers.c.id == paper_id).values(changed_at=now))
+        return True
 
 
 def submitter(engine: Engine, arxiv_id: str) -> tuple[int, datetime] | None:

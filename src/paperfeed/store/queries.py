@@ -60,6 +60,7 @@ def card_columns() -> list[ColumnElement[Any]]:
         papers.c.abstract,
         organisations.c.handle.label("organisation"),
         submissions.c.submitted_at,
+        papers.c.changed_at,
     ]
 
 

@@ -88,11 +88,15 @@ def delete_account(engine: Engine, user_id: int) -> bool:
         if account is None:
             return False
         voted = select(votes.c.paper_id).where(votes.c.user_id == user_id)
+        now = datetime.now(UTC)
         conn.execute(
             update(papers)
             .where(papers.c.id.in_(voted))
-            .values(votes=papers.c.votes - 1, changed_at=datetime.now(UTC))
+            .values(votes=papers.c.votes - 1, changed_at=now)
         )
+        # their submissions go with the account, and so do those papers' places on a day
+        submitted = select(submissions.c.paper_id).where(submissions.c.user_id == user_id)
+        conn.execute(update(papers).where(papers.c.id.in_(submitted)).values(changed_at=now))
         if account.email_verified_at is not None:
             conn.execute(delete(subscriptions).where(subscriptions.c.email == account.email))
         else:

@@ -17,7 +17,6 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
-from starlette.middleware.base import RequestResponseEndpoint
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Match
 
@@ -36,20 +35,14 @@ from paperfeed.web import (
 )
 from paperfeed.web.api_docs import SESSION_COOKIE
 from paperfeed.web.body_limit import BodyLimit
+from paperfeed.web.headers import SecurityHeaders
+from paperfeed.web.kept import Kept
 from paperfeed.web.render import page
 
 log = logging.getLogger("paperfeed.web")
 MAX_BODY = 2**20  # any form or JSON body
 # a reference file of up to MAX_UPLOAD, with the rest of its form
 MAX_IMPORT = library_files.MAX_UPLOAD + 2**16
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-    "style-src 'self'; script-src 'self'; frame-ancestors 'none'",
-}
-
 # Routes match in this order: a literal path (``/api/papers/search``, ``/papers/trending``,
 # ``/api/library/export``) comes before the ``{arxiv_id:path}`` routes that would take it
 # for an id.
@@ -86,6 +79,8 @@ def create_app(services: Services) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.services = services
+    # what many visitors see alike, by version (web/kept.py): cards, and pages of a day
+    app.state.cards, app.state.days = Kept(3000), Kept(32)
     app.add_middleware(
         SessionMiddleware,
         secret_key=services.secret_key,
@@ -98,13 +93,7 @@ def create_app(services: Services) -> FastAPI:
     larger = {path: MAX_IMPORT for path in ("/library/import", "/api/library/import")}
     app.add_middleware(BodyLimit, default=MAX_BODY, larger=larger)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            if not request.url.path.startswith("/api/docs"):
-                response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(SecurityHeaders, skip_prefix="/api/docs")
 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), "static")
     for router in ROUTERS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -12,6 +13,8 @@ from urllib.parse import quote, urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from paperfeed.arxiv_ids import abs_url, pdf_url
@@ -19,6 +22,7 @@ from paperfeed.index.lexical import Snippet
 from paperfeed.latex import DOLLAR, SIGNS, Piece, pieces
 from paperfeed.text import counted, lead, plain
 from paperfeed.urls import code_url, is_code_url, safe_urls
+from paperfeed.web.kept import Kept
 from paperfeed.web.security import csrf_token, current_user
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -105,7 +109,31 @@ TEMPLATES.env.filters.update(
     code_url=code_url,
     is_code_url=is_code_url,
 )
-TEMPLATES.env.globals.update(author_url=author_url, with_query=with_query)
+
+
+@pass_context
+def anonymous_cards(context: Context, papers: list[dict[str, Any]]) -> Markup:
+    """The cards of a list as a visitor who is not signed in sees them, each rendered once per
+    version of its paper and kept in the app's ``state.cards``: such a card shows the paper and
+    nothing of the visitor (its vote form carries no CSRF token: voting needs signing in first,
+    which makes a new one). A busy day's page is 100 cards, and rendering them was most of the
+    page's time."""
+    kept: Kept[Markup] = context["request"].app.state.cards
+    return Markup("").join(
+        # changed_at moves with every change to a paper, an upvote too: it names the version
+        kept.get((paper["arxiv_id"], paper["changed_at"]), partial(_anonymous_card, paper))
+        for paper in papers
+    )
+
+
+def _anonymous_card(paper: dict[str, Any]) -> Markup:
+    """A card rendered with no visitor in the context: no user, no CSRF token."""
+    return Markup(TEMPLATES.env.get_template("_cards.html").module.card(paper))  # type: ignore[attr-defined]
+
+
+TEMPLATES.env.globals.update(
+    author_url=author_url, with_query=with_query, anonymous_cards=anonymous_cards
+)
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -7,7 +7,8 @@ document.addEventListener("submit", async (event) => {
   const on = form.elements.on.value === "true";
   const response = await fetch(`/api/papers/${form.dataset.paper}/upvote`, {
     method: on ? "POST" : "DELETE",
-    headers: { "X-CSRF-Token": form.elements.csrf_token.value },
+    // a visitor's cards carry no token: the answer is a 401, and signing in comes next
+    headers: { "X-CSRF-Token": form.elements.csrf_token?.value ?? "" },
     credentials: "same-origin",
   });
   if (response.status === 401) { window.location = "/login?next=" + encodeURIComponent(location.pathname); return; }
