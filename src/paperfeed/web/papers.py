@@ -52,7 +52,9 @@ class Submission(BaseModel):
 class ToIndex(BaseModel):
     """Hugging Face's "index this paper" body."""
 
-    arxivId: str = Field(pattern=r"^\d{4}\.\d{4,5}$", description="A new-style arXiv id")
+    arxivId: str = Field(
+        max_length=10, pattern=r"^\d{4}\.\d{4,5}$", description="A new-style arXiv id"
+    )
 
 
 def paper_and_card(

@@ -127,7 +127,7 @@ def paper_json(card: dict[str, Any]) -> dict[str, Any]:
         "id": card["arxiv_id"],
         "title": card["title"],
         "summary": card.get("abstract"),
-        "authors": [{"name": name, "hidden": False} for name in card.get("authors") or ()],
+        "authors": [{"name": name} for name in card.get("authors") or ()],
         "publishedAt": iso(published),
         "submittedOnDailyAt": iso(arrived(card)),
         "submittedOnDailyBy": _user(card.get("submitted_by")),
