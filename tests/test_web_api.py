@@ -416,3 +416,9 @@ def test_a_search_feed_of_any_query_is_xml(api: TestClient, query: str) -> None:
 
 def test_an_unknown_feed_format_is_not_found(api: TestClient) -> None:
     assert api.get("/feeds/daily.json").status_code == 404
+
+
+def test_markdown_shows_html_in_titles_as_text(api: TestClient) -> None:
+    text = api.get(f"/papers/{HOSTILE}.md").text
+    assert text.startswith("# \\<script\\>alert\\(1\\)\\</script\\> Robust ")
+    assert "<script>" not in text and "Mallory \\<i\\>Evil\\</i\\>" in text
