@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -60,6 +60,31 @@ def test_entry_fields() -> None:
     assert record.upvotes == 314
     assert record.organisation == Organisation("UWaterloo", "University of Waterloo")
     assert record.source == "hf-daily:daily_papers_2026-09-04_3entries.json"
+
+
+def test_hugging_faces_own_data_is_kept() -> None:
+    items, _ = read_file(PROTOCOL / DAILY)
+    record = items[1]
+    assert (record.ai_summary or "").startswith("Random eviction of reasoning tokens")
+    assert record.ai_keywords is not None and record.ai_keywords[0] == "KV cache compression"
+    assert (record.github_stars, record.num_comments) == (31, 4)
+    assert record.submitted_on_daily_at == datetime(2026, 9, 4, tzinfo=UTC)
+    assert record.submitted_by == "ChengsongHuang"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda p, e: p.update(githubStars="many"), "githubStars 'many' is not a number"),
+        (lambda p, e: e.update(numComments=True), "numComments True is not a number"),
+        (lambda p, e: p.update(ai_keywords="a, b"), "ai_keywords 'a, b' is not a list of words"),
+    ],
+)
+def test_a_malformed_extra_rejects_the_entry(tmp_path: Path, change, reason: str) -> None:
+    path = edited(tmp_path, lambda entries: change(entries[0]["paper"], entries[0]))
+    items, _ = read_file(path)
+    assert isinstance(items[0], Rejected) and items[0].reason == reason
+    assert [i.arxiv_id for i in items[1:]] == IDS[1:]
 
 
 def test_dates_are_published_and_daily_submission_days() -> None:

@@ -77,7 +77,8 @@ def test_daily_papers_are_the_newest_day_by_default(api: TestClient) -> None:
     first = entries[0]
     assert set(first) >= {"paper", "title", "summary", "publishedAt", "organization"}
     assert first["title"] == first["paper"]["title"] == "Diffusion models for audio"
-    assert first["organization"] == {"name": DEEP.handle}
+    assert first["organization"] == {"name": DEEP.handle, "fullname": DEEP.name, "avatarUrl": ""}
+    assert first["publishedAt"] == f"{NEXT_MONDAY}T00:00:00Z"  # when it came to the feed
 
 
 def test_daily_papers_of_a_date(api: TestClient) -> None:
@@ -86,10 +87,20 @@ def test_daily_papers_of_a_date(api: TestClient) -> None:
     assert len(api.get("/api/daily_papers?date=2025-03-05&limit=2").json()) == 2
 
 
-@pytest.mark.parametrize("query", ["date=2025-02-30", "date=monday", "limit=0", "limit=501"])
-def test_bad_parameters_are_a_json_error(api: TestClient, query: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("date=2025-02-30", 400),
+        ("date=monday", 400),
+        ("date=0", 400),
+        ("date=99999-01-01", 400),
+        ("limit=0", 422),
+        ("limit=101", 422),
+    ],
+)
+def test_bad_parameters_are_a_json_error(api: TestClient, query: str, status: int) -> None:
     response = api.get(f"/api/daily_papers?{query}")
-    assert response.status_code == 422
+    assert response.status_code == status
     assert list(response.json()) == ["error"]
     assert query.split("=")[0] in response.json()["error"]
 
@@ -106,9 +117,11 @@ def test_a_paper_has_hugging_faces_shape(api: TestClient) -> None:
         "upvotes": 3,
     }
     assert paper["publishedAt"] == "2025-03-03T00:00:00Z"  # no submission time: the day
+    assert paper["submittedOnDailyAt"] == "2025-03-03T00:00:00Z"  # announced: in the feed
     assert paper["announcedOn"] == "2025-03-03"
     assert paper["githubRepo"] == GITHUB
-    assert paper["organization"] == {"name": DEEP.handle}
+    assert paper["organization"]["name"] == DEEP.handle
+    assert (paper["numComments"], paper["ai_keywords"], paper["arxivComment"]) == (0, [], None)
     assert paper["categories"] == ["cs.LG"]
 
 
@@ -158,7 +171,7 @@ def test_the_only_paper_with_a_word_comes_first_in_hybrid_search(
 
 @pytest.mark.parametrize(
     "query",
-    ["x" * 2_000, '"open quote', "🤖", "'; DROP TABLE papers; --", "\x00", "author:"],
+    ["x" * 250, '"open quote', "🤖", "'; DROP TABLE papers; --", "\x00", "author:"],
     ids=lambda q: repr(q[:12]),
 )
 def test_hostile_api_searches_are_answered(api: TestClient, query: str) -> None:
@@ -168,7 +181,13 @@ def test_hostile_api_searches_are_answered(api: TestClient, query: str) -> None:
 
 
 def test_bad_search_parameters_are_json_errors(api: TestClient) -> None:
-    for params in ({"q": "x", "mode": "magic"}, {"q": "x", "limit": 101}, {"q": "x", "to": "?"}):
+    too_long = {"q": "x" * 251}  # Hugging Face's bound
+    for params in (
+        too_long,
+        {"q": "x", "mode": "magic"},
+        {"q": "x", "limit": 121},
+        {"q": "x", "to": "?"},
+    ):
         response = api.get("/api/papers/search", params=params)
         assert (response.status_code, list(response.json())) == (422, ["error"])
 
@@ -397,3 +416,9 @@ def test_a_search_feed_of_any_query_is_xml(api: TestClient, query: str) -> None:
 
 def test_an_unknown_feed_format_is_not_found(api: TestClient) -> None:
     assert api.get("/feeds/daily.json").status_code == 404
+
+
+def test_markdown_shows_html_in_titles_as_text(api: TestClient) -> None:
+    text = api.get(f"/papers/{HOSTILE}.md").text
+    assert text.startswith("# \\<script\\>alert\\(1\\)\\</script\\> Robust ")
+    assert "<script>" not in text and "Mallory \\<i\\>Evil\\</i\\>" in text

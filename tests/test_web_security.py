@@ -165,7 +165,7 @@ def test_a_crash_shows_an_error_page_without_a_trace(
 def test_a_crash_in_the_api_is_a_json_error_without_a_trace(
     visitor: TestClient, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
-    monkeypatch.setattr(feed, "day_papers", fail)
+    monkeypatch.setattr(feed, "period_papers", fail)
     monkeypatch.setattr(Searcher, "search", fail)
     response = visitor.get(path)
     assert response.status_code == 500

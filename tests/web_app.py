@@ -235,14 +235,14 @@ def build(
     return WebApp(create_app(services), engine, config, searcher, services)
 
 
-def build_shared(folder: Path) -> WebApp:
+def build_shared(folder: Path, routes: Sequence[Route] = ()) -> WebApp:
     """:func:`build` for a module-scoped fixture (an app the tests only read from). Those are
     made before conftest's ``clean_environment``, so the environment is cleaned here too."""
     with pytest.MonkeyPatch.context() as patch:
         for name in [n for n in os.environ if n.startswith("PAPERFEED_")]:
             patch.delenv(name)
         patch.setenv("PAPERFEED_HOME", str(folder / "home"))
-        return build(folder)
+        return build(folder, routes=routes)
 
 
 @cache

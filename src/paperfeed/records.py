@@ -15,6 +15,9 @@ MAX_AUTHORS = 5_000
 MAX_FIELD = 500  # DOIs, licences, sources: the store's column width
 # author names are unique-indexed: 800 characters stay under PostgreSQL's btree row limit
 MAX_AUTHOR_NAME = 800
+MAX_KEYWORDS = 100
+MAX_KEYWORD = 200
+MAX_SUBMITTER = 200  # the store's column width
 _CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)?(?:\.[A-Za-z-]+)?$")
 _CODE_URL = re.compile(
     r"https?://(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org|codeberg\.org|huggingface\.co)"
@@ -59,6 +62,13 @@ class PaperRecord:
     last_seen: date | None = None
     organisation: Organisation | None = None
     upvotes: int | None = None
+    # Hugging Face's own data about a paper on its daily feed
+    ai_summary: str | None = None
+    ai_keywords: list[str] | None = None
+    github_stars: int | None = None
+    num_comments: int | None = None
+    submitted_on_daily_at: datetime | None = None
+    submitted_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +135,26 @@ def validate(record: PaperRecord) -> PaperRecord:
     record.links = safe_urls(record.links)  # a javascript: "code link" is dropped, not stored
     if record.version is not None and record.version < 1:
         raise RecordError(f"version {record.version} (versions start at 1)")
-    if record.upvotes is not None and record.upvotes < 0:
-        raise RecordError(f"negative upvotes {record.upvotes}")
+    for name in ("upvotes", "github_stars", "num_comments"):
+        if (count := getattr(record, name)) is not None and count < 0:
+            raise RecordError(f"negative {name.replace('_', ' ')} {count}")
+    _hugging_face_text(record)
     return record
+
+
+def _hugging_face_text(record: PaperRecord) -> None:
+    """Hugging Face's summary, keywords and submitter name, cleaned and bounded."""
+    record.ai_summary = clean_text(record.ai_summary)
+    if len(record.ai_summary or "") > MAX_ABSTRACT:
+        raise RecordError(f"ai_summary longer than {MAX_ABSTRACT} characters")
+    if record.ai_keywords is not None:
+        words = [w for w in (clean_text(str(x)) for x in record.ai_keywords) if w]
+        if len(words) > MAX_KEYWORDS or any(len(w) > MAX_KEYWORD for w in words):
+            raise RecordError(f"ai_keywords: at most {MAX_KEYWORDS} of {MAX_KEYWORD} characters")
+        record.ai_keywords = list(dict.fromkeys(words))
+    record.submitted_by = clean_text(record.submitted_by)
+    if len(record.submitted_by or "") > MAX_SUBMITTER:
+        raise RecordError(f"submitted_by longer than {MAX_SUBMITTER} characters")
 
 
 def _required_text(value: object, name: str, limit: int) -> str:

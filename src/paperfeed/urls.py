@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 MAX_URL = 2_000
 SCHEMES = ("http", "https")
 CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "codeberg.org")
+# huggingface.co paths that are the site's own pages, not an owner's repository
+HUB_PAGES = frozenset({"papers", "docs", "blog", "api", "models", "collections", "posts", "learn"})
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # control characters and whitespace: browsers drop some of them inside a scheme
 # (``java\tscript:``), so an address holding any is refused rather than cleaned
@@ -49,6 +51,19 @@ def is_code_url(url: str, hosts: Iterable[str] = CODE_HOSTS) -> bool:
 def code_url(links: Iterable[object] | None, hosts: Iterable[str] = CODE_HOSTS) -> str | None:
     """The first safe link among ``links`` to one of ``hosts``, or ``None``."""
     return next((url for url in safe_urls(links) if is_code_url(url, hosts)), None)
+
+
+def hub_repo(url: str) -> tuple[str, str] | None:
+    """``("models" | "datasets" | "spaces", "owner/name")`` for a safe link to a repository
+    on the Hugging Face Hub, else ``None``."""
+    parts = urlsplit(url)
+    if (parts.hostname or "").removeprefix("www.") != "huggingface.co":
+        return None
+    path = [part for part in parts.path.split("/") if part]
+    kind = path.pop(0) if path and path[0] in ("datasets", "spaces") else "models"
+    if len(path) < 2 or path[0] in HUB_PAGES:
+        return None
+    return kind, f"{path[0]}/{path[1]}"
 
 
 def _good_host(name: str) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 
 import numpy as np
@@ -82,6 +82,15 @@ class Hit:
     organisation: str | None = None
     links: list[str] = field(default_factory=list)
     abstract: str = ""
+    published: datetime | None = None
+    submitted_at: datetime | None = None
+    organisation_name: str | None = None
+    ai_summary: str | None = None
+    ai_keywords: list[str] | None = None
+    github_stars: int | None = None
+    num_comments: int | None = None
+    submitted_on_daily_at: datetime | None = None
+    submitted_by: str | None = None
     snippet: Snippet | None = None
 
 

@@ -1,10 +1,11 @@
 """Trending: community upvotes with time decay.
 
 ``score = upvotes / (hours + 2) ** GRAVITY`` where ``hours`` is the time since the paper came
-to the feed (midnight UTC of its announcement day, or when a user submitted it, whichever is
-later) and upvotes count ours plus those from Hugging Face: the Hacker News formula (gravity
-1.8). A vote counts most on a fresh paper: a day-old paper needs ~3x the votes of one 12
-hours old to rank level with it, a week-old one ~29x the votes of a day-old one.
+to the feed (midnight UTC of its announcement day, or when a user submitted it here or to
+Hugging Face's daily papers, whichever is latest) and upvotes count ours plus those from
+Hugging Face: the Hacker News formula (gravity 1.8). A vote counts most on a fresh paper: a
+day-old paper needs ~3x the votes of one 12 hours old to rank level with it, a week-old one
+~29x the votes of a day-old one.
 
 The clock is the earlier of now and the end of the newest announcement day, so a store that
 has not been fed for a while still shows what was trending at its newest day, not an empty
@@ -32,10 +33,11 @@ def trending_score(upvotes: int, arrived: datetime, now: datetime) -> float:
 
 
 def arrival(card: dict[str, Any]) -> datetime:
-    """When a paper came to the feed: announced, or submitted by a user if that was later."""
+    """When a paper came to the feed: announced, or submitted by a user (here or on Hugging
+    Face) if that was later."""
     announced = card["announced"]
     moments = [datetime.combine(announced, time(), UTC)] if announced else []
-    moments += [card["submitted_at"]] if card.get("submitted_at") else []
+    moments += [card[k] for k in ("submitted_at", "submitted_on_daily_at") if card.get(k)]
     return max(moments, default=datetime.min.replace(tzinfo=UTC))
 
 

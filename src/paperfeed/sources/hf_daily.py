@@ -134,11 +134,9 @@ def _record(entry: Any, source: str) -> PaperRecord:
     if not paper.get("id"):
         raise ValueError("missing paper.id")
     summary = paper.get("summary") or ""
-    upvotes = paper.get("upvotes")
-    if upvotes is not None and not isinstance(upvotes, int):
-        raise ValueError(f"upvotes {upvotes!r} is not a number")
     links = [paper.get("githubRepo"), paper.get("projectPage"), *find_code_links(summary)]
-    seen = _day(paper.get("submittedOnDailyAt"))
+    arrived = parse_datetime(paper.get("submittedOnDailyAt"))
+    seen = arrived.date() if arrived else None
     return PaperRecord(
         arxiv_id=str(paper["id"]),
         title=paper.get("title") or "",
@@ -150,8 +148,37 @@ def _record(entry: Any, source: str) -> PaperRecord:
         first_seen=seen,
         last_seen=seen,
         organisation=_organisation(paper.get("organization") or entry.get("organization")),
-        upvotes=upvotes,
+        upvotes=_count(paper, "upvotes"),
+        ai_summary=paper.get("ai_summary") or None,
+        ai_keywords=_keywords(paper.get("ai_keywords")),
+        github_stars=_count(paper, "githubStars"),
+        num_comments=_count(entry, "numComments"),
+        submitted_on_daily_at=arrived,
+        submitted_by=_submitter(paper.get("submittedOnDailyBy") or entry.get("submittedBy")),
     )
+
+
+def _count(value: dict[str, Any], key: str) -> int | None:
+    count = value.get(key)
+    if count is not None and (not isinstance(count, int) or isinstance(count, bool)):
+        raise ValueError(f"{key} {count!r} is not a number")
+    return count
+
+
+def _keywords(value: object) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(word, str) for word in value):
+        raise ValueError(f"ai_keywords {value!r} is not a list of words")
+    return value
+
+
+def _submitter(value: object) -> str | None:
+    """The user name (``user``, or ``name``) of whoever brought the paper to the feed."""
+    if not isinstance(value, dict):
+        return None
+    name = value.get("user") or value.get("name")
+    return name if isinstance(name, str) and name else None
 
 
 def _organisation(value: object) -> Organisation | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, func, select, union
+from sqlalchemy import ColumnElement, Engine, Select, and_, func, or_, select, union
 
 from paperfeed.store.queries import UPVOTES, VISIBLE, cards
 from paperfeed.store.schema import authors, organisations, paper_authors, papers, submissions
@@ -40,6 +40,54 @@ def day_papers(
 ) -> list[dict[str, Any]]:
     """The papers announced on ``day`` or submitted by a user that day, most upvoted first."""
     return cards(engine, _on_day(day), order_by=BY_VOTES, limit=limit, offset=offset)
+
+
+def period_papers(
+    engine: Engine,
+    first: date,
+    last: date,
+    *where: ColumnElement[bool],
+    by_votes: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """The papers that came to the feed from day ``first`` to ``last`` (as
+    :func:`day_papers`, or on Hugging Face's daily papers), newest day first and most upvoted
+    first within a day, or (``by_votes``) most upvoted first."""
+    start = datetime.combine(first, time(), UTC)
+    end = datetime.combine(last + timedelta(days=1), time(), UTC)
+    # no index on the column (a table scan): Hugging Face's arrivals are few in any store
+    on_hf = select(papers.c.id).where(
+        papers.c.submitted_on_daily_at >= start, papers.c.submitted_on_daily_at < end
+    )
+    day = papers.c.announced.desc().nulls_last()
+    order = [*BY_VOTES[:1], day] if by_votes else [day, *BY_VOTES[:1]]
+    return cards(
+        engine,
+        papers.c.id.in_(union(*_arrivals(first, last, start, end), on_hf)),
+        *where,
+        order_by=[*order, papers.c.arxiv_id.desc()],
+        limit=limit,
+        offset=offset,
+    )
+
+
+def newest_papers(
+    engine: Engine, limit: int, after: tuple[date | None, str] | None = None
+) -> list[dict[str, Any]]:
+    """Papers newest first (announcement day, then id), from just past the paper ``after``
+    names by its day and id: a cursor that stays put while papers arrive."""
+    where: list[ColumnElement[bool]] = []
+    if after is not None:
+        day, arxiv_id = after
+        same_day = papers.c.announced.is_(None) if day is None else papers.c.announced == day
+        where.append(or_(and_(same_day, papers.c.arxiv_id < arxiv_id), *_older(day)))
+    return cards(engine, *where, order_by=NEWEST, limit=limit)
+
+
+def _older(day: date | None) -> list[ColumnElement[bool]]:
+    """Papers listed after every paper of announcement day ``day`` (no day: last)."""
+    return [] if day is None else [papers.c.announced < day, papers.c.announced.is_(None)]
 
 
 def day_count(engine: Engine, day: date) -> int:
@@ -96,12 +144,14 @@ def _arrived_between(
 ) -> ColumnElement[bool]:
     """Papers announced from ``first`` to ``last`` or submitted by a user from ``start`` to
     ``end``: a union of two index look-ups (an OR across the join would scan every paper)."""
-    return papers.c.id.in_(
-        union(
-            select(papers.c.id).where(papers.c.announced.between(first, last)),
-            select(submissions.c.paper_id).where(submissions.c.submitted_at.between(start, end)),
-        )
-    )
+    return papers.c.id.in_(union(*_arrivals(first, last, start, end)))
+
+
+def _arrivals(first: date, last: date, start: datetime, end: datetime) -> list[Select[Any]]:
+    return [
+        select(papers.c.id).where(papers.c.announced.between(first, last)),
+        select(submissions.c.paper_id).where(submissions.c.submitted_at.between(start, end)),
+    ]
 
 
 def organisation(engine: Engine, handle: str) -> dict[str, Any] | None:

@@ -5,8 +5,9 @@ in which sources arrive:
 
 - a *newer* record (higher version, or the same version updated later) overrides the fields
   it has; any other record only fills fields the stored paper lacks;
-- dates and counters combine monotonically: first publication and announcement = earliest,
-  last update and upvotes = largest, first/last seen = min/max;
+- dates and counters combine monotonically: first publication, announcement and arrival on
+  Hugging Face's daily feed = earliest, last update, upvotes, stars and comments = largest,
+  first/last seen = min/max;
 - categories and links are unions (the newest record's primary category first).
 
 Merging the same record twice therefore changes nothing the second time.
@@ -31,7 +32,12 @@ OVERRIDABLE = (
     "comments",
     "license",
     "organisation_id",
+    "ai_summary",
+    "ai_keywords",
+    "submitted_by",
 )
+EARLIEST = ("published", "announced", "first_seen", "submitted_on_daily_at")
+LARGEST = ("updated", "upvotes", "last_seen", "github_stars", "num_comments")
 CONTENT = (
     *OVERRIDABLE,
     "version",
@@ -44,6 +50,9 @@ CONTENT = (
     "withdrawn",
     "first_seen",
     "last_seen",
+    "github_stars",
+    "num_comments",
+    "submitted_on_daily_at",
 )
 
 
@@ -68,6 +77,9 @@ def new_row(record: PaperRecord, organisation_id: int | None, today: date) -> Ro
         "announced": announced(record),
         "links": record.links,
         "upvotes": record.upvotes,
+        "github_stars": record.github_stars,
+        "num_comments": record.num_comments,
+        "submitted_on_daily_at": record.submitted_on_daily_at,
         "withdrawn": False,
         "first_seen": first_seen,
         "last_seen": max(record.last_seen or first_seen, first_seen),
@@ -83,12 +95,12 @@ def merge(stored: Row, record: PaperRecord, organisation_id: int | None) -> Row:
         if value is not None and (newer or row[name] is None):
             row[name] = value
     row["version"] = _pick(max, stored["version"], record.version)
-    row["published"] = _pick(min, stored["published"], record.published)
-    row["updated"] = _pick(max, stored["updated"], record.updated)
-    row["announced"] = _pick(min, stored["announced"], announced(record))
-    row["upvotes"] = _pick(max, stored["upvotes"], record.upvotes)
-    row["first_seen"] = _pick(min, stored["first_seen"], record.first_seen)
-    row["last_seen"] = _pick(max, stored["last_seen"], record.last_seen)
+    said = {name: getattr(record, name) for name in EARLIEST + LARGEST}
+    said["announced"] = announced(record)
+    for name in EARLIEST:
+        row[name] = _pick(min, stored[name], said[name])
+    for name in LARGEST:
+        row[name] = _pick(max, stored[name], said[name])
     row["links"] = _union(stored["links"], record.links)
     row["categories"] = (
         _union(record.categories, stored["categories"])

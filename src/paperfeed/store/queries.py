@@ -59,7 +59,14 @@ def card_columns() -> list[ColumnElement[Any]]:
         papers.c.links,
         papers.c.abstract,
         organisations.c.handle.label("organisation"),
+        organisations.c.name.label("organisation_name"),
         submissions.c.submitted_at,
+        papers.c.ai_summary,
+        papers.c.ai_keywords,
+        papers.c.github_stars,
+        papers.c.num_comments,
+        papers.c.submitted_on_daily_at,
+        papers.c.submitted_by,
         papers.c.changed_at,
     ]
 
@@ -94,6 +101,16 @@ CARD = (
     "organisation",
     "links",
     "abstract",
+    # what an API result carries besides (Hugging Face's fields)
+    "published",
+    "submitted_at",
+    "organisation_name",
+    "ai_summary",
+    "ai_keywords",
+    "github_stars",
+    "num_comments",
+    "submitted_on_daily_at",
+    "submitted_by",
 )
 
 

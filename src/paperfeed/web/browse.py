@@ -4,8 +4,9 @@ papers of an organisation or an author; the feed and trending have JSON twins un
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -16,17 +17,23 @@ from paperfeed.ranking.trending import top, trending
 from paperfeed.services import Services
 from paperfeed.store import feed
 from paperfeed.store.changes import latest_change
+from paperfeed.store.schema import papers
 from paperfeed.web.api_docs import documented
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.kept import Kept
 from paperfeed.web.render import page
 from paperfeed.web.security import current_user
-from paperfeed.web.views import IsoDate, PageNumber, entry_json, latest_day, with_marks
+from paperfeed.web.views import PageNumber, entry_json, latest_day, with_marks
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["papers"])
 PER_DAY = 100  # a busy arXiv day has ~1,000 papers
 TRENDING = 50
+MAX_PAGE = 1_000  # with a limit of 100, as deep as any offset the API takes
+DAY = "YYYY-MM-DD: 2025-02-27"
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
 def day_cards(
@@ -97,16 +104,88 @@ def author_page(request: Request, services: ServicesDep, name: str) -> HTMLRespo
 
 @api_router.get(
     "/daily_papers",
-    summary="The papers of an announcement day (default: the newest)",
-    **documented(),
+    summary="The daily papers of a day, ISO week or month (default: the newest day), as "
+    "Hugging Face's API gives them",
+    **documented(400),
 )
 def daily_papers(
     services: ServicesDep,
-    date_: Annotated[IsoDate | None, Query(alias="date", description="YYYY-MM-DD")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = PER_DAY,
+    p: Annotated[int, Query(ge=0, le=MAX_PAGE, description="Page, from 0")] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    date_: Annotated[str | None, Query(alias="date", max_length=20, description=DAY)] = None,
+    week: Annotated[str | None, Query(max_length=20, description="YYYY-Www: 2025-W09")] = None,
+    month: Annotated[str | None, Query(max_length=20, description="YYYY-MM: 2025-02")] = None,
+    submitter: Annotated[
+        str | None, Query(max_length=200, description="Hugging Face user who submitted it")
+    ] = None,
+    sort: Annotated[
+        Literal["publishedAt", "trending"],
+        Query(description="publishedAt: newest day first; trending: most upvoted first"),
+    ] = "publishedAt",
 ) -> list[dict[str, Any]]:
-    day = date_ or latest_day(services.engine)
-    return [entry_json(card) for card in day_cards(services.engine, day, limit)]
+    period = daily_period(services.engine, date_, week, month)
+    if period is None:
+        return []
+    where = [papers.c.submitted_by == submitter] if submitter else []
+    found = feed.period_papers(
+        services.engine,
+        *period,
+        *where,
+        by_votes=sort == "trending",
+        limit=limit,
+        offset=p * limit,
+    )
+    return [entry_json(card) for card in found]
+
+
+def daily_period(
+    engine: Engine, day: str | None, week: str | None, month: str | None
+) -> tuple[date, date] | None:
+    """The first and last day that ``date``, ``week`` or ``month`` names (none: the newest
+    day; ``None`` for an empty store); a 400 saying why for a bad one."""
+    given = [value for value in (day, week, month) if value]
+    if len(given) > 1:
+        raise HTTPException(400, "Give one of date, week and month, not several.")
+    try:
+        if day:
+            return _one_day(day)
+        if week:
+            return _week(week)
+        if month:
+            return _month(month)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    newest = latest_day(engine)
+    return (newest, newest) if newest else None
+
+
+def _one_day(text: str) -> tuple[date, date]:
+    try:
+        day = date.fromisoformat(text) if _DAY.fullmatch(text) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ValueError(f"date {text!r} is not a date: YYYY-MM-DD, e.g. 2025-02-27.")
+    return day, day
+
+
+def _week(text: str) -> tuple[date, date]:
+    found = _WEEK.fullmatch(text)
+    try:
+        monday = date.fromisocalendar(int(found[1]), int(found[2]), 1) if found else None
+    except ValueError:
+        monday = None
+    if monday is None:
+        raise ValueError(f"week {text!r} is not an ISO week: YYYY-Www, e.g. 2025-W09.")
+    return monday, monday + timedelta(days=6)
+
+
+def _month(text: str) -> tuple[date, date]:
+    found = _MONTH.fullmatch(text)
+    if not found or not 1 <= int(found[2]) <= 12 or int(found[1]) < 1:
+        raise ValueError(f"month {text!r} is not a month: YYYY-MM, e.g. 2025-02.")
+    year, number = int(found[1]), int(found[2])
+    return date(year, number, 1), date(year, number, calendar.monthrange(year, number)[1])
 
 
 @api_router.get(

@@ -4,6 +4,8 @@ then 303 back); the API with POST and DELETE."""
 
 from __future__ import annotations
 
+from base64 import urlsafe_b64decode, urlsafe_b64encode
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, Request
@@ -12,12 +14,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperfeed.ingest.submit import SubmitError, Submitted, submit_paper
+from paperfeed.ingest.submit import SubmitError, Submitted, fetch, submit_paper
+from paperfeed.markdown import paper_markdown
 from paperfeed.ranking.search import Hit
 from paperfeed.services import Services
+from paperfeed.store import feed
 from paperfeed.store.activity import set_hidden, set_saved, set_vote
-from paperfeed.store.queries import cards, get_paper
+from paperfeed.store.queries import cards, get_paper, is_stored
 from paperfeed.store.schema import papers
+from paperfeed.urls import hub_repo, safe_urls
 from paperfeed.web.api_docs import Auth, documented
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.indexing import index_soon
@@ -27,6 +32,7 @@ from paperfeed.web.views import (
     CsrfField,
     OnField,
     PaperId,
+    ai_keywords,
     hit_json,
     iso,
     mark_from_form,
@@ -41,6 +47,14 @@ SIMILAR_SHOWN = 8
 
 class Submission(BaseModel):
     id: str = Field(max_length=500, description="An arXiv id or abs/PDF URL")
+
+
+class ToIndex(BaseModel):
+    """Hugging Face's "index this paper" body."""
+
+    arxivId: str = Field(
+        max_length=10, pattern=r"^\d{4}\.\d{4,5}$", description="A new-style arXiv id"
+    )
 
 
 def paper_and_card(
@@ -82,22 +96,25 @@ def accept_submission(
 # the pages --------------------------------------------------------------------------------
 
 
+@router.get("/papers/{arxiv_id:path}.md")
+def paper_markdown_page(request: Request, services: ServicesDep, arxiv_id: str) -> Response:
+    """The paper as Markdown (Hugging Face's ``/papers/<id>.md``, which ``read_paper`` reads)."""
+    canonical = _page_id(arxiv_id)
+    if canonical != arxiv_id:
+        return RedirectResponse(f"/papers/{canonical}.md", 301)
+    return _markdown(shown_paper(request, services, canonical))
+
+
 @router.get("/papers/{arxiv_id:path}")
 def paper_page(request: Request, services: ServicesDep, arxiv_id: str) -> Response:
-    try:
-        canonical = parse_arxiv_id(arxiv_id).id
-    except InvalidArxivId:
-        raise HTTPException(404, f"{arxiv_id!r} is not an arXiv id.") from None
+    canonical = _page_id(arxiv_id)
     if canonical != arxiv_id:
         return RedirectResponse(f"/papers/{canonical}", 301)
-    stored, card = paper_and_card(services.engine, canonical)
+    stored = shown_paper(request, services, canonical)
+    if "text/markdown" in request.headers.get("accept", ""):
+        return _markdown(stored)
+    _, card = paper_and_card(services.engine, canonical)
     user = current_user(request)
-    if (
-        stored is None
-        or stored["withdrawn"]
-        or (stored["hidden"] and not (user and user["is_admin"]))
-    ):
-        raise HTTPException(404, f"{canonical} is not in this feed; signed-in users can submit it.")
     extra = with_marks(services, user, [card])[0] if card else {}
     similar = similar_hits(services, canonical, SIMILAR_SHOWN)
     return page(
@@ -169,6 +186,32 @@ def submit_page(
     return page(request, "submit.html", error=None, value="", already=submitted, card=card)
 
 
+def _page_id(arxiv_id: str) -> str:
+    try:
+        return parse_arxiv_id(arxiv_id).id
+    except InvalidArxivId:
+        raise HTTPException(404, f"{arxiv_id!r} is not an arXiv id.") from None
+
+
+def shown_paper(request: Request, services: Services, canonical: str) -> dict[str, Any]:
+    """The stored paper a page shows; a 404 when it is not here, withdrawn, or hidden (except
+    from an admin)."""
+    stored = get_paper(services.engine, canonical)
+    user = current_user(request)
+    if (
+        stored is None
+        or stored["withdrawn"]
+        or (stored["hidden"] and not (user and user["is_admin"]))
+    ):
+        raise HTTPException(404, f"{canonical} is not in this feed; signed-in users can submit it.")
+    return stored
+
+
+def _markdown(stored: dict[str, Any]) -> Response:
+    text = paper_markdown({**stored, "ai_keywords": ai_keywords(stored)})
+    return Response(text, media_type="text/markdown; charset=utf-8", headers={"Vary": "Accept"})
+
+
 # the API ----------------------------------------------------------------------------------
 
 
@@ -202,6 +245,64 @@ def submit(
     if not submitted.new:
         response.status_code = 200
     return _paper(services.engine, submitted.arxiv_id)
+
+
+@api_router.get(
+    "/papers",
+    summary="Every paper, newest first, a page at a time: the next page's address is in the "
+    'Link header (rel="next")',
+    **documented(400),
+)
+def list_papers(
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+    cursor: Annotated[
+        str | None, Query(max_length=400, description="Where the last page ended")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> list[dict[str, Any]]:
+    found = feed.newest_papers(services.engine, limit, _read_cursor(cursor) if cursor else None)
+    if len(found) == limit:
+        last = found[-1]
+        following = request.url.include_query_params(cursor=_cursor(last), limit=limit)
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    return [paper_json(card) for card in found]
+
+
+@api_router.post(
+    "/papers/index",
+    summary="Bring an arXiv paper here (fetched from arXiv unless stored)",
+    **documented(400, 403, 413, 429, auth=Auth.SIGNED_IN),
+)
+def index_paper(
+    request: Request, services: ServicesDep, body: ToIndex, background: BackgroundTasks
+) -> dict[str, Any]:
+    """Hugging Face's answer: ``{}`` once the paper is here."""
+    user, settings = acting_user(request, None), services.settings
+    if not is_stored(services.engine, body.arxivId):
+        rate_limit(request, settings.submit_rate, "submit", key=str(user["id"]))
+        try:
+            fetch(services.engine, services.http(), settings.arxiv_api_url, body.arxivId)
+        except SubmitError as exc:
+            raise HTTPException(400, str(exc)) from None
+        background.add_task(index_soon, services)
+    return {}
+
+
+@api_router.get(
+    "/arxiv/{arxiv_id:path}/repos",
+    summary="The Hugging Face models, datasets and Spaces the paper links to",
+    **documented(404),
+)
+def repos(services: ServicesDep, arxiv_id: PaperId) -> dict[str, list[dict[str, str]]]:
+    """As Hugging Face's: lists, empty for a paper that is not here."""
+    stored = get_paper(services.engine, _canonical(arxiv_id)) or {}
+    found: dict[str, list[dict[str, str]]] = {"models": [], "datasets": [], "spaces": []}
+    for url in safe_urls(stored.get("links")):
+        if kind := hub_repo(url):
+            found[kind[0]].append({"id": kind[1]})
+    return found
 
 
 @api_router.get(
@@ -282,8 +383,23 @@ def _paper(engine: Engine, arxiv_id: str) -> dict[str, Any]:
     stored = stored or {}
     return {
         **paper_json(card),
-        "comments": stored.get("comments"),
+        "arxivComment": stored.get("comments"),
         "doi": stored.get("doi"),
         "journalRef": stored.get("journal_ref"),
         "updatedAt": iso(stored.get("updated")),
     }
+
+
+def _cursor(card: dict[str, Any]) -> str:
+    announced = card["announced"]
+    plain = f"{announced.isoformat() if announced else ''}~{card['arxiv_id']}"
+    return urlsafe_b64encode(plain.encode()).decode().rstrip("=")
+
+
+def _read_cursor(cursor: str) -> tuple[date | None, str]:
+    """The day and id of the paper a page ended at; a 400 for what no page gave."""
+    try:
+        day, arxiv_id = urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("~")
+        return (date.fromisoformat(day) if day else None), parse_arxiv_id(arxiv_id).id
+    except (ValueError, InvalidArxivId):
+        raise HTTPException(400, "The cursor is not one this API gave.") from None

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from pydantic import Field
 
 from paperfeed.index.query import MODES, SORTS
 from paperfeed.web.api_docs import documented
@@ -37,11 +38,22 @@ def search_page(
     )
 
 
+class ApiSearchForm(SearchForm):
+    """The search box as Hugging Face's ``/api/papers/search`` takes it: ``q`` of at most 250
+    characters."""
+
+    q: str = Field(
+        default="",
+        max_length=250,
+        description="Free text; also `author:`, `cat:`, `year:`, quotes.",
+    )
+
+
 @api_router.get("/papers/search", summary="Hybrid search with filters and sorts", **documented())
 def search_papers(
     services: ServicesDep,
-    form: Annotated[SearchForm, Query()],
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    form: Annotated[ApiSearchForm, Query()],
+    limit: Annotated[int, Query(ge=1, le=120)] = 20,
 ) -> list[dict[str, Any]]:
     hits, _ = run_search(services.searcher, form, limit)
     return [hit_json(hit) for hit in hits]

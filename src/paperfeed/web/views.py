@@ -17,11 +17,12 @@ from pydantic import BeforeValidator
 from sqlalchemy import Engine
 
 from paperfeed.ranking.search import Hit
+from paperfeed.ranking.trending import arrival
 from paperfeed.services import Services
 from paperfeed.store import feed
 from paperfeed.store.activity import marks
 from paperfeed.store.library import MAX_TAG, LibraryError, library_details
-from paperfeed.urls import code_url, safe_urls
+from paperfeed.urls import CODE_HOSTS, code_url, is_code_url, safe_urls
 from paperfeed.web.security import acting_user
 
 PER_PAGE = 20
@@ -115,8 +116,10 @@ def sign_in_first(request: Request) -> RedirectResponse:
 
 
 def paper_json(card: dict[str, Any]) -> dict[str, Any]:
-    """A paper as Hugging Face's API gives it, plus our own fields."""
-    announced = card.get("announced")
+    """A paper as Hugging Face's API gives it (``publishedAt``: on arXiv;
+    ``submittedOnDailyAt``: when it came to the daily feed), then our own fields under names
+    Hugging Face does not use."""
+    announced, links = card.get("announced"), card.get("links")
     published = card.get("published") or (
         datetime.combine(announced, time(), UTC) if announced else None
     )
@@ -126,27 +129,55 @@ def paper_json(card: dict[str, Any]) -> dict[str, Any]:
         "summary": card.get("abstract"),
         "authors": [{"name": name} for name in card.get("authors") or ()],
         "publishedAt": iso(published),
-        "announcedOn": announced.isoformat() if announced else None,
+        "submittedOnDailyAt": iso(arrived(card)),
+        "submittedOnDailyBy": _user(card.get("submitted_by")),
         "upvotes": card.get("upvotes") or 0,
+        "numComments": card.get("num_comments") or 0,
+        "githubRepo": code_url(links, ["github.com"]),
+        "githubStars": card.get("github_stars"),
+        "projectPage": _project_page(links),
+        "ai_summary": card.get("ai_summary"),
+        "ai_keywords": ai_keywords(card),
+        "organization": _organisation(card),
+        # paperfeed's own
+        "announcedOn": announced.isoformat() if announced else None,
         "categories": card.get("categories") or [],
-        "githubRepo": code_url(card.get("links"), ["github.com"]),
-        "links": safe_urls(card.get("links")),
-        "organization": {"name": card["organisation"]} if card.get("organisation") else None,
+        "links": safe_urls(links),
         "submittedAt": iso(card.get("submitted_at")),
     }
 
 
+def ai_keywords(card: dict[str, Any]) -> list[str]:
+    """The paper's keywords, as Hugging Face gave them (none: an empty list)."""
+    return card.get("ai_keywords") or []
+
+
+def arrived(card: dict[str, Any]) -> datetime | None:
+    """When the paper came to the daily feed: announced, or submitted (here or to Hugging
+    Face's daily papers) if later."""
+    known = ("announced", "submitted_at", "submitted_on_daily_at")
+    return arrival(card) if any(card.get(key) for key in known) else None
+
+
 def entry_json(card: dict[str, Any]) -> dict[str, Any]:
-    """A daily-papers entry: ``{"paper": {...}, "title", "summary", "publishedAt", ...}``."""
+    """A daily-papers entry as Hugging Face gives it: ``{"paper": {...}, "publishedAt": when
+    it came to the feed, "title", "summary", "numComments", "submittedBy", "organization"}``.
+    The paper's summary, keywords, code and stars are repeated at the top, where
+    ``huggingface_hub``'s ``PaperInfo`` reads them."""
     paper = paper_json(card)
     return {
         "paper": paper,
+        "publishedAt": paper["submittedOnDailyAt"],
         "title": paper["title"],
         "summary": paper["summary"],
-        "publishedAt": paper["publishedAt"],
-        "numComments": 0,
+        "numComments": paper["numComments"],
+        "submittedBy": paper["submittedOnDailyBy"],
         "organization": paper["organization"],
+        **{key: paper[key] for key in TOP_LEVEL},
     }
+
+
+TOP_LEVEL = ("ai_summary", "ai_keywords", "githubRepo", "githubStars", "projectPage")
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:
@@ -155,6 +186,27 @@ def hit_json(hit: Hit) -> dict[str, Any]:
     entry["highlight"] = hit.snippet.html() if hit.snippet else None
     entry["score"] = hit.score
     return entry
+
+
+def _user(name: str | None) -> dict[str, Any] | None:
+    """A Hugging Face user as its API shows one; paperfeed keeps only the user name."""
+    if not name:
+        return None
+    return {"user": name, "name": name, "fullname": "", "avatarUrl": "", "type": "user"}
+
+
+def _organisation(card: dict[str, Any]) -> dict[str, Any] | None:
+    handle = card.get("organisation")
+    if not handle:
+        return None
+    return {"name": handle, "fullname": card.get("organisation_name") or handle, "avatarUrl": ""}
+
+
+def _project_page(links: list[str] | None) -> str | None:
+    """The first link that is neither code nor a model hub: a project page, as far as a list
+    of links can tell."""
+    hosts = (*CODE_HOSTS, "huggingface.co", "arxiv.org")
+    return next((url for url in safe_urls(links) if not is_code_url(url, hosts)), None)
 
 
 def iso(moment: datetime | None) -> str | None:
