@@ -79,7 +79,8 @@ def http_url(home: dict[str, str]) -> Iterator[str]:
     server = subprocess.Popen(command, env=environment(home), stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/mcp"
     try:
-        wait_for(lambda: _answers(url) or server.poll() is not None)
+        # a loaded machine takes its time to import the server (~3 s of CPU)
+        wait_for(lambda: _answers(url) or server.poll() is not None, timeout=90)
         assert server.poll() is None, server.stderr.read() if server.stderr else ""
         yield url
     finally:
