@@ -25,7 +25,7 @@ from paperfeed.cli import cli
 from paperfeed.cli.context import AppContext
 from paperfeed.settings import Settings
 from paperfeed.sources.http import PoliteClient
-from paperfeed.store.accounts import authenticate, find_user
+from paperfeed.store.accounts import authenticate, find_user, user_for_token
 from paperfeed.store.database import open_store
 from paperfeed.store.queries import get_paper
 from paperfeed.store.vectors import coverage
@@ -174,6 +174,21 @@ def test_admin_create_asks_for_a_hidden_password_then_promotes(tmp_path: Path) -
     assert short.exit_code == 1
     assert short.output == "Error: the password needs at least 8 characters\n"
     assert find_user(engine, "bob@example.org") is None
+
+
+def test_admin_token_prints_a_token_that_signs_in_as_the_user() -> None:
+    assert (
+        invoke("admin", "create", "ada@example.org", "--password", "correct horse").exit_code == 0
+    )
+    made = invoke("admin", "token", "Ada@example.org", "--name", "agent")
+    assert made.exit_code == 0, made.output
+    token = made.output.strip()
+    assert user_for_token(open_store(Settings().database), token)["email"] == "ada@example.org"
+    missing = invoke("admin", "token", "bob@example.org")
+    assert (missing.exit_code, missing.output) == (
+        1,
+        "Error: there is no account for bob@example.org\n",
+    )
 
 
 def test_admin_hide_and_show_a_paper(tmp_path: Path) -> None:

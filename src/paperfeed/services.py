@@ -27,7 +27,7 @@ from paperfeed.index.embedders import make_embedder
 from paperfeed.index.embedding import Embedder
 from paperfeed.index.lexical import LexicalIndex
 from paperfeed.index.live import LiveVectors
-from paperfeed.ranking.recommend import Recommender
+from paperfeed.ranking.recommend import Recommendation, Recommender
 from paperfeed.ranking.search import Searcher, Tuning
 from paperfeed.settings import Settings, secret_key
 from paperfeed.sources.http import PoliteClient
@@ -146,6 +146,18 @@ class Services:
         """Recommendations over the shared vector index (none without one)."""
         vectors = self.vectors
         return Recommender(self.engine, vectors) if vectors is not None else None
+
+    def recommendations(
+        self, user: dict[str, Any], tag: str | None, limit: int
+    ) -> list[Recommendation]:
+        """The user's recommendations (their stored filters and seed applied; the seed only for
+        the whole library, not a tag); none without an embedding index yet."""
+        if self.recommender is None:
+            return []
+        seed = (user.get("preferences") or {}).get("seed") if tag is None else None
+        embedder = self.searcher.embedder
+        vectors = embedder.embed_query(seed) if seed and embedder is not None else None
+        return self.recommender.recommend(user["id"], tag=tag, limit=limit, seed_vectors=vectors)
 
     @built_once
     def secret_key(self) -> str:

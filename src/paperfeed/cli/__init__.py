@@ -14,6 +14,7 @@ from paperfeed.cli.digest import digest, subscriptions
 from paperfeed.cli.ingest import ingest
 from paperfeed.cli.inspect import show, stats
 from paperfeed.cli.library import library_group, recommend
+from paperfeed.cli.mcp_server import mcp
 from paperfeed.cli.search import index, search, similar
 from paperfeed.cli.serve import demo, serve, worker
 
@@ -55,6 +56,7 @@ cli.add_command(digest)
 cli.add_command(subscriptions)
 cli.add_command(library_group)
 cli.add_command(recommend)
+cli.add_command(mcp)
 
 
 def main() -> None:

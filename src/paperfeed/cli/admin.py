@@ -1,4 +1,4 @@
-"""``paperfeed admin``: make admins, verify addresses, hide papers."""
+"""``paperfeed admin``: make admins, verify addresses, make API tokens, hide papers."""
 
 from __future__ import annotations
 
@@ -67,3 +67,18 @@ def admin_hide(app: AppContext, arxiv_id: str, show: bool) -> None:
     except UnknownPaper:
         raise click.ClickException(f"{arxiv_id} is not in the store") from None
     click.echo(f"{ident} is {'shown' if show else 'hidden'}.")
+
+
+@admin.command("token")
+@click.argument("email")
+@click.option("--name", default="cli", show_default=True, help="What the token is for.")
+@pass_app
+def admin_token(app: AppContext, email: str, name: str) -> None:
+    """Make an API token for EMAIL's account and print it (the only time it is shown): for
+    the JSON API and the MCP server. The profile page lists and revokes tokens."""
+    from paperfeed.store.accounts import create_token, find_user
+
+    user = find_user(app.engine, email)
+    if user is None:
+        raise click.ClickException(f"there is no account for {email.strip().lower()}")
+    click.echo(create_token(app.engine, user["id"], name))

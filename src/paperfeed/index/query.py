@@ -136,6 +136,25 @@ class Filters:
     date_from: date | None = None
     date_to: date | None = None
 
+    @classmethod
+    def typed(
+        cls,
+        category: str = "",
+        author: str = "",
+        organisation: str = "",
+        date_from: date | None = None,
+        date_to: date | None = None,
+    ) -> Filters:
+        """The filters as typed in a search form's fields: categories or archives separated by
+        commas or spaces (``cs.CL, cs.LG``), one author, one organisation handle."""
+        return cls(
+            categories=[c for c in category.replace(",", " ").split() if c],
+            authors=[author.strip()] if author.strip() else [],
+            organisation=organisation.strip() or None,
+            date_from=date_from,
+            date_to=date_to,
+        )
+
     def restrict(self, query: ParsedQuery) -> bool:
         """Whether these filters or the query's own leave out any paper."""
         own = query.categories or query.authors or query.date_from or query.date_to

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from paperfeed.store.feed import announced_papers, top_papers, voted_papers
+from paperfeed.store.feed import announced_papers, latest_day, top_papers, voted_papers
 
 GRAVITY = 1.8
 WINDOW = timedelta(days=14)  # older papers have decayed out of any top list
@@ -78,3 +78,12 @@ def top(
         return []
     since = latest_day - timedelta(days=PERIODS[period] - 1)
     return top_papers(engine, since, latest_day, limit)
+
+
+def trending_cards(engine: Engine, period: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Trending papers (``period`` "now"), or the most upvoted of the "week" or "month", as of
+    the newest announcement day up to today."""
+    newest = latest_day(engine, datetime.now(UTC).date())
+    if period == "now":
+        return trending(engine, newest, limit)
+    return top(engine, newest, period, limit)

@@ -26,6 +26,8 @@ KINDS = tuple(DigestKind)
 FREQUENCIES = tuple(Frequency)
 LIVE = (SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE)
 MAX_QUERY = 500
+# what its owner is shown of a subscription (not the key its mailed links are signed with)
+SHOWN = ("id", "email", "kind", "frequency", "query", "filters", "timezone", "hour", "status")
 
 
 class SubscriptionError(ValueError):

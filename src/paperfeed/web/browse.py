@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import Engine
 
-from paperfeed.ranking.trending import top, trending
+from paperfeed.ranking.trending import trending_cards
 from paperfeed.services import Services
 from paperfeed.store import feed
 from paperfeed.store.changes import latest_change
@@ -42,14 +42,6 @@ def day_cards(
     """The papers of announcement day ``day``, most upvoted first (none without a day: the
     store is empty)."""
     return feed.day_papers(engine, day, limit, offset) if day else []
-
-
-def trending_cards(engine: Engine, period: str, limit: int) -> list[dict[str, Any]]:
-    """Trending papers (``period`` "now"), or the most upvoted of the "week" or "month"."""
-    newest = latest_day(engine)
-    return (
-        trending(engine, newest, limit) if period == "now" else top(engine, newest, period, limit)
-    )
 
 
 @router.get("/")

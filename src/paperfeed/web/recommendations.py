@@ -1,6 +1,7 @@
 """ "For you": recent papers recommended from what the user saved, upvoted and rejected, for
 the whole library or one tag, with why; the page and its JSON twin under ``/api``, both from
-:func:`recommendations`.
+:meth:`Services.recommendations
+<paperfeed.services.Services.recommendations>`.
 
 A new user with nothing saved yet starts from a few words about their interests (kept as
 the ``seed`` preference, embedded like a search query) or by saving a few papers.
@@ -41,25 +42,12 @@ class Preferences(BaseModel):
     seed: str = Field("", max_length=MAX_SEED, description="Interests in words, for a start")
 
 
-def recommendations(
-    services: Services, user: dict[str, Any], tag: str | None, limit: int
-) -> list[Recommendation]:
-    """The user's recommendations (their stored filters and seed applied); none without an
-    embedding index yet."""
-    if services.recommender is None:
-        return []
-    seed = (user.get("preferences") or {}).get("seed") if tag is None else None
-    embedder = services.searcher.embedder
-    vectors = embedder.embed_query(seed) if seed and embedder is not None else None
-    return services.recommender.recommend(user["id"], tag=tag, limit=limit, seed_vectors=vectors)
-
-
 @router.get("/for-you")
 def for_you(request: Request, services: ServicesDep, tag: str | None = None) -> Response:
     user = current_user(request)
     if user is None:
         return RedirectResponse("/login?next=/for-you", 303)
-    found = recommendations(services, user, tag, SHOWN)
+    found = services.recommendations(user, tag, SHOWN)
     items = with_marks(services, user, [_card(item) for item in found])
     preferences = Preferences(**(user.get("preferences") or {}))
     tags = user_tags(services.engine, user["id"])
@@ -111,7 +99,7 @@ def api_recommendations(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[dict[str, Any]]:
     user = require_user(request)
-    found = recommendations(services, user, tag, limit)
+    found = services.recommendations(user, tag, limit)
     return [
         {
             "paper": paper_json(item.card),

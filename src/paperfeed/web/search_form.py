@@ -35,13 +35,7 @@ class SearchForm(BaseModel):
     )
 
     def filters(self) -> Filters:
-        return Filters(
-            categories=[c for c in self.cat.replace(",", " ").split() if c],
-            authors=[self.author.strip()] if self.author.strip() else [],
-            organisation=self.org.strip() or None,
-            date_from=self.date_from,
-            date_to=self.date_to,
-        )
+        return Filters.typed(self.cat, self.author, self.org, self.date_from, self.date_to)
 
     @property
     def active(self) -> bool:

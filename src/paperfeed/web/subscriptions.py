@@ -37,7 +37,6 @@ router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/subscriptions", tags=["subscriptions"])
 # the preview is the mail's own HTML, styled inline as mail clients need
 PREVIEW_POLICY = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
-SHOWN = ("id", "email", "kind", "frequency", "query", "filters", "timezone", "hour", "status")
 Text = Annotated[str, Form(max_length=500)]
 Token = Annotated[str, Path(max_length=500, description="The token of the mailed links")]
 CONFIRM_FIRST = (
@@ -97,7 +96,7 @@ def asked(email: str, choices: dict[str, Any]) -> dict[str, Any]:
     for the address (the same whether or not it was subscribed before)."""
     query = (choices.get("query") or "").strip() or None
     answer = {**choices, "email": email.strip().lower(), "query": query}
-    return {**{key: answer.get(key) for key in SHOWN if key != "id"}, "status": "pending"}
+    return {**{key: answer.get(key) for key in store.SHOWN if key != "id"}, "status": "pending"}
 
 
 def subscription_for(services: Services, token: str) -> dict[str, Any]:
@@ -120,7 +119,7 @@ def change_timing(services: Services, subscription: dict[str, Any], **timing: An
 def subscription_json(services: Services, row: dict[str, Any]) -> dict[str, Any]:
     """A subscription with its manage token (only ever shown to whoever may manage it)."""
     token = services.mailer.links.token(row)
-    return {**{key: row[key] for key in SHOWN}, "token": token}
+    return {**{key: row[key] for key in store.SHOWN}, "token": token}
 
 
 # the pages --------------------------------------------------------------------------------
@@ -245,7 +244,7 @@ def subscribe(
     # the token is the confirmation: only a signed-in owner of the address sees it here
     if made["status"] == "active":
         return subscription_json(services, made)
-    return {key: made[key] for key in SHOWN}
+    return {key: made[key] for key in store.SHOWN}
 
 
 @api_router.get(
