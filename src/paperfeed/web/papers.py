@@ -13,12 +13,14 @@ from sqlalchemy import Engine
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.ingest.submit import SubmitError, Submitted, submit_paper
+from paperfeed.library.export import to_bibtex
 from paperfeed.ranking.search import Hit
 from paperfeed.services import Services
 from paperfeed.store.activity import set_hidden, set_saved, set_vote
 from paperfeed.store.queries import cards, get_paper
 from paperfeed.store.schema import papers
 from paperfeed.web.api_docs import Auth, documented
+from paperfeed.web.cite import citation_meta, coins, reference_file
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.indexing import index_soon
 from paperfeed.web.render import page
@@ -82,23 +84,24 @@ def accept_submission(
 # the pages --------------------------------------------------------------------------------
 
 
+@router.get("/papers/{arxiv_id:path}.bib")
+def paper_bibtex(request: Request, services: ServicesDep, arxiv_id: str) -> Response:
+    return _paper_file(request, services, arxiv_id, "bib")
+
+
+@router.get("/papers/{arxiv_id:path}.ris")
+def paper_ris(request: Request, services: ServicesDep, arxiv_id: str) -> Response:
+    return _paper_file(request, services, arxiv_id, "ris")
+
+
 @router.get("/papers/{arxiv_id:path}")
 def paper_page(request: Request, services: ServicesDep, arxiv_id: str) -> Response:
-    try:
-        canonical = parse_arxiv_id(arxiv_id).id
-    except InvalidArxivId:
-        raise HTTPException(404, f"{arxiv_id!r} is not an arXiv id.") from None
+    canonical = _page_id(arxiv_id)
     if canonical != arxiv_id:
         return RedirectResponse(f"/papers/{canonical}", 301)
     stored, card = paper_and_card(services.engine, canonical)
-    user = current_user(request)
-    if (
-        stored is None
-        or stored["withdrawn"]
-        or (stored["hidden"] and not (user and user["is_admin"]))
-    ):
-        raise HTTPException(404, f"{canonical} is not in this feed; signed-in users can submit it.")
-    extra = with_marks(services, user, [card])[0] if card else {}
+    stored = _shown(request, stored, canonical)
+    extra = with_marks(services, current_user(request), [card])[0] if card else {}
     similar = similar_hits(services, canonical, SIMILAR_SHOWN)
     return page(
         request,
@@ -106,7 +109,39 @@ def paper_page(request: Request, services: ServicesDep, arxiv_id: str) -> Respon
         paper={**stored, **extra},
         similar=similar or [],
         embedded=similar is not None,
+        meta=citation_meta(stored),
+        coins=coins(stored),
+        bibtex=to_bibtex([stored]),
     )
+
+
+def _paper_file(request: Request, services: Services, arxiv_id: str, extension: str) -> Response:
+    """The paper as a BibTeX or RIS file, for a reference manager."""
+    canonical = _page_id(arxiv_id)
+    if canonical != arxiv_id:
+        return RedirectResponse(f"/papers/{canonical}.{extension}", 301)
+    stored = _shown(request, get_paper(services.engine, canonical), canonical)
+    return reference_file([stored], extension, canonical.replace("/", "_"))
+
+
+def _page_id(arxiv_id: str) -> str:
+    try:
+        return parse_arxiv_id(arxiv_id).id
+    except InvalidArxivId:
+        raise HTTPException(404, f"{arxiv_id!r} is not an arXiv id.") from None
+
+
+def _shown(request: Request, stored: dict[str, Any] | None, arxiv_id: str) -> dict[str, Any]:
+    """The stored paper, unless there is none, or it is withdrawn, or hidden and the visitor
+    is no admin: then a 404."""
+    user = current_user(request)
+    if (
+        stored is None
+        or stored["withdrawn"]
+        or (stored["hidden"] and not (user and user["is_admin"]))
+    ):
+        raise HTTPException(404, f"{arxiv_id} is not in this feed; signed-in users can submit it.")
+    return stored
 
 
 @router.post("/papers/{arxiv_id:path}/upvote")
