@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
 from string import ascii_lowercase
 from typing import Any
 
@@ -50,12 +51,12 @@ class _RisFile(rispy.RisWriter):
 
 
 def _record(card: Mapping[str, Any]) -> dict[str, Any]:
-    arxiv_id, day = card["arxiv_id"], card.get("published") or card.get("announced")
+    arxiv_id, day = card["arxiv_id"], first_day(card)
     fields = {
         "type_of_reference": "RPRT",
         "title": _line(card["title"]),
         "authors": [surname_first(name) for name in card.get("authors") or []],
-        "year": str(day.year) if day else "",
+        "year": str(_year(card) or ""),
         "date": f"{day:%Y/%m/%d}/" if day else "",  # RIS's YYYY/MM/DD/other
         "publisher": "arXiv",  # a report's institution, to Zotero
         "issn": f"arXiv:{arxiv_id}",  # SN: a report's number
@@ -105,8 +106,14 @@ def _candidates(key: str) -> Iterator[str]:
             yield key + "".join(letters)
 
 
+def first_day(card: Mapping[str, Any]) -> date | None:
+    """When the paper came out: its first version (a time), else its announcement day."""
+    day: date | None = card.get("published") or card.get("announced")
+    return day
+
+
 def _year(card: Mapping[str, Any]) -> int | None:
-    day = card.get("published") or card.get("announced")
+    day = first_day(card)
     return day.year if day else None
 
 

@@ -5,14 +5,13 @@ a COinS span (Zotero's COinS translator), and lists as BibTeX or RIS files to do
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi.responses import Response
 
 from paperfeed.arxiv_ids import abs_url, pdf_url
-from paperfeed.library.export import surname_first, to_bibtex, to_ris
+from paperfeed.library.export import first_day, surname_first, to_bibtex, to_ris
 from paperfeed.text import plain
 
 # extension: (writer, media type); RIS's type is the one reference managers register for
@@ -35,8 +34,8 @@ def citation_meta(paper: Mapping[str, Any]) -> list[tuple[str, str]]:
     to its own Zotero translator: arXiv as the report's institution and ``arXiv:<id>`` as its
     number (Zotero saves a report; Google Scholar's rules for preprints), and the DOI."""
     arxiv_id = paper["arxiv_id"]
-    first = _day(paper)
-    latest = _day(paper, "updated", "published", "announced")
+    first = first_day(paper)
+    latest = paper.get("updated") or first
     authors = [surname_first(name) for name in paper.get("authors") or []]
     highwire = [
         ("citation_title", plain(paper["title"])),
@@ -65,7 +64,7 @@ def citation_meta(paper: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def coins(paper: Mapping[str, Any]) -> str:
     """The ``title`` of a COinS span: an OpenURL ContextObject of the paper as a preprint."""
-    first = _day(paper)
+    first = first_day(paper)
     fields = [
         ("ctx_ver", "Z39.88-2004"),
         ("rft_val_fmt", "info:ofi/fmt:kev:mtx:journal"),
@@ -79,11 +78,6 @@ def coins(paper: Mapping[str, Any]) -> str:
         ("rft_id", abs_url(paper["arxiv_id"])),
     ]
     return urlencode([(name, value) for name, value in fields if value])
-
-
-def _day(paper: Mapping[str, Any], *names: str) -> date | None:
-    """The first of the paper's dates among ``names`` (first version, else announcement)."""
-    return next(filter(None, map(paper.get, names or ("published", "announced"))), None)
 
 
 def _keywords(paper: Mapping[str, Any]) -> list[str]:
