@@ -487,6 +487,22 @@ def test_a_paper_page_shows_its_abstract_links_and_similar_papers(page: Page) ->
     shot(page, "paper")
 
 
+def test_the_cite_box_opens_copies_and_downloads(browsing: Browsing) -> None:
+    page = browsing.page(permissions=["clipboard-read", "clipboard-write"])
+    page.goto("/papers/2506.00015")
+    bibtex = page.locator(".cite pre")
+    expect(bibtex).to_be_hidden()
+    page.get_by_text("Cite", exact=True).click()
+    expect(bibtex).to_contain_text("eprint = {2506.00015}")
+    page.get_by_role("button", name="Copy BibTeX").click()
+    expect(page.get_by_role("button", name="Copied ✓")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == bibtex.text_content()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="RIS file").click()
+    assert download.value.suggested_filename == "2506.00015.ris"
+    shot(page, "cite")
+
+
 def test_upvoting_updates_the_count_in_place_and_persists(page: Page) -> None:
     sign_up(page)
     page.goto("/papers/2506.00016")

@@ -408,7 +408,9 @@ def test_the_library_pages_send_a_visitor_to_sign_in(
     assert (response.status_code, response.headers["location"]) == (303, f"/login?next={back}")
 
 
-@pytest.mark.parametrize("path", ["/library/export.json", "/library/export.bib"])
+@pytest.mark.parametrize(
+    "path", ["/library/export.json", "/library/export.bib", "/library/export.ris"]
+)
 def test_the_exports_are_for_the_signed_in(browser: TestClient, path: str) -> None:
     assert browser.get(path).status_code == 401
 

@@ -1,18 +1,22 @@
-"""Writing stored papers out as BibTeX, the way arXiv and Google Scholar write them: ``@misc``
-entries with ``eprint``, ``archivePrefix`` and ``primaryClass``, keyed ``vaswani2017attention``
-(reading a reference manager's files is :mod:`paperfeed.library.references`)."""
+"""Writing stored papers out for reference managers: BibTeX the way arXiv and Google Scholar
+write it (``@misc`` entries with ``eprint``, ``archivePrefix`` and ``primaryClass``, keyed
+``vaswani2017attention``), and RIS the way Zotero reads an arXiv paper (a report of arXiv
+numbered ``arXiv:<id>``). Reading a reference manager's files is
+:mod:`paperfeed.library.references`."""
 
 from __future__ import annotations
 
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
 from string import ascii_lowercase
 from typing import Any
 
+import rispy
 from bibtexparser.middlewares.names import parse_single_name_into_parts
 
-from paperfeed.arxiv_ids import abs_url
+from paperfeed.arxiv_ids import abs_url, pdf_url
 from paperfeed.latex import DOLLAR, LITERAL, to_text
 from paperfeed.library.references import fold
 
@@ -29,6 +33,54 @@ def to_bibtex(cards: Iterable[Mapping[str, Any]]) -> str:
     ``published`` or ``announced``, ``primary_category`` or ``categories``, and ``doi``."""
     used: set[str] = set()
     return "\n".join(_entry(card, _unique(citation_key(card), used)) for card in cards)
+
+
+def to_ris(cards: Iterable[Mapping[str, Any]]) -> str:
+    """One RIS record per paper (cards as for :func:`to_bibtex`, ``abstract`` too), its LaTeX
+    as Unicode text: Zotero, Mendeley and EndNote import it; Zotero files it as a report by
+    arXiv, as its own arXiv translator does."""
+    return rispy.dumps([_record(card) for card in cards], implementation=_RisFile)
+
+
+class _RisFile(rispy.RisWriter):
+    """rispy's writer without the ``1.``, ``2.``... it puts before each record, which is no
+    RIS tag (importers skip it as stray text, at best)."""
+
+    def set_header(self, count: int) -> str:
+        return ""
+
+
+def _record(card: Mapping[str, Any]) -> dict[str, Any]:
+    arxiv_id, day = card["arxiv_id"], first_day(card)
+    fields = {
+        "type_of_reference": "RPRT",
+        "title": _line(card["title"]),
+        "authors": [surname_first(name) for name in card.get("authors") or []],
+        "year": str(_year(card) or ""),
+        "date": f"{day:%Y/%m/%d}/" if day else "",  # RIS's YYYY/MM/DD/other
+        "publisher": "arXiv",  # a report's institution, to Zotero
+        "issn": f"arXiv:{arxiv_id}",  # SN: a report's number
+        "urls": [abs_url(arxiv_id)],
+        "file_attachments1": pdf_url(arxiv_id),  # L1: the full text, as a PDF
+        "doi": card.get("doi") or "",
+        "abstract": _line(card.get("abstract") or ""),
+    }
+    return {name: value for name, value in fields.items() if value}
+
+
+def surname_first(name: str) -> str:
+    """An author as ``Surname, Given names`` (``van Beethoven, Ludwig``), LaTeX as text: how
+    RIS and Highwire's ``citation_author`` write names, so that no reader has to guess where
+    the surname starts."""
+    parts = parse_single_name_into_parts(_line(name), strict=False)
+    surname = " ".join([*parts.von, *parts.last])
+    given = " ".join(parts.first)
+    return ", ".join(part for part in (surname, given, " ".join(parts.jr)) if part)
+
+
+def _line(text: str) -> str:
+    """Text with its LaTeX as Unicode, on one line (a line break would end an RIS field)."""
+    return " ".join(to_text(text).split())
 
 
 def citation_key(card: Mapping[str, Any]) -> str:
@@ -54,8 +106,14 @@ def _candidates(key: str) -> Iterator[str]:
             yield key + "".join(letters)
 
 
+def first_day(card: Mapping[str, Any]) -> date | None:
+    """When the paper came out: its first version (a time), else its announcement day."""
+    day: date | None = card.get("published") or card.get("announced")
+    return day
+
+
 def _year(card: Mapping[str, Any]) -> int | None:
-    day = card.get("published") or card.get("announced")
+    day = first_day(card)
     return day.year if day else None
 
 

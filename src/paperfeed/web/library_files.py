@@ -1,6 +1,6 @@
 """Moving a library in and out: importing a reference manager's export (BibTeX, RIS,
-CSL-JSON) and exporting everything kept about the user (JSON) or the library (BibTeX); the
-pages and their twins under ``/api/library``, built on the same functions."""
+CSL-JSON) and exporting everything kept about the user (JSON) or the library (BibTeX, RIS);
+the pages and their twins under ``/api/library``, built on the same functions."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from paperfeed.library.export import to_bibtex
 from paperfeed.library.matching import match_references
 from paperfeed.library.references import ImportFormatError, ParsedReferences, parse_references
 from paperfeed.services import Services
 from paperfeed.store.library import save_papers, whole_library
 from paperfeed.store.user_data import export_user_data
 from paperfeed.web.api_docs import Auth, documented
+from paperfeed.web.cite import reference_file
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
 from paperfeed.web.security import acting_user, current_user, require_user
@@ -49,13 +49,11 @@ def import_upload(
     }
 
 
-def bibtex_download(request: Request, services: Services, tag: str | None) -> Response:
-    """The signed-in user's library (under ``tag``) as a BibTeX file to save."""
+def library_file(request: Request, services: Services, tag: str | None, extension: str) -> Response:
+    """The signed-in user's library (under ``tag``) as a BibTeX or RIS file to save."""
     user = require_user(request)
-    text = to_bibtex(whole_library(services.engine, user["id"], tag))
-    return Response(
-        text, media_type="application/x-bibtex; charset=utf-8", headers=_attachment("bib")
-    )
+    found = whole_library(services.engine, user["id"], tag)
+    return reference_file(found, extension, "paperfeed-library")
 
 
 # the pages --------------------------------------------------------------------------------
@@ -94,7 +92,12 @@ def export_json(request: Request, services: ServicesDep) -> JSONResponse:
 
 @router.get("/library/export.bib")
 def export_bibtex_file(request: Request, services: ServicesDep, tag: str | None = None) -> Response:
-    return bibtex_download(request, services, tag)
+    return library_file(request, services, tag, "bib")
+
+
+@router.get("/library/export.ris")
+def export_ris_file(request: Request, services: ServicesDep, tag: str | None = None) -> Response:
+    return library_file(request, services, tag, "ris")
 
 
 # the API ----------------------------------------------------------------------------------
@@ -116,7 +119,17 @@ def export(request: Request, services: ServicesDep) -> dict[str, Any]:
     **documented(auth=Auth.SIGNED_IN, ok={"content": {"application/x-bibtex": {}}}),
 )
 def export_bibtex(request: Request, services: ServicesDep, tag: TagParam = None) -> Response:
-    return bibtex_download(request, services, tag)
+    return library_file(request, services, tag, "bib")
+
+
+@api_router.get(
+    "/library/export.ris",
+    summary="The library (or one tag) as RIS",
+    response_class=Response,
+    **documented(auth=Auth.SIGNED_IN, ok={"content": {"application/x-research-info-systems": {}}}),
+)
+def export_ris(request: Request, services: ServicesDep, tag: TagParam = None) -> Response:
+    return library_file(request, services, tag, "ris")
 
 
 @api_router.post(

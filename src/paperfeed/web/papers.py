@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.ingest.submit import SubmitError, Submitted, fetch, submit_paper
+from paperfeed.library.export import to_bibtex
 from paperfeed.markdown import paper_markdown
 from paperfeed.ranking.search import Hit
 from paperfeed.services import Services
@@ -24,6 +25,7 @@ from paperfeed.store.queries import cards, get_paper, is_stored
 from paperfeed.store.schema import papers
 from paperfeed.urls import hub_repo, safe_urls
 from paperfeed.web.api_docs import Auth, documented
+from paperfeed.web.cite import citation_meta, coins, reference_file
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.indexing import index_soon
 from paperfeed.web.render import page
@@ -99,10 +101,17 @@ def accept_submission(
 @router.get("/papers/{arxiv_id:path}.md")
 def paper_markdown_page(request: Request, services: ServicesDep, arxiv_id: str) -> Response:
     """The paper as Markdown (Hugging Face's ``/papers/<id>.md``, which ``read_paper`` reads)."""
-    canonical = _page_id(arxiv_id)
-    if canonical != arxiv_id:
-        return RedirectResponse(f"/papers/{canonical}.md", 301)
-    return _markdown(shown_paper(request, services, canonical))
+    return _paper_file(request, services, arxiv_id, "md")
+
+
+@router.get("/papers/{arxiv_id:path}.bib")
+def paper_bibtex(request: Request, services: ServicesDep, arxiv_id: str) -> Response:
+    return _paper_file(request, services, arxiv_id, "bib")
+
+
+@router.get("/papers/{arxiv_id:path}.ris")
+def paper_ris(request: Request, services: ServicesDep, arxiv_id: str) -> Response:
+    return _paper_file(request, services, arxiv_id, "ris")
 
 
 @router.get("/papers/{arxiv_id:path}")
@@ -123,7 +132,21 @@ def paper_page(request: Request, services: ServicesDep, arxiv_id: str) -> Respon
         paper={**stored, **extra},
         similar=similar or [],
         embedded=similar is not None,
+        meta=citation_meta(stored),
+        coins=coins(stored),
+        bibtex=to_bibtex([stored]),
     )
+
+
+def _paper_file(request: Request, services: Services, arxiv_id: str, extension: str) -> Response:
+    """The paper as Markdown, or as a BibTeX or RIS file for a reference manager."""
+    canonical = _page_id(arxiv_id)
+    if canonical != arxiv_id:
+        return RedirectResponse(f"/papers/{canonical}.{extension}", 301)
+    stored = shown_paper(request, services, canonical)
+    if extension == "md":
+        return _markdown(stored)
+    return reference_file([stored], extension, canonical.replace("/", "_"))
 
 
 @router.post("/papers/{arxiv_id:path}/upvote")

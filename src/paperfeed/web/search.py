@@ -1,15 +1,19 @@
-"""Search: the results page and its JSON twin, both one page of :func:`run_search`."""
+"""Search: the results page, its JSON twin and its BibTeX and RIS files, each one page of
+:func:`run_search`."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 
 from paperfeed.index.query import MODES, SORTS
+from paperfeed.services import Services
+from paperfeed.store.queries import cards_in_order
 from paperfeed.web.api_docs import documented
+from paperfeed.web.cite import reference_file
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
 from paperfeed.web.search_form import SearchForm, run_search
@@ -36,6 +40,23 @@ def search_page(
         sorts=SORTS,
         more=len(results) == PER_PAGE,
     )
+
+
+@router.get("/search.bib")
+def search_bibtex(services: ServicesDep, form: Annotated[SearchForm, Query()]) -> Response:
+    return _search_file(services, form, "bib")
+
+
+@router.get("/search.ris")
+def search_ris(services: ServicesDep, form: Annotated[SearchForm, Query()]) -> Response:
+    return _search_file(services, form, "ris")
+
+
+def _search_file(services: Services, form: SearchForm, extension: str) -> Response:
+    """The papers the results page shows for ``form``, in its order, as a file."""
+    results, _ = run_search(services.searcher, form, PER_PAGE)
+    found = cards_in_order(services.engine, [hit.arxiv_id for hit in results])
+    return reference_file(found, extension, "paperfeed-search")
 
 
 class ApiSearchForm(SearchForm):

@@ -24,3 +24,14 @@ document.addEventListener("submit", async (event) => {
 for (const field of document.querySelectorAll("input[data-timezone]")) {
   field.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 }
+
+// The Cite box's copy button: shown only where the page may write to the clipboard (a
+// secure context); elsewhere the BibTeX is there to select.
+for (const button of document.querySelectorAll("button[data-copy]")) {
+  if (!navigator.clipboard) continue;
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    await navigator.clipboard.writeText(document.getElementById(button.dataset.copy).textContent);
+    button.textContent = "Copied ✓";
+  });
+}
