@@ -82,6 +82,8 @@ class Hit:
     organisation: str | None = None
     links: list[str] = field(default_factory=list)
     abstract: str = ""
+    ai_keywords: list[str] | None = None  # Hugging Face's
+    keywords: list[str] | None = None  # computed here
     snippet: Snippet | None = None
 
 

@@ -60,6 +60,8 @@ def card_columns() -> list[ColumnElement[Any]]:
         papers.c.abstract,
         organisations.c.handle.label("organisation"),
         submissions.c.submitted_at,
+        papers.c.ai_keywords,  # shown as keywords_of() reads them
+        papers.c.keywords,
     ]
 
 
@@ -93,6 +95,8 @@ CARD = (
     "organisation",
     "links",
     "abstract",
+    "ai_keywords",
+    "keywords",
 )
 
 

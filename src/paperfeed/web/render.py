@@ -4,6 +4,7 @@ too, their highlights kept), dates, links."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from markupsafe import Markup
 from paperfeed.arxiv_ids import abs_url, pdf_url
 from paperfeed.index.lexical import Snippet
 from paperfeed.latex import DOLLAR, SIGNS, Piece, pieces
+from paperfeed.store.keywords import keywords_of
 from paperfeed.text import counted, lead, plain
 from paperfeed.urls import code_url, is_code_url, safe_urls
 from paperfeed.web.security import csrf_token, current_user
@@ -84,6 +86,11 @@ def author_url(name: str) -> str:
     return "/author/" + quote(name, safe="")
 
 
+def phrase_search(phrase: str) -> str:
+    """The search for papers with ``phrase`` in it, as a phrase."""
+    return "/search?" + urlencode({"q": f'"{phrase}"'})
+
+
 def with_query(request: Request, **changes: Any) -> str:
     """The current URL with some query parameters changed (``None`` removes one)."""
     params = dict(request.query_params)
@@ -104,6 +111,8 @@ TEMPLATES.env.filters.update(
     safe_urls=safe_urls,
     code_url=code_url,
     is_code_url=is_code_url,
+    keywords=lambda paper: keywords_of(paper if isinstance(paper, Mapping) else vars(paper)),
+    phrase_search=phrase_search,
 )
 TEMPLATES.env.globals.update(author_url=author_url, with_query=with_query)
 
