@@ -11,7 +11,9 @@ from lxml import html
 
 from paperfeed.services import Services
 from paperfeed.settings import Settings
+from paperfeed.store.activity import set_hidden
 from paperfeed.store.database import open_store
+from paperfeed.store.keywords import pending_keywords, save_keywords
 from paperfeed.store.queries import get_paper
 from paperfeed.web.app import create_app
 from paperfeed.web.render import author_url
@@ -332,6 +334,28 @@ def test_an_upvoted_paper_rises_in_trending(web: WebApp) -> None:
     assert after[:2] == ["2503.00403", "2503.00402"]  # above older papers with more votes
     week = card_ids(web.browser().get("/papers/trending?period=week").text)
     assert "2503.00402" in week
+
+
+def test_a_visitors_day_page_shows_each_change_at_once(web: WebApp) -> None:
+    """Pages of a day are kept (read and rendered once) until the store changes: a vote, a
+    hidden paper, keywords written all show on the next visit."""
+    visitor = web.browser()
+    day = f"/papers/date/{NEXT_MONDAY}"
+    first = visitor.get(day).text
+    assert visitor.get(day).text == first  # kept: the same page
+    newest = card_ids(first)
+    reader = web.browser()
+    token = sign_up(reader)
+    reader.post(f"/papers/{newest[-1]}/upvote", data={"csrf_token": token, "on": "true"})
+    assert upvotes_shown(visitor.get(day).text, newest[-1]) == 1
+    due = [paper for batch in pending_keywords(web.engine, "any", 100) for paper in batch]
+    save_keywords(web.engine, due, [["kept pages"] for _ in due])
+    chips = text_of(
+        visitor.get(day).text, "//article[@class='card']//*[contains(@class, 'keyword')]"
+    )
+    assert "kept pages" in chips
+    set_hidden(web.engine, newest[0], True)
+    assert newest[0] not in card_ids(visitor.get(day).text)
 
 
 # submitting papers ------------------------------------------------------------------------

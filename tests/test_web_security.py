@@ -153,7 +153,7 @@ def test_a_crash_shows_an_error_page_without_a_trace(
     visitor: TestClient, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
     monkeypatch.setattr(feed, "day_papers", fail)
-    monkeypatch.setattr(browse, "latest_change", fail)  # a day's page read before is kept
+    monkeypatch.setattr(browse, "shown_version", fail)  # a day's page read before is kept
     page = visitor.get(path)
     assert page.status_code == 500
     assert page.headers["content-type"].startswith("text/html")
@@ -187,7 +187,7 @@ def test_a_crash_after_sign_in_still_shows_the_page_signed_in(
     web: WebApp, browser: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sign_up(browser)
-    monkeypatch.setattr(browse, "latest_change", fail)
+    monkeypatch.setattr(browse, "shown_version", fail)
     page = browser.get("/papers")
     assert page.status_code == 500
     assert 'href="/profile"' in page.text

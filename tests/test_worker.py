@@ -118,8 +118,8 @@ def test_a_round_indexes_words_then_embeds_submitted_then_newest_and_saves_an_in
     record_submission(services.engine, user["id"], "2401.00009")
     worker = Worker(services, threading.Event())
 
-    assert worker.round() == RoundReport(words=3, embedded=3, saved=True)
-    embedded = [text.split(".")[0] for text in services.embedder.texts]
+    assert worker.round() == RoundReport(words=3, embedded=3, keywords=3, saved=True)
+    embedded = [text.split(".")[0] for text in services.embedder.texts[:3]]  # then phrases
     assert embedded == ["Surface codes", "Protein folding", "Graph networks"]
     time.sleep(RECHECK)  # the web side looks for a new generation once a second
     found = services.searcher.search("quantum surface codes", mode="dense")
@@ -127,7 +127,7 @@ def test_a_round_indexes_words_then_embeds_submitted_then_newest_and_saves_an_in
 
     assert not worker.round()  # nothing new: nothing done
     ingest(services.engine, MemorySource([dated("2501.00003", 8, "Galaxy clusters")]))
-    assert worker.round() == RoundReport(words=1, embedded=1, saved=True)
+    assert worker.round() == RoundReport(words=1, embedded=1, keywords=1, saved=True)
 
 
 def worker_store(tmp_path: Path, count: int) -> dict[str, str]:

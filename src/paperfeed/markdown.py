@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from paperfeed.records import keywords_of
 from paperfeed.text import plain
 from paperfeed.urls import safe_urls
 
@@ -21,7 +22,7 @@ def paper_markdown(paper: Mapping[str, Any]) -> str:
     """The Markdown of a stored paper or card (``arxiv_id``, ``title``, ``abstract``,
     ``authors``, ``published``/``announced``, ``categories``, ``links`` and, where known,
     ``doi``, ``journal_ref``, ``comments``, ``organisation_name``, ``ai_summary``,
-    ``ai_keywords``)."""
+    ``ai_keywords`` or ``keywords``)."""
     arxiv_id = paper["arxiv_id"]
     lines = [f"# {escape(plain(paper.get('title')))}", ""]
     facts = [
@@ -39,7 +40,7 @@ def paper_markdown(paper: Mapping[str, Any]) -> str:
     lines += ["", "## Abstract", "", escape(plain(paper.get("abstract")))]
     if summary := paper.get("ai_summary"):
         lines += ["", "## AI summary", "", escape(summary)]
-    if keywords := paper.get("ai_keywords"):
+    if keywords := keywords_of(paper):
         lines += ["", "## Keywords", "", ", ".join(escape(word) for word in keywords)]
     return "\n".join(lines) + "\n"
 

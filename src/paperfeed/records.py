@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.urls import safe_urls
@@ -24,6 +26,11 @@ _CODE_URL = re.compile(
     r"/[\w.-]+(?:/[\w.-]+)?",
     re.IGNORECASE,
 )
+
+
+def keywords_of(paper: Mapping[str, Any]) -> list[str]:
+    """A paper's key phrases: Hugging Face's if it gave any, else those computed here."""
+    return list(paper.get("ai_keywords") or paper.get("keywords") or [])
 
 
 class RecordError(ValueError):

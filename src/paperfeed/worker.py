@@ -4,7 +4,9 @@ the digests.
 The web process only records papers (a submission is indexed by its words at once); the
 worker does the rest, in rounds: words of the papers changed since its last round, then up to
 ``ROUND`` embeddings in queue order (papers submitted on the site, then the newest announced;
-see :func:`paperfeed.store.vectors.pending_batches`), then a new vector-index generation when
+see :func:`paperfeed.store.vectors.pending_batches`), then the key phrases of up to ``ROUND``
+papers embedded and not yet given theirs (:mod:`paperfeed.index.keyphrases`), then a new
+vector-index generation when
 enough has changed (the first embeddings after a start, then at most once every
 ``SAVE_EVERY`` seconds, and when the backlog is done). Every write is committed a batch at a
 time, so stopping (or killing) it loses at most the batch in flight, which the next round
@@ -28,6 +30,7 @@ from datetime import datetime
 from types import FrameType
 
 from paperfeed.index.dense import VectorIndex, embed_pending
+from paperfeed.index.keyphrases import compute_keywords
 from paperfeed.services import Services
 from paperfeed.settings import Settings
 from paperfeed.store.changes import latest_change
@@ -45,10 +48,11 @@ BACKOFF = 300.0  # seconds: the longest wait after rounds that keep failing
 class RoundReport:
     words: int = 0  # papers (re)indexed by their words
     embedded: int = 0
+    keywords: int = 0  # papers given key phrases
     saved: bool = False  # a new vector-index generation
 
     def __bool__(self) -> bool:
-        return bool(self.words or self.embedded or self.saved)
+        return bool(self.words or self.embedded or self.keywords or self.saved)
 
 
 class Worker:
@@ -101,14 +105,17 @@ class Worker:
         latest = latest_change(self.services.engine)
         if self._clean_at is None or latest != self._clean_at:
             report.embedded = self._embed()
-            if not report.embedded and not self.stop.is_set():
+            if not self.stop.is_set():
+                report.keywords = self._keywords()
+            if not (report.embedded or report.keywords) and not self.stop.is_set():
                 self._clean_at = latest  # nothing pending until a paper changes again
         report.saved = self._save_if_due(backlog_done=report.embedded < ROUND)
         if report:
             log.info(
-                "worker: %s words, %s embedded%s",
+                "worker: %s words, %s embedded, %s given key phrases%s",
                 report.words,
                 report.embedded,
+                report.keywords,
                 ", new vector index" if report.saved else "",
             )
         return report
@@ -131,6 +138,17 @@ class Worker:
         )
         self._unsaved += done
         return done
+
+    def _keywords(self) -> int:
+        services = self.services
+        return compute_keywords(
+            services.engine,
+            services.embedder,
+            services.lexical,
+            limit=ROUND,
+            embedded_only=True,  # the others get theirs once embedded
+            stop=self.stop,
+        )
 
     def _save_if_due(self, *, backlog_done: bool) -> bool:
         """Save a new generation: the first embeddings after the start, then at most every

@@ -13,6 +13,7 @@ from paperfeed.cli.context import AppContext, storage_errors
 from paperfeed.cli.digest import digest, subscriptions
 from paperfeed.cli.ingest import ingest
 from paperfeed.cli.inspect import show, stats
+from paperfeed.cli.keywords import keywords
 from paperfeed.cli.library import library_group, recommend
 from paperfeed.cli.mcp_server import mcp
 from paperfeed.cli.search import index, search, similar
@@ -46,6 +47,7 @@ cli.add_command(ingest)
 cli.add_command(stats)
 cli.add_command(show)
 cli.add_command(index)
+cli.add_command(keywords)
 cli.add_command(search)
 cli.add_command(similar)
 cli.add_command(serve)

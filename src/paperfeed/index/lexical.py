@@ -152,6 +152,16 @@ class LexicalIndex:
         """How many papers the index holds."""
         return self._index.searcher().num_docs
 
+    def document_frequencies(self, words: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """How many papers the index holds, and in how many abstracts each word occurs (as
+        the abstract's analyzer reads it: "Models" counts "model")."""
+        searcher = self._index.searcher()
+        found = {}
+        for word in words:
+            terms = ENGLISH.analyze(_utf8(word))
+            found[word] = searcher.doc_freq("abstract", terms[0]) if len(terms) == 1 else 0
+        return searcher.num_docs, found
+
     def update(self, engine: Engine, on_progress: ProgressCallback | None = None) -> int:
         """Index the papers changed since the last update; return how many were added,
         replaced or (withdrawn) removed. Raises ``ValueError`` if another writer is at work."""

@@ -86,7 +86,8 @@ class Hit:
     submitted_at: datetime | None = None
     organisation_name: str | None = None
     ai_summary: str | None = None
-    ai_keywords: list[str] | None = None
+    ai_keywords: list[str] | None = None  # Hugging Face's
+    keywords: list[str] | None = None  # computed here
     github_stars: int | None = None
     num_comments: int | None = None
     submitted_on_daily_at: datetime | None = None

@@ -10,6 +10,8 @@ from sqlalchemy import ColumnElement, Engine, RowMapping, and_, func, or_, selec
 
 from paperfeed.store.schema import organisations, papers
 
+SHOWN_TIMES = (papers.c.changed_at, papers.c.keywords_at)
+
 
 def count_changed(engine: Engine, since: datetime | None) -> int:
     """How many papers changed after ``since`` (``None``: all papers)."""
@@ -22,6 +24,16 @@ def latest_change(engine: Engine) -> datetime | None:
     """When a paper last changed (``None``: the store is empty)."""
     with engine.connect() as conn:
         return conn.execute(select(func.max(papers.c.changed_at))).scalar()
+
+
+def shown_version(engine: Engine) -> tuple[object, object]:
+    """What names the version of every page of papers: the latest change to a paper and the
+    latest keywords written (which leave ``changed_at`` alone), as the store gives them back;
+    two index look-ups."""
+    newest = (select(func.max(column)).scalar_subquery() for column in SHOWN_TIMES)
+    with engine.connect() as conn:
+        changed, keywords = conn.execute(select(*newest)).one()
+        return changed, keywords
 
 
 def changed_keys(engine: Engine, since: datetime | None, page: int) -> Iterator[list[RowMapping]]:

@@ -67,7 +67,10 @@ def card_columns() -> list[ColumnElement[Any]]:
         papers.c.num_comments,
         papers.c.submitted_on_daily_at,
         papers.c.submitted_by,
+        papers.c.keywords,
+        # together, the version of what a card shows
         papers.c.changed_at,
+        papers.c.keywords_at,
     ]
 
 
@@ -101,6 +104,7 @@ CARD = (
     "organisation",
     "links",
     "abstract",
+    "keywords",
     # what an API result carries besides (Hugging Face's fields)
     "published",
     "submitted_at",

@@ -101,11 +101,11 @@ class Paper(Base):
     ai_keywords: Mapped[list[str] | None] = mapped_column(JSON)
     github_stars: Mapped[int | None] = mapped_column(Integer)
     num_comments: Mapped[int | None] = mapped_column(Integer)
-    submitted_on_daily_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_on_daily_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     submitted_by: Mapped[str | None] = mapped_column(String(200))
-    # computed here from the paper's text and embedding; keywords_at says from which version
+    # computed here from the paper's text and embedding; keywords_at is when they were written
     keywords: Mapped[list[str] | None] = mapped_column(JSON)
-    keywords_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    keywords_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class Author(Base):

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from paperfeed.ranking.trending import trending_cards
 from paperfeed.services import Services
 from paperfeed.store import feed
-from paperfeed.store.changes import latest_change
+from paperfeed.store.changes import shown_version
 from paperfeed.store.schema import papers
 from paperfeed.web.api_docs import documented
 from paperfeed.web.deps import ServicesDep
@@ -206,7 +206,7 @@ def day_listing(
     kept: Kept[DayListing], engine: Engine, day: date | None, offset: int
 ) -> DayListing:
     """The page at ``offset`` of ``day`` (``None``: the newest), read once and ``kept`` until
-    the store changes: every change to a paper moves the store's latest ``changed_at``. The
+    the store changes: every change to a paper moves :func:`shown_version`. The
     newest day's first page is what most visitors open, and reading it was half its time."""
     today = datetime.now(UTC).date()
 
@@ -219,7 +219,7 @@ def day_listing(
             shown, items, feed.day_count(engine, shown), *feed.neighbour_days(engine, shown)
         )
 
-    return kept.get((day or today, day is None, offset, latest_change(engine)), read)
+    return kept.get((day or today, day is None, offset, shown_version(engine)), read)
 
 
 def _day_page(request: Request, services: Services, day: date | None, number: int) -> HTMLResponse:

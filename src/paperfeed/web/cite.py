@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from paperfeed.arxiv_ids import abs_url, pdf_url
 from paperfeed.library.export import first_day, surname_first, to_bibtex, to_ris
+from paperfeed.records import keywords_of
 from paperfeed.text import plain
 
 # extension: (writer, media type); RIS's type is the one reference managers register for
@@ -50,7 +51,7 @@ def citation_meta(paper: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("citation_pdf_url", pdf_url(arxiv_id)),
         ("citation_abstract_html_url", abs_url(arxiv_id)),
         ("citation_abstract", " ".join(plain(paper.get("abstract")).split())),
-        *(("citation_keywords", word) for word in _keywords(paper)),
+        *(("citation_keywords", word) for word in keywords_of(paper)),
     ]
     dublin_core = [
         ("DC.title", plain(paper["title"])),
@@ -78,8 +79,3 @@ def coins(paper: Mapping[str, Any]) -> str:
         ("rft_id", abs_url(paper["arxiv_id"])),
     ]
     return urlencode([(name, value) for name, value in fields if value])
-
-
-def _keywords(paper: Mapping[str, Any]) -> list[str]:
-    """Hugging Face's keywords for the paper, else those computed here."""
-    return list(paper.get("ai_keywords") or paper.get("keywords") or [])

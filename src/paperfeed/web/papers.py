@@ -34,7 +34,6 @@ from paperfeed.web.views import (
     CsrfField,
     OnField,
     PaperId,
-    ai_keywords,
     hit_json,
     iso,
     mark_from_form,
@@ -231,7 +230,7 @@ def shown_paper(request: Request, services: Services, canonical: str) -> dict[st
 
 
 def _markdown(stored: dict[str, Any]) -> Response:
-    text = paper_markdown({**stored, "ai_keywords": ai_keywords(stored)})
+    text = paper_markdown(stored)
     return Response(text, media_type="text/markdown; charset=utf-8", headers={"Vary": "Accept"})
 
 

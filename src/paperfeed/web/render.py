@@ -4,6 +4,7 @@ too, their highlights kept), dates, links."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
@@ -20,6 +21,7 @@ from markupsafe import Markup
 from paperfeed.arxiv_ids import abs_url, pdf_url
 from paperfeed.index.lexical import Snippet
 from paperfeed.latex import DOLLAR, SIGNS, Piece, pieces
+from paperfeed.records import keywords_of
 from paperfeed.text import counted, lead, plain
 from paperfeed.urls import code_url, is_code_url, safe_urls
 from paperfeed.web.kept import Kept
@@ -88,6 +90,11 @@ def author_url(name: str) -> str:
     return "/author/" + quote(name, safe="")
 
 
+def phrase_search(phrase: str) -> str:
+    """The search for papers with ``phrase`` in it, as a phrase."""
+    return "/search?" + urlencode({"q": f'"{phrase}"'})
+
+
 def with_query(request: Request, **changes: Any) -> str:
     """The current URL with some query parameters changed (``None`` removes one)."""
     params = dict(request.query_params)
@@ -108,6 +115,8 @@ TEMPLATES.env.filters.update(
     safe_urls=safe_urls,
     code_url=code_url,
     is_code_url=is_code_url,
+    keywords=lambda paper: keywords_of(paper if isinstance(paper, Mapping) else vars(paper)),
+    phrase_search=phrase_search,
 )
 
 
@@ -120,8 +129,12 @@ def anonymous_cards(context: Context, papers: list[dict[str, Any]]) -> Markup:
     page's time."""
     kept: Kept[Markup] = context["request"].app.state.cards
     return Markup("").join(
-        # changed_at moves with every change to a paper, an upvote too: it names the version
-        kept.get((paper["arxiv_id"], paper["changed_at"]), partial(_anonymous_card, paper))
+        # changed_at moves with every change to a paper, an upvote too; keywords_at with its
+        # keywords: together they name the version
+        kept.get(
+            (paper["arxiv_id"], paper["changed_at"], paper["keywords_at"]),
+            partial(_anonymous_card, paper),
+        )
         for paper in papers
     )
 

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from paperfeed.ranking.search import Hit
 from paperfeed.ranking.trending import arrival
+from paperfeed.records import keywords_of
 from paperfeed.services import Services
 from paperfeed.store import feed
 from paperfeed.store.activity import marks
@@ -137,7 +138,7 @@ def paper_json(card: dict[str, Any]) -> dict[str, Any]:
         "githubStars": card.get("github_stars"),
         "projectPage": _project_page(links),
         "ai_summary": card.get("ai_summary"),
-        "ai_keywords": ai_keywords(card),
+        "ai_keywords": keywords_of(card),
         "organization": _organisation(card),
         # paperfeed's own
         "announcedOn": announced.isoformat() if announced else None,
@@ -145,11 +146,6 @@ def paper_json(card: dict[str, Any]) -> dict[str, Any]:
         "links": safe_urls(links),
         "submittedAt": iso(card.get("submitted_at")),
     }
-
-
-def ai_keywords(card: dict[str, Any]) -> list[str]:
-    """The paper's keywords, as Hugging Face gave them (none: an empty list)."""
-    return card.get("ai_keywords") or []
 
 
 def arrived(card: dict[str, Any]) -> datetime | None:
