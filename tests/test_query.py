@@ -137,3 +137,10 @@ def test_long_input_is_cut_with_a_note() -> None:
 def test_any_string_parses(text: str) -> None:
     parsed = parse_query(text)
     assert len(parsed.text) <= MAX_CHARS
+
+
+def test_an_upper_case_and_asks_for_every_word() -> None:
+    assert parse_query("graph AND networks") == ParsedQuery(
+        terms=("graph", "networks"), every_word=True
+    )
+    assert parse_query("graph and networks").terms == ("graph", "and", "networks")

@@ -71,6 +71,14 @@ def test_sort_by_date_lists_text_matches_newest_first(searcher: Searcher) -> Non
     assert ids(searcher.search("graph", sort="date")) == ["2501.00002", "2501.00001"]
 
 
+@pytest.mark.parametrize("mode", ["hybrid", "lexical"])
+def test_a_keyword_query_lists_papers_with_all_its_words_first(
+    searcher: Searcher, mode: str
+) -> None:
+    found = ids(searcher.search("graph attention", mode=mode))
+    assert found[:2] == ["2501.00002", "2501.00001"]
+
+
 def test_paging_continues_where_the_last_page_ended(searcher: Searcher) -> None:
     first = ids(searcher.search("graph networks", mode="lexical", limit=1))
     second = ids(searcher.search("graph networks", mode="lexical", limit=1, offset=1))

@@ -1,4 +1,4 @@
-"""The search box's small language: words, "phrases" and ``name:value`` filters.
+"""The search box's small language: words, "phrases", ``name:value`` filters and ``AND``.
 
 Parsing never fails: whatever cannot be understood is searched as text or dropped, and the
 user is told so in ``notes``. Nothing here is an operator for a search engine or a database;
@@ -42,6 +42,7 @@ class ParsedQuery:
     categories: tuple[str, ...] = ()  # "cs" stands for the whole archive
     date_from: date | None = None  # inclusive
     date_to: date | None = None  # inclusive
+    every_word: bool = False  # an upper-case AND: papers must have every word
     notes: tuple[str, ...] = ()
 
     @property
@@ -60,9 +61,13 @@ class _Builder:
         self.categories: list[str] = []
         self.date_from: date | None = None
         self.date_to: date | None = None
+        self.every_word = False
         self.notes: list[str] = []
 
     def word(self, word: str) -> None:
+        if word == "AND":
+            self.every_word = True
+            return
         word = word.replace('"', "")
         if _WORD.search(word) and word.lower() not in {t.lower() for t in self.terms}:
             self.terms.append(word)
@@ -122,6 +127,7 @@ class _Builder:
             categories=tuple(dict.fromkeys(self.categories)),
             date_from=self.date_from,
             date_to=self.date_to,
+            every_word=self.every_word,
             notes=tuple(self.notes),
         )
 

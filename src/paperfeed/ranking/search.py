@@ -201,13 +201,14 @@ class Searcher:
 
     def match(self, text: str, window: Window, filters: Filters = NO_FILTERS) -> Ranked:
         """Which of the window's papers a saved search finds, best first: those with the
-        query's words, or close to it in meaning (cosine >= ``MATCH_COSINE``). An alert wants
-        the papers that match, not the best of whatever arrived."""
+        query's words (every word of a keyword query), or close to it in meaning (cosine >=
+        ``MATCH_COSINE``). An alert wants the papers that match, not the best of whatever
+        arrived."""
         query = parse_query(text)
         if not query.text or not window.ids:
             return []
         hits = self.lexical.search(
-            query, limit=len(window.ids), filters=filters, within=window.among
+            query, limit=len(window.ids), filters=filters, within=window.among, partial=False
         )
         lexical: Ranked = [(hit.arxiv_id, hit.score) for hit in hits]
         if not window.found or self.embedder is None:
