@@ -65,12 +65,13 @@ def search(app: AppContext, query: str, as_json: bool, **options) -> None:
 @JSON_OPTION
 @pass_app
 def similar(app: AppContext, arxiv_id: str, limit: int, as_json: bool) -> None:
-    """Papers similar to ARXIV_ID, by embedding (never the paper itself)."""
+    """Papers similar to ARXIV_ID by meaning, words, authors, categories and co-saves (never
+    the paper itself)."""
     try:
         hits = app.services.searcher.similar(arxiv_id, limit)
     except KeyError:
         raise click.ClickException(
-            f"{arxiv_id} has no embedding yet: run `paperfeed index` (or ingest it first)"
+            f"{arxiv_id} is not in the store: ingest it first (or submit it on the site)"
         ) from None
     _print_hits(hits, as_json)
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import re
 import shutil
 import struct
 import textwrap
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -300,6 +302,39 @@ class LexicalIndex:
         searcher = self._index.searcher()
         found = searcher.search(Query.boolean_query(clauses), len(arxiv_ids), count=False)
         return {_arxiv_id(searcher.doc(address)) for _, address in found.hits}
+
+    def like(
+        self, arxiv_id: str, limit: int, terms: int, within: Query | None = None
+    ) -> list[LexicalHit]:
+        """Papers sharing this one's most distinctive words (among ``within``, an
+        :meth:`among` query, if given), best first, never itself: BM25 over title and abstract
+        of its ``terms`` words of highest tf-idf (the idea of Lucene's MoreLikeThis; tantivy's
+        own query found half as many list mates on the dev lists of ``bench/similar.py``).
+        None if the index does not hold it."""
+        searcher = self._index.searcher()
+        itself = self._term("arxiv_id", _utf8(arxiv_id))
+        found = searcher.search(itself, 1).hits
+        if not found or limit <= 0:
+            return []
+        doc = searcher.doc(found[0][1])
+        counts = Counter(ENGLISH.analyze(f"{doc.get_first('title')} {doc.get_first('abstract')}"))
+        papers = searcher.num_docs
+        weights = {
+            word: count * math.log(papers / (1 + searcher.doc_freq("abstract", word)))
+            for word, count in counts.items()
+            if len(word) > 1
+        }
+        words = sorted(weights, key=lambda word: (-weights[word], word))[:terms]
+        clauses = [(Occur.Should, self._term(f, w)) for w in words for f in ("title", "abstract")]
+        restrict = [(Occur.Must, Query.const_score_query(within, 0.0))] if within else []
+        query = Query.boolean_query([*clauses, *restrict, (Occur.MustNot, itself)])
+        hits = searcher.search(query, limit, count=False).hits
+        # with ``within`` a Must clause, papers sharing no word match too, with score 0
+        return [
+            LexicalHit(_arxiv_id(searcher.doc(address)), float(score))
+            for score, address in hits
+            if score > 0
+        ]
 
     def among(self, arxiv_ids: Sequence[str]) -> Query:
         """A query for just these papers, to restrict searches to (build it once for many)."""

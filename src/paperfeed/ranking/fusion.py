@@ -35,6 +35,16 @@ def convex_combination(lexical: Ranked, dense: Ranked, alpha: float) -> list[tup
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
+def weighted_combination(lists: Sequence[tuple[Ranked, float]]) -> list[tuple[str, float]]:
+    """The sum of each list's min-max normalised scores times its weight (``convex_combination``
+    for any number of lists; weights need not sum to 1)."""
+    fused: dict[str, float] = {}
+    for ranked, weight in lists:
+        for key, score in _min_max(ranked).items():
+            fused[key] = fused.get(key, 0.0) + weight * score
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
 def _min_max(ranked: Ranked) -> dict[str, float]:
     if not ranked:
         return {}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import cached_property
 
@@ -39,6 +39,7 @@ from paperfeed.index.query import (
     parse_query,
 )
 from paperfeed.ranking.fusion import Ranked, convex_combination
+from paperfeed.ranking.similar import similar_papers
 from paperfeed.store.changes import latest_change
 from paperfeed.store.queries import paper_cards
 from paperfeed.store.vectors import unit_rows
@@ -93,6 +94,7 @@ class Hit:
     submitted_on_daily_at: datetime | None = None
     submitted_by: str | None = None
     snippet: Snippet | None = None
+    why: list[str] = field(default_factory=list)  # a similar paper's links to the other
 
 
 @dataclass
@@ -224,11 +226,13 @@ class Searcher:
         return convex_combination(lexical, dense, self.tuning.alpha)
 
     def similar(self, arxiv_id: str, limit: int = 10) -> list[Hit]:
-        """The papers nearest to ``arxiv_id`` by embedding; never the paper itself."""
-        vectors = self._current_vectors()
-        if vectors is None:
-            return []
-        return self._cards(vectors.similar(arxiv_id, limit), None)
+        """The papers most like ``arxiv_id`` by meaning, words, authors, categories and
+        co-saves (:mod:`paperfeed.ranking.similar`), each with why; never the paper itself.
+        Raises ``KeyError`` if the store does not hold it."""
+        found = similar_papers(self.engine, self.lexical, self._current_vectors(), arxiv_id, limit)
+        hits = self._cards([(near.arxiv_id, near.score) for near in found], None)
+        why = {near.arxiv_id: list(near.why) for near in found}
+        return [replace(hit, why=why[hit.arxiv_id]) for hit in hits]
 
     def _current_vectors(self) -> VectorIndex | None:
         """The newest vector index; a search keeps the one it started with."""

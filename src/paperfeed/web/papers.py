@@ -67,7 +67,8 @@ def paper_and_card(
 
 
 def similar_hits(services: Services, arxiv_id: str, limit: int) -> list[Hit] | None:
-    """The papers nearest to ``arxiv_id`` by embedding; ``None`` before it is embedded."""
+    """The papers most like ``arxiv_id`` (see :mod:`paperfeed.ranking.similar`); ``None`` if
+    the store does not hold it."""
     try:
         return services.searcher.similar(arxiv_id, limit)
     except KeyError:
@@ -130,7 +131,6 @@ def paper_page(request: Request, services: ServicesDep, arxiv_id: str) -> Respon
         "paper.html",
         paper={**stored, **extra},
         similar=similar or [],
-        embedded=similar is not None,
         meta=citation_meta(stored),
         coins=coins(stored),
         bibtex=to_bibtex([stored]),
@@ -328,14 +328,17 @@ def repos(services: ServicesDep, arxiv_id: PaperId) -> dict[str, list[dict[str, 
 
 
 @api_router.get(
-    "/papers/{arxiv_id:path}/similar", summary="The papers nearest by embedding", **documented(404)
+    "/papers/{arxiv_id:path}/similar",
+    summary="The papers most like this one: by meaning, words, authors, categories, co-saves",
+    **documented(404),
 )
 def similar(
     services: ServicesDep, arxiv_id: PaperId, limit: Annotated[int, Query(ge=1, le=50)] = 10
 ) -> list[dict[str, Any]]:
     canonical = _canonical(arxiv_id)
     _paper(services.engine, canonical)
-    return [hit_json(hit) for hit in similar_hits(services, canonical, limit) or []]
+    hits = similar_hits(services, canonical, limit) or []
+    return [hit_json(hit) | {"why": hit.why} for hit in hits]
 
 
 @api_router.post(

@@ -1,0 +1,141 @@
+"""Similar papers from several signals, fused by weighted scores.
+
+For a paper P, each signal scores candidates:
+
+- meaning: exact cosine of the embeddings (P's nearest papers are candidates);
+- words: BM25 of P's most distinctive words (:meth:`LexicalIndex.like`);
+- authors: how many authors a paper shares with P;
+- categories: Jaccard overlap of the arXiv categories (scores candidates, finds none);
+- co-saves: how many readers saved both P and the paper.
+
+Each signal's scores are min-max normalised over its papers (a paper it does not score gets
+0), weighted and summed (:func:`~paperfeed.ranking.fusion.weighted_combination`). A signal
+that has nothing (P not embedded yet, no authors, no library) drops out and the others rank.
+With a vector, the words signal re-ranks the papers the others found (BM25 of a hundred words
+over every paper would cost ~50 ms at 138k papers); without, it finds papers itself. The
+weights of meaning and words, and the number of words, are tuned on the dev lists of
+``bench/similar.py``; those carry no authors, categories or libraries, so those weights are
+set by hand (see there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Engine
+
+from paperfeed.arxiv_ids import parse_arxiv_id
+from paperfeed.index.dense import VectorIndex
+from paperfeed.index.lexical import LexicalIndex
+from paperfeed.ranking.fusion import Ranked, weighted_combination
+from paperfeed.store.related import categories_of, coauthored, cosaved
+
+
+@dataclass(frozen=True)
+class SimilarTuning:
+    """Each signal's weight, and how many candidates each retrieving signal brings."""
+
+    meaning: float = 1.0
+    words: float = 2.0  # dev lists: 1.5-3.0 score within 0.005 of each other, see the bench
+    authors: float = 0.3
+    categories: float = 0.1
+    cosaves: float = 0.3
+    depth: int = 100
+    terms: int = 100  # the distinctive words the words signal asks for
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A similar paper, its fused score, and why it is similar in words a reader follows."""
+
+    arxiv_id: str
+    score: float
+    why: tuple[str, ...] = ()
+
+
+def similar_papers(
+    engine: Engine,
+    lexical: LexicalIndex,
+    vectors: VectorIndex | None,
+    arxiv_id: str,
+    limit: int,
+    tuning: SimilarTuning = SimilarTuning(),
+) -> list[Neighbour]:
+    """The ``limit`` visible papers most like ``arxiv_id``, never itself; raises ``KeyError``
+    if the store does not hold it (or it is withdrawn)."""
+    return fuse(signals(engine, lexical, vectors, arxiv_id, tuning), tuning, limit)
+
+
+def fuse(found: dict[str, Ranked], tuning: SimilarTuning, limit: int) -> list[Neighbour]:
+    """The best ``limit`` papers by the weighted sum of the signals' normalised scores."""
+    fused = weighted_combination([(found[name], getattr(tuning, name)) for name in found])
+    return [Neighbour(key, score, _why(key, found)) for key, score in fused[:limit] if score > 0]
+
+
+def signals(
+    engine: Engine,
+    lexical: LexicalIndex,
+    vectors: VectorIndex | None,
+    arxiv_id: str,
+    tuning: SimilarTuning,
+) -> dict[str, Ranked]:
+    """Each signal's scores of the visible candidates, by the signal's name."""
+    arxiv_id = parse_arxiv_id(arxiv_id).id  # any version of it
+    own = categories_of(engine, [arxiv_id], visible=False).get(arxiv_id)
+    if own is None:
+        raise KeyError(f"{arxiv_id} is not in the store")
+    depth = tuning.depth
+    authors = coauthored(engine, arxiv_id, depth)
+    cosaves = cosaved(engine, arxiv_id, depth)
+    vector = _vector(vectors, arxiv_id)
+    near = vectors.similar(arxiv_id, depth) if vectors is not None and vector is not None else []
+    pool = {key for ranked in (authors, cosaves, near) for key, _ in ranked}
+    # with neighbours in meaning, words re-rank the pool (a query of a hundred words over
+    # every paper costs 50 ms at 138k papers); without, they find papers themselves
+    within = lexical.among(sorted(pool)) if near else None
+    words = [
+        (hit.arxiv_id, hit.score) for hit in lexical.like(arxiv_id, depth, tuning.terms, within)
+    ]
+    visible = categories_of(engine, sorted(pool.union(key for key, _ in words) - {arxiv_id}))
+    meaning = vectors.cosines(vector, sorted(visible)) if vectors and vector is not None else []
+    shared = [(key, _jaccard(own, theirs)) for key, theirs in visible.items()]
+    return {
+        "meaning": meaning,
+        "words": [(key, score) for key, score in words if key in visible],
+        "authors": [(key, float(n)) for key, n in authors if key in visible],
+        "categories": [(key, score) for key, score in shared if score > 0],
+        "cosaves": [(key, float(n)) for key, n in cosaves if key in visible],
+    }
+
+
+def _vector(vectors: VectorIndex | None, arxiv_id: str) -> np.ndarray | None:
+    """The paper's stored vector, if it has one."""
+    found = vectors.vectors_of([arxiv_id]) if vectors is not None else np.empty((0, 0))
+    return found[0] if len(found) else None
+
+
+def _jaccard(ours: list[str], theirs: list[str]) -> float:
+    union = set(ours) | set(theirs)
+    return len(set(ours) & set(theirs)) / len(union) if union else 0.0
+
+
+def _why(key: str, signals: dict[str, Ranked]) -> tuple[str, ...]:
+    """What the paper shares with the one it is like, when more than meaning."""
+    authors = dict(signals["authors"]).get(key)
+    readers = dict(signals["cosaves"]).get(key)
+    words = [found for found, _ in signals["words"][:10]]
+    return tuple(
+        reason
+        for reason, shown in (
+            (f"shares {_count(authors, 'author')}", authors),
+            (f"saved with it by {_count(readers, 'reader')}", readers),
+            ("same topic words", key in words),
+        )
+        if shown
+    )
+
+
+def _count(number: float | None, noun: str) -> str:
+    n = int(number or 0)
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
