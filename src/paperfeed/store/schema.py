@@ -89,9 +89,7 @@ class Paper(Base):
     comments: Mapped[str | None] = mapped_column(Text)
     license: Mapped[str | None] = mapped_column(String(500))
     links: Mapped[list[str]] = mapped_column(JSON)
-    organisation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("organisations.id"), index=True
-    )
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     upvotes: Mapped[int | None] = mapped_column(Integer)  # counted elsewhere (Hugging Face)
     votes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # ours
     hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

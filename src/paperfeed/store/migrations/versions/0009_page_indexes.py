@@ -47,7 +47,10 @@ def downgrade() -> None:
 def _fill_folded_titles() -> None:
     """Fold the stored titles in batches of ids (a store of millions is never read at once)."""
     papers = sa.table(
-        "papers", sa.column("id", sa.Integer), sa.column("title", sa.Text), sa.column("title_folded")
+        "papers",
+        sa.column("id", sa.Integer),
+        sa.column("title", sa.Text),
+        sa.column("title_folded"),
     )
     conn = op.get_bind()
     after = 0
