@@ -1,4 +1,4 @@
-"""Web page latency at scale: the feed, a day, search and a paper page, p50/p99 in the server.
+"""Web page latency at scale: every page kind and its API twin, p50/p99 in the server.
 
     python bench/web_latency.py [--requests 200] [--workdir DIR]
 
@@ -7,6 +7,11 @@ of them, noisy copies for the rest), building whatever is missing with its helpe
 made before authors were linked to papers (empty ``paper_authors``) is rebuilt. Requests go
 through the ASGI app in this process (``fastapi.testclient.TestClient``): server time with the
 page rendered, no network. Search pages run the default hybrid mode (query embedding included).
+The arXiv files name no organisations and few DOIs: the bench gives ``ORGS`` organisations
+``PER_ORG`` papers each and one paper in ten a DOI, once (marked by the organisations), so that
+the organisation page and the library's DOI match have something to find. Library matching
+(one reference by DOI, one by title, as an import of a reference file does) is timed as a
+function call: its page needs a signed-in upload.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ import sqlite3
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import platformdirs
 from fastapi.testclient import TestClient
@@ -31,6 +37,8 @@ from paperfeed.index.dense import VectorIndex
 from paperfeed.index.embedders import make_embedder
 from paperfeed.index.lexical import LexicalIndex
 from paperfeed.index.live import LiveVectors
+from paperfeed.library.matching import match_references
+from paperfeed.library.references import Reference
 from paperfeed.ranking.search import Searcher, Tuning
 from paperfeed.services import Services
 from paperfeed.settings import Settings
@@ -39,6 +47,7 @@ from paperfeed.store.vectors import count_to_embed, import_vectors
 from paperfeed.web.app import create_app
 
 REAL = 10_000  # papers embedded for real, as search_speed.py's default
+ORGS, PER_ORG = 20, 100
 
 
 def main() -> None:
@@ -55,6 +64,7 @@ def main() -> None:
     _drop_outdated(workdir, db)
     count = _timed("store (imported if missing)", lambda: _store(args.data, 1, db))
     print(f"  {count:,} papers")
+    _add_organisations_and_dois(db)
     searcher = _searcher(workdir, db)
     with tempfile.TemporaryDirectory() as home:  # the app's session key, nothing else
         services = Services.from_settings(
@@ -62,7 +72,9 @@ def main() -> None:
         )
         app = create_app(services)
         with TestClient(app) as client:
-            _measure(client, _pages(db, args.requests))
+            _measure(
+                _requests(client, _pages(db, args.requests)) | _matches(searcher, db, args.requests)
+            )
 
 
 def _drop_outdated(workdir: Path, db: Path) -> None:
@@ -81,6 +93,25 @@ def _drop_outdated(workdir: Path, db: Path) -> None:
             path.unlink(missing_ok=True)
         for folder in ("lexical", "dense"):
             shutil.rmtree(workdir / folder, ignore_errors=True)
+
+
+def _add_organisations_and_dois(db: Path) -> None:
+    """Organisations for ``ORGS * PER_ORG`` random papers and DOIs for one paper in ten, unless
+    the store has organisations already."""
+    rng = random.Random(1)
+    with sqlite3.connect(db) as conn:
+        if conn.execute("SELECT count(*) FROM organisations").fetchone()[0]:
+            return
+        ids = [row[0] for row in conn.execute("SELECT id FROM papers")]
+        for number in range(ORGS):
+            handle = f"bench-org-{number}"
+            conn.execute("INSERT INTO organisations (handle, name) VALUES (?, ?)", (handle, handle))
+            org = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            chosen = [(org, paper) for paper in rng.sample(ids, PER_ORG)]
+            conn.executemany("UPDATE papers SET organisation_id = ? WHERE id = ?", chosen)
+        conn.execute(
+            "UPDATE papers SET doi = '10.5555/Bench.' || arxiv_id WHERE doi IS NULL AND id % 10 = 0"
+        )
 
 
 def _searcher(workdir: Path, db: Path) -> Searcher:
@@ -107,30 +138,78 @@ def _pages(db: Path, count: int) -> dict[str, list[str]]:
         query = "SELECT DISTINCT announced FROM papers WHERE announced IS NOT NULL"
         days = [row[0] for row in conn.execute(query)]
         ids = [r[0] for r in conn.execute("SELECT arxiv_id FROM papers WHERE NOT withdrawn")]
+        orgs = [r[0] for r in conn.execute("SELECT handle FROM organisations")]
+        # authors of random papers (an author page lists what one name wrote)
+        names = [r[0] for r in conn.execute(_AUTHORS, (count,))]
+    queries = sample_queries(db, count)
     return {
         "/papers": ["/papers"] * count,
         "/papers/date/D": [f"/papers/date/{rng.choice(days)}" for _ in range(count)],
-        "/search?q=…": [f"/search?{urlencode({'q': q})}" for q in sample_queries(db, count)],
+        "/papers/trending": ["/papers/trending"] * count,
+        "/search?q=…": [f"/search?{urlencode({'q': q})}" for q in queries],
         "/papers/ID": [f"/papers/{rng.choice(ids)}" for _ in range(count)],
+        "/org/H": [f"/org/{rng.choice(orgs)}" for _ in range(count)],
+        "/author/N": [f"/author/{quote(name)}" for name in names],
+        "/api/papers": ["/api/papers"] * count,
+        "/api/daily_papers": [f"/api/daily_papers?date={rng.choice(days)}" for _ in range(count)],
+        "/api/trending": ["/api/papers/trending"] * count,
+        "/api/search": [f"/api/papers/search?{urlencode({'q': q})}" for q in queries],
+        "/api/papers/ID": [f"/api/papers/{rng.choice(ids)}" for _ in range(count)],
     }
 
 
-def _measure(client: TestClient, pages: dict[str, list[str]]) -> None:
-    for urls in pages.values():  # first requests load the model, compile templates
-        client.get(urls[0])
-    print(f"{'page':<16} {'p50 ms':>8} {'p99 ms':>8} {'KB':>6}   ({len(urls)} requests each)")
-    for name, urls in pages.items():
-        times, sizes = [], []
-        for url in urls:
-            started = time.perf_counter()
+_AUTHORS = """SELECT a.name FROM paper_authors l JOIN authors a ON a.id = l.author_id
+    WHERE l.position = 0 ORDER BY random() LIMIT ?"""
+
+
+def _requests(client: TestClient, pages: dict[str, list[str]]) -> dict[str, list[Callable]]:
+    """Each URL as a call that fails the bench unless the page answers 200."""
+
+    def get(url: str) -> Callable[[], int]:
+        def call() -> int:
             response = client.get(url)
-            times.append((time.perf_counter() - started) * 1000)
             if response.status_code != 200:
                 raise SystemExit(f"{url}: HTTP {response.status_code}")
-            sizes.append(len(response.content) / 1000)
+            return len(response.content)
+
+        return call
+
+    return {name: [get(url) for url in urls] for name, urls in pages.items()}
+
+
+def _matches(searcher: Searcher, db: Path, count: int) -> dict[str, list[Callable]]:
+    """Matching one reference to the store by DOI (case as the reference gives it) and by title
+    (lower-cased, as reference managers often keep it)."""
+    with sqlite3.connect(db) as conn:
+        query = "SELECT doi, title FROM papers WHERE doi IS NOT NULL ORDER BY random() LIMIT ?"
+        rows = conn.execute(query, (count,)).fetchall()
+
+    def match(reference: Reference) -> Callable[[], int]:
+        return lambda: len(match_references(searcher.engine, [reference]).matched)
+
+    return {
+        "match DOI": [match(Reference("doi", None, doi=doi.lower())) for doi, _ in rows],
+        "match title": [match(Reference("title", title.lower())) for _, title in rows],
+    }
+
+
+def _measure(kinds: dict[str, list[Callable[[], int]]]) -> None:
+    """Time each call; a page's size is its KB, a match's the references it matched."""
+    for calls in kinds.values():  # first requests load the model, compile templates
+        calls[0]()
+    print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the start")
+    print(f"{'page':<18} {'p50 ms':>8} {'p99 ms':>8} {'size':>6}   ({len(calls)} requests each)")
+    for name, calls in kinds.items():
+        times, sizes = [], []
+        for call in calls:
+            started = time.perf_counter()
+            sizes.append(call())
+            times.append((time.perf_counter() - started) * 1000)
         p99 = statistics.quantiles(times, n=100)[98]
         median = statistics.median(times)
-        print(f"{name:<16} {median:>8.1f} {p99:>8.1f} {statistics.median(sizes):>6.0f}")
+        size = statistics.median(sizes) / (1000 if name.startswith("/") else 1)
+        print(f"{name:<18} {median:>8.1f} {p99:>8.1f} {size:>6.0f}")
+    print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the end")
 
 
 if __name__ == "__main__":

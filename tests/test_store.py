@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import UTC, date, datetime
 
 import pytest
@@ -38,7 +39,9 @@ def test_blank_database_is_migrated_to_the_newest_schema(blank_engine: Engine) -
 
 
 def test_the_migrations_make_the_tables_the_schema_defines(engine: Engine) -> None:
-    with engine.connect() as conn:
+    with engine.connect() as conn, warnings.catch_warnings():
+        # SQLite's reflection leaves out expression indexes (lower(doi)); PostgreSQL's compares
+        warnings.filterwarnings("ignore", ".*(reflection of|skipping metadata-specified) expr")
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
 

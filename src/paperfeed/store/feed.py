@@ -56,7 +56,6 @@ def period_papers(
     first within a day, or (``by_votes``) most upvoted first."""
     start = datetime.combine(first, time(), UTC)
     end = datetime.combine(last + timedelta(days=1), time(), UTC)
-    # no index on the column (a table scan): Hugging Face's arrivals are few in any store
     on_hf = select(papers.c.id).where(
         papers.c.submitted_on_daily_at >= start, papers.c.submitted_on_daily_at < end
     )

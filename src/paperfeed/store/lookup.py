@@ -24,10 +24,12 @@ def papers_by_doi(conn: Connection, dois: Iterable[str]) -> dict[str, list[Row]]
     return _lookup(conn, func.lower(papers.c.doi), dois)
 
 
-def visible_titles(conn: Connection) -> Iterator[Row]:
-    """The ``id`` and ``title`` of every visible paper, streamed."""
+def visible_titles(conn: Connection, folded: Iterable[str]) -> Iterator[Row]:
+    """The ``id`` and ``title`` of the visible papers whose ``title_folded`` is among
+    ``folded`` (see :func:`paperfeed.text.folded_title`)."""
     query = select(papers.c.id, papers.c.title).where(*VISIBLE)
-    yield from conn.execute(query.execution_options(yield_per=20_000))
+    for chunk in chunks(sorted(folded)):
+        yield from conn.execute(query.where(papers.c.title_folded.in_(chunk)))
 
 
 def papers_by_id(conn: Connection, paper_ids: Iterable[int]) -> dict[int, Row]:

@@ -13,6 +13,7 @@ from paperfeed.records import PaperRecord
 from paperfeed.store.merge import Row, changed, merge, new_row
 from paperfeed.store.schema import authors, organisations, paper_authors, papers
 from paperfeed.store.sql import chunks, insert_new
+from paperfeed.text import folded_title
 
 
 @dataclass
@@ -35,9 +36,8 @@ def write_batch(
     for record in records:
         org_id = org_ids.get(record.organisation.handle) if record.organisation else None
         current = rows.get(record.arxiv_id)
-        rows[record.arxiv_id] = (
-            merge(current, record, org_id) if current else new_row(record, org_id, today)
-        )
+        row = merge(current, record, org_id) if current else new_row(record, org_id, today)
+        rows[record.arxiv_id] = row | {"title_folded": folded_title(row["title"])}
     fresh = [row for key, row in rows.items() if key not in stored]
     changes = [row for key, row in rows.items() if key in stored and changed(stored[key], row)]
     now = datetime.now(UTC)

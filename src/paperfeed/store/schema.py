@@ -23,6 +23,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    func,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -73,6 +74,8 @@ class Paper(Base):
     arxiv_id: Mapped[str] = mapped_column(String(64), unique=True)
     version: Mapped[int | None] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(Text)
+    # paperfeed.text.folded_title(title): library matching looks titles up by it
+    title_folded: Mapped[str | None] = mapped_column(Text, index=True)
     abstract: Mapped[str] = mapped_column(Text)
     # display order; normalised into paper_authors too, for author pages
     authors: Mapped[list[str] | None] = mapped_column(JSON)
@@ -86,7 +89,7 @@ class Paper(Base):
     comments: Mapped[str | None] = mapped_column(Text)
     license: Mapped[str | None] = mapped_column(String(500))
     links: Mapped[list[str]] = mapped_column(JSON)
-    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     upvotes: Mapped[int | None] = mapped_column(Integer)  # counted elsewhere (Hugging Face)
     votes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # ours
     hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -106,6 +109,10 @@ class Paper(Base):
     # computed here from the paper's text and embedding; keywords_at is when they were written
     keywords: Mapped[list[str] | None] = mapped_column(JSON)
     keywords_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+# references are looked up by lower-cased DOI (store/lookup.py)
+Index("ix_papers_doi_lower", func.lower(Paper.doi))
 
 
 class Author(Base):
@@ -225,7 +232,7 @@ class SavedPaper(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     paper_id: Mapped[int] = mapped_column(
-        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

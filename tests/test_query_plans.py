@@ -1,0 +1,108 @@
+"""Each page's queries find their papers through an index, never by reading every paper: the
+statements the store's functions run are captured and explained (``EXPLAIN QUERY PLAN`` on
+SQLite; ``EXPLAIN`` on PostgreSQL with sequential scans discouraged, as a large table would)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event
+
+from memory_source import MemorySource, paper
+from paperfeed.ingest.pipeline import ingest
+from paperfeed.ranking.trending import trending_cards
+from paperfeed.records import Organisation
+from paperfeed.store import feed, lookup, related
+
+DAY = date(2025, 3, 4)
+LAB = Organisation("lab", "The Lab")
+
+
+@pytest.fixture
+def store(engine: Engine) -> Engine:
+    records = [
+        paper(f"2503.{n:05d}", announced=DAY, doi=f"10.1000/X{n}", organisation=LAB)
+        for n in range(1, 6)
+    ]
+    ingest(engine, MemorySource(records), today=DAY)
+    return engine
+
+
+def full_scans(engine: Engine, run: Callable[[], object], table: str = "papers") -> list[str]:
+    """The plan lines of the statements ``run`` executes that read all of ``table``."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert seen, "the function ran no query"
+    return [line for found in seen for line in _plan(engine, *found) if _scans(line, table)]
+
+
+def _plan(engine: Engine, statement: str, parameters: Any) -> Iterator[str]:
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            yield from (row[-1] for row in rows)
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # a handful of rows: ask for indexes
+            yield from (row[0] for row in conn.exec_driver_sql(f"EXPLAIN {statement}", parameters))
+
+
+def _scans(line: str, table: str) -> bool:
+    """Whether a plan line reads every row of ``table`` (or every entry of one of its indexes,
+    which SQLite says as ``SCAN papers USING INDEX ...``)."""
+    words = line.strip().replace("->", "").split()
+    return words[:2] == ["SCAN", table] or words[:4] == ["Seq", "Scan", "on", table]
+
+
+def test_the_organisation_page_reads_only_its_papers(store: Engine) -> None:
+    assert len(feed.organisation_papers(store, "lab")) == 5
+    assert full_scans(store, lambda: feed.organisation_papers(store, "lab")) == []
+
+
+def test_the_author_page_reads_only_the_authors_papers(store: Engine) -> None:
+    assert full_scans(store, lambda: feed.author_papers(store, "Ada Lovelace")) == []
+
+
+def test_the_day_page_reads_only_that_days_papers(store: Engine) -> None:
+    def day_page() -> None:
+        newest = feed.latest_day(store, DAY)
+        assert newest == DAY
+        assert len(feed.day_papers(store, newest, 100)) == feed.day_count(store, newest) == 5
+        feed.neighbour_days(store, newest)
+
+    assert full_scans(store, day_page) == []
+
+
+def test_the_daily_papers_api_reads_only_the_periods_papers(store: Engine) -> None:
+    assert full_scans(store, lambda: feed.period_papers(store, DAY, DAY, limit=50)) == []
+
+
+def test_trending_reads_only_recent_papers(store: Engine) -> None:
+    for period in ("now", "week"):
+        assert full_scans(store, lambda: trending_cards(store, period)) == []  # noqa: B023
+
+
+def test_library_matching_looks_up_dois_and_titles(store: Engine) -> None:
+    with store.connect() as conn:
+        by_doi = lambda: lookup.papers_by_doi(conn, {"10.1000/x1"})  # noqa: E731
+        assert [row.arxiv_id for row in by_doi()["10.1000/x1"]] == ["2503.00001"]
+        assert full_scans(store, by_doi) == []
+        by_title = lambda: list(lookup.visible_titles(conn, {"paper250300002"}))  # noqa: E731
+        assert [title for _, title in by_title()] == ["Paper 2503.00002"]
+        assert full_scans(store, by_title) == []
+
+
+def test_similar_papers_read_only_linked_papers(store: Engine) -> None:
+    cosaved = lambda: related.cosaved(store, "2503.00001", 10)  # noqa: E731
+    assert full_scans(store, cosaved) == full_scans(store, cosaved, "saved_papers") == []
+    assert full_scans(store, lambda: related.coauthored(store, "2503.00001", 10)) == []
