@@ -31,6 +31,7 @@ _AUTHOR = {"author", "au"}
 _CATEGORIES = {"cat", "category"}
 _DATES = {"year", "date", "after", "before"}
 MAX_CATEGORIES = 20  # categories or archives one filter takes
+_CATEGORY_CHARS = 40  # the longest arXiv category, cond-mat.mes-hall, has 17
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ NO_FILTERS = Filters()
 
 def is_category(name: str) -> bool:
     """Whether ``name`` is written as an arXiv category (``cs.CL``) or archive (``cs``)."""
-    return _CATEGORY.fullmatch(name) is not None
+    return len(name) <= _CATEGORY_CHARS and _CATEGORY.fullmatch(name) is not None
 
 
 def read_categories(values: Iterable[str]) -> tuple[list[str], list[str]]:
