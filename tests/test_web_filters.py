@@ -3,14 +3,17 @@ their API twins; the category chips as links; the order of a day's papers, remem
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from lxml import html
-from sqlalchemy import update
+from sqlalchemy import Engine, update
 
+from memory_source import MemorySource, paper
+from paperfeed.ingest.pipeline import ingest
+from paperfeed.store import feed
 from paperfeed.store.schema import papers
 from web_app import DEEP, HOSTILE, PAPERS, WebApp, build_shared, card_ids
 
@@ -248,3 +251,29 @@ def test_filters_work_on_a_fresh_app_of_the_same_store(tmp_path: Path) -> None:
     assert card_ids(visitor.get("/papers?cat=quant-ph").text) == []
     assert card_ids(visitor.get("/papers").text) == everything
     assert card_ids(visitor.get("/papers?sort=id").text) == sorted(everything)
+
+
+def test_the_store_filters_categories_alike_on_each_database(engine: Engine) -> None:
+    """The one SQL condition, on SQLite and (in CI) PostgreSQL."""
+    day = date(2025, 3, 10)
+    listed = {
+        "2503.00001": ["cs.CL", "cs.LG"],
+        "2503.00002": ["hep-th"],
+        "2503.00003": ["math.AG", "hep-th"],
+        "2503.00004": ["cond-mat.mes-hall"],
+        "2503.00005": ["cs_CL"],  # not a category: no "_" may match any character
+    }
+    records = [paper(key, categories=names, announced=day) for key, names in listed.items()]
+    ingest(engine, MemorySource(records), today=day)
+
+    def found(*names: str) -> list[str]:
+        cards = feed.day_papers(engine, day, *feed.in_categories(names), order="id")
+        return [card["arxiv_id"] for card in cards]
+
+    assert found("cs.cl") == ["2503.00001"]
+    assert found("hep-th") == ["2503.00002", "2503.00003"]
+    assert found("math", "cond-mat") == ["2503.00003", "2503.00004"]
+    assert found("cond-mat.mes-hall") == ["2503.00004"]
+    assert found("cs.C", "hep", "mat") == []
+    assert len(found()) == len(listed)
+    assert feed.day_count(engine, day, *feed.in_categories(["cs"])) == 1
