@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import Literal, get_args
@@ -30,6 +30,8 @@ _DROPPED = {"Cc", "Cf", "Cs"}  # control, format (zero-width, bidi) and lone sur
 _AUTHOR = {"author", "au"}
 _CATEGORIES = {"cat", "category"}
 _DATES = {"year", "date", "after", "before"}
+MAX_CATEGORIES = 20  # categories or archives one filter takes
+_CATEGORY_CHARS = 40  # the longest arXiv category, cond-mat.mes-hall, has 17
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ class _Builder:
             self.notes.append(f"bad author '{name}:{value}' ignored")
 
     def category(self, name: str, value: str) -> None:
-        if _CATEGORY.fullmatch(value):
+        if is_category(value):
             self.categories.append(value)
         else:
             self.notes.append(f"bad category '{name}:{value}' ignored")
@@ -168,6 +170,26 @@ class Filters:
 
 
 NO_FILTERS = Filters()
+
+
+def is_category(name: str) -> bool:
+    """Whether ``name`` is written as an arXiv category (``cs.CL``) or archive (``cs``)."""
+    return len(name) <= _CATEGORY_CHARS and _CATEGORY.fullmatch(name) is not None
+
+
+def read_categories(values: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The categories and archives ``values`` name (each value may list several, separated by
+    commas or spaces), each once whatever its case, and why each one left out is."""
+    names: dict[str, str] = {}
+    notes: list[str] = []
+    for name in (n for value in values for n in value.replace(",", " ").split()):
+        if not is_category(name):
+            notes.append(f"{name[:64]!r} is not an arXiv category or archive (like cs.CL or cs)")
+        elif len(names) == MAX_CATEGORIES and name.lower() not in names:
+            notes.append(f"{name!r} is one category too many: at most {MAX_CATEGORIES} at once")
+        else:
+            names.setdefault(name.lower(), name)
+    return list(names.values()), notes
 
 
 def parse_query(text: str) -> ParsedQuery:

@@ -95,7 +95,7 @@ def register(server: MCPServer, services: Services) -> None:
         wanted = day or feed.latest_day(services.engine, datetime.now(UTC).date())
         if wanted is None:
             return {"day": None, "total": 0, "papers": []}
-        papers = feed.day_papers(services.engine, wanted, limit, offset)
+        papers = feed.day_papers(services.engine, wanted, limit=limit, offset=offset)
         total = feed.day_count(services.engine, wanted)
         return {"day": wanted.isoformat(), "total": total, "papers": [summary(c) for c in papers]}
 

@@ -14,12 +14,19 @@ page.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 
-from paperfeed.store.feed import announced_papers, latest_day, top_papers, voted_papers
+from paperfeed.store.feed import (
+    announced_papers,
+    in_categories,
+    latest_day,
+    top_papers,
+    voted_papers,
+)
 
 GRAVITY = 1.8
 WINDOW = timedelta(days=14)  # older papers have decayed out of any top list
@@ -50,40 +57,51 @@ def clock(latest_day: date | None, now: datetime | None = None) -> datetime:
 
 
 def trending(
-    engine: Engine, latest_day: date | None, limit: int = 50, now: datetime | None = None
+    engine: Engine,
+    latest_day: date | None,
+    limit: int = 50,
+    now: datetime | None = None,
+    categories: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """The papers by trending score, best first; the newest day's papers fill in when too few
-    have votes (ties: newer first)."""
+    """The papers (listed in any of ``categories``, if given) by trending score, best first;
+    the newest day's papers fill in when too few have votes (ties: newer first)."""
     if latest_day is None:
         return []
     moment = clock(latest_day, now)
     since = (moment - WINDOW).date()
-    voted = voted_papers(engine, since, moment.date(), moment - WINDOW, moment)
+    listed = in_categories(categories)
+    voted = voted_papers(engine, since, moment.date(), moment - WINDOW, moment, *listed)
     ranked = sorted(
         voted, key=lambda c: (-trending_score(c["upvotes"], arrival(c), moment), c["arxiv_id"])
     )[:limit]
     if len(ranked) < limit:
         seen = {card["arxiv_id"] for card in ranked}
-        newest = announced_papers(engine, latest_day)
+        newest = announced_papers(engine, latest_day, *listed)
         ranked += [card for card in newest if card["arxiv_id"] not in seen][: limit - len(ranked)]
     return ranked
 
 
 def top(
-    engine: Engine, latest_day: date | None, period: str, limit: int = 50
+    engine: Engine,
+    latest_day: date | None,
+    period: str,
+    limit: int = 50,
+    categories: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """The most upvoted papers announced in the ``period`` ("week" or "month") up to the
-    newest day."""
+    """The most upvoted papers (listed in any of ``categories``, if given) announced in the
+    ``period`` ("week" or "month") up to the newest day."""
     if latest_day is None:
         return []
     since = latest_day - timedelta(days=PERIODS[period] - 1)
-    return top_papers(engine, since, latest_day, limit)
+    return top_papers(engine, since, latest_day, limit, *in_categories(categories))
 
 
-def trending_cards(engine: Engine, period: str, limit: int = 50) -> list[dict[str, Any]]:
+def trending_cards(
+    engine: Engine, period: str, limit: int = 50, categories: Sequence[str] = ()
+) -> list[dict[str, Any]]:
     """Trending papers (``period`` "now"), or the most upvoted of the "week" or "month", as of
-    the newest announcement day up to today."""
+    the newest announcement day up to today; only those in any of ``categories``, if given."""
     newest = latest_day(engine, datetime.now(UTC).date())
     if period == "now":
-        return trending(engine, newest, limit)
-    return top(engine, newest, period, limit)
+        return trending(engine, newest, limit, categories=categories)
+    return top(engine, newest, period, limit, categories)

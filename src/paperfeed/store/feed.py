@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, func, or_, select, union
+from sqlalchemy import ColumnElement, Engine, Select, String, and_, cast, func, or_, select, union
 
 from paperfeed.store.queries import UPVOTES, VISIBLE, cards
 from paperfeed.store.schema import authors, organisations, paper_authors, papers, submissions
 
 BY_VOTES = (UPVOTES.desc(), papers.c.arxiv_id.desc())
 NEWEST = (papers.c.announced.desc().nulls_last(), papers.c.arxiv_id.desc())
+# the orders of a day's papers: most upvoted, newest submitted to arXiv, arXiv's (by id)
+DAY_ORDERS = {
+    "trending": BY_VOTES,
+    "newest": (papers.c.published.desc().nulls_last(), papers.c.arxiv_id.desc()),
+    "id": (papers.c.arxiv_id,),
+}
+
+
+def in_categories(names: Sequence[str]) -> list[ColumnElement[bool]]:
+    """The condition that a paper is listed in any of ``names``, categories (``cs.CL``) or
+    whole archives (``cs``) in any case; none for no names. Read from the categories' JSON text,
+    where each is a quoted string on SQLite and PostgreSQL alike: a table scan, so it narrows
+    what another condition found by index (a day, an author)."""
+    if not names:
+        return []
+    listed = func.lower(cast(papers.c.categories, String))
+    found = []
+    for name in (n.lower() for n in names):
+        found.append(listed.contains(f'"{name}"', autoescape=True))
+        if "." not in name:  # an archive: its categories too
+            found.append(listed.contains(f'"{name}.', autoescape=True))
+    return [or_(*found)]
 
 
 def latest_day(engine: Engine, today: date | None = None) -> date | None:
@@ -36,10 +59,18 @@ def neighbour_days(engine: Engine, day: date) -> tuple[date | None, date | None]
 
 
 def day_papers(
-    engine: Engine, day: date, limit: int | None = None, offset: int = 0
+    engine: Engine,
+    day: date,
+    *where: ColumnElement[bool],
+    order: str = "trending",
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """The papers announced on ``day`` or submitted by a user that day, most upvoted first."""
-    return cards(engine, _on_day(day), order_by=BY_VOTES, limit=limit, offset=offset)
+    """The papers announced on ``day`` or submitted by a user that day that match ``where``,
+    in one of the :data:`DAY_ORDERS` (most upvoted first by default)."""
+    return cards(
+        engine, _on_day(day), *where, order_by=DAY_ORDERS[order], limit=limit, offset=offset
+    )
 
 
 def period_papers(
@@ -89,10 +120,10 @@ def _older(day: date | None) -> list[ColumnElement[bool]]:
     return [] if day is None else [papers.c.announced < day, papers.c.announced.is_(None)]
 
 
-def day_count(engine: Engine, day: date) -> int:
-    """How many papers :func:`day_papers` lists for ``day``."""
+def day_count(engine: Engine, day: date, *where: ColumnElement[bool]) -> int:
+    """How many papers :func:`day_papers` lists for ``day`` and ``where``."""
     with engine.connect() as conn:
-        query = select(func.count()).select_from(papers).where(_on_day(day), *VISIBLE)
+        query = select(func.count()).select_from(papers).where(_on_day(day), *VISIBLE, *where)
         return conn.execute(query).scalar_one()
 
 
@@ -111,23 +142,36 @@ def arrived_papers(
 
 
 def voted_papers(
-    engine: Engine, first: date, last: date, start: datetime, end: datetime
+    engine: Engine,
+    first: date,
+    last: date,
+    start: datetime,
+    end: datetime,
+    *where: ColumnElement[bool],
 ) -> list[dict[str, Any]]:
-    """The papers that arrived as in :func:`arrived_papers` and have upvotes, in no order."""
-    return cards(engine, _arrived_between(first, last, start, end), UPVOTES > 0)
+    """The papers that arrived as in :func:`arrived_papers`, match ``where`` and have upvotes,
+    in no order."""
+    return cards(engine, _arrived_between(first, last, start, end), UPVOTES > 0, *where)
 
 
-def announced_papers(engine: Engine, day: date) -> list[dict[str, Any]]:
-    """The papers announced on ``day``, the highest id (the newest) first."""
-    return cards(engine, papers.c.announced == day, order_by=[papers.c.arxiv_id.desc()])
+def announced_papers(
+    engine: Engine, day: date, *where: ColumnElement[bool]
+) -> list[dict[str, Any]]:
+    """The papers announced on ``day`` that match ``where``, the highest id (the newest)
+    first."""
+    return cards(engine, papers.c.announced == day, *where, order_by=[papers.c.arxiv_id.desc()])
 
 
-def top_papers(engine: Engine, first: date, last: date, limit: int) -> list[dict[str, Any]]:
-    """The most upvoted papers announced from ``first`` to ``last`` (ties: newer first)."""
+def top_papers(
+    engine: Engine, first: date, last: date, limit: int, *where: ColumnElement[bool]
+) -> list[dict[str, Any]]:
+    """The most upvoted papers announced from ``first`` to ``last`` that match ``where``
+    (ties: newer first)."""
     return cards(
         engine,
         papers.c.announced.between(first, last),
         UPVOTES > 0,
+        *where,
         order_by=[UPVOTES.desc(), papers.c.announced.desc(), papers.c.arxiv_id.desc()],
         limit=limit,
     )
@@ -160,18 +204,23 @@ def organisation(engine: Engine, handle: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def organisation_papers(engine: Engine, handle: str, limit: int = 200) -> list[dict[str, Any]]:
-    """An organisation's papers, newest first."""
+def organisation_papers(
+    engine: Engine, handle: str, *where: ColumnElement[bool], limit: int = 200
+) -> list[dict[str, Any]]:
+    """An organisation's papers that match ``where``, newest first."""
     return cards(
         engine,
         organisations.c.handle == handle,
+        *where,
         order_by=NEWEST,
         limit=limit,
     )
 
 
-def author_papers(engine: Engine, name: str, limit: int = 200) -> list[dict[str, Any]]:
-    """The papers of the author with exactly this name, newest first."""
+def author_papers(
+    engine: Engine, name: str, *where: ColumnElement[bool], limit: int = 200
+) -> list[dict[str, Any]]:
+    """The papers of the author with exactly this name that match ``where``, newest first."""
     written = (
         select(paper_authors.c.paper_id)
         .join(authors, authors.c.id == paper_authors.c.author_id)
@@ -180,6 +229,7 @@ def author_papers(engine: Engine, name: str, limit: int = 200) -> list[dict[str,
     return cards(
         engine,
         papers.c.id.in_(written),
+        *where,
         order_by=NEWEST,
         limit=limit,
     )

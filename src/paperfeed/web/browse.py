@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import Engine
 
+from paperfeed.index.query import read_categories
 from paperfeed.ranking.trending import trending_cards
 from paperfeed.services import Services
 from paperfeed.store import feed
@@ -23,7 +26,14 @@ from paperfeed.web.deps import ServicesDep
 from paperfeed.web.kept import Kept
 from paperfeed.web.render import page
 from paperfeed.web.security import current_user
-from paperfeed.web.views import PageNumber, entry_json, latest_day, with_marks
+from paperfeed.web.views import (
+    CategoryParam,
+    PageNumber,
+    api_categories,
+    entry_json,
+    latest_day,
+    with_marks,
+)
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["papers"])
@@ -34,14 +44,27 @@ DAY = "YYYY-MM-DD: 2025-02-27"
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
+SortParam = Annotated[
+    str | None,
+    Query(max_length=20, description="trending (most upvoted), newest or id (arXiv's order)"),
+]
 
 
 def day_cards(
-    engine: Engine, day: date | None, limit: int, offset: int = 0
+    engine: Engine,
+    day: date | None,
+    limit: int,
+    offset: int = 0,
+    categories: Sequence[str] = (),
+    order: str = "trending",
 ) -> list[dict[str, Any]]:
-    """The papers of announcement day ``day``, most upvoted first (none without a day: the
-    store is empty)."""
-    return feed.day_papers(engine, day, limit, offset) if day else []
+    """The papers of announcement day ``day`` in any of ``categories`` (all without), most
+    upvoted first or in another of :data:`feed.DAY_ORDERS` (none without a day: the store is
+    empty)."""
+    if day is None:
+        return []
+    listed = feed.in_categories(categories)
+    return feed.day_papers(engine, day, *listed, order=order, limit=limit, offset=offset)
 
 
 @router.get("/")
@@ -50,48 +73,102 @@ def home() -> RedirectResponse:
 
 
 @router.get("/papers")
-def latest(request: Request, services: ServicesDep, number: PageNumber = 1) -> HTMLResponse:
-    return _day_page(request, services, None, number)
+def latest(
+    request: Request,
+    services: ServicesDep,
+    number: PageNumber = 1,
+    cat: CategoryParam = (),
+    sort: SortParam = None,
+) -> HTMLResponse:
+    return _day_page(request, services, None, number, cat, sort)
 
 
 @router.get("/papers/date/{day}")
 def on_day(
-    request: Request, services: ServicesDep, day: str, number: PageNumber = 1
+    request: Request,
+    services: ServicesDep,
+    day: str,
+    number: PageNumber = 1,
+    cat: CategoryParam = (),
+    sort: SortParam = None,
 ) -> HTMLResponse:
     try:
         wanted = date.fromisoformat(day)
     except ValueError:
         raise HTTPException(404, f"{day!r} is not a date (YYYY-MM-DD).") from None
-    return _day_page(request, services, wanted, number)
+    return _day_page(request, services, wanted, number, cat, sort)
 
 
 @router.get("/papers/trending")
-def trending_page(request: Request, services: ServicesDep, period: str = "now") -> HTMLResponse:
+def trending_page(
+    request: Request,
+    services: ServicesDep,
+    period: str = "now",
+    cat: CategoryParam = (),
+) -> HTMLResponse:
     if period not in ("now", "week", "month"):
         raise HTTPException(404, "period is now, week or month")
-    items = trending_cards(services.engine, period, TRENDING)
+    categories, notes = page_categories(cat)
+    items = trending_cards(services.engine, period, TRENDING, categories)
     shown = with_marks(services, current_user(request), items)
-    return page(request, "trending.html", papers=shown, period=period)
+    return page(
+        request,
+        "trending.html",
+        papers=shown,
+        period=period,
+        categories=categories,
+        notes=notes,
+    )
 
 
 @router.get("/org/{handle}")
-def organisation_page(request: Request, services: ServicesDep, handle: str) -> HTMLResponse:
+def organisation_page(
+    request: Request,
+    services: ServicesDep,
+    handle: str,
+    cat: CategoryParam = (),
+) -> HTMLResponse:
     organisation = feed.organisation(services.engine, handle)
     if organisation is None:
         raise HTTPException(404, f"There is no organisation {handle!r} here.")
-    items = with_marks(
-        services, current_user(request), feed.organisation_papers(services.engine, handle)
-    )
-    return page(request, "listing.html", heading=organisation["name"], papers=items)
+    categories, notes = page_categories(cat)
+    listed = feed.in_categories(categories)
+    items = feed.organisation_papers(services.engine, handle, *listed)
+    return _listing(request, services, organisation["name"], items, categories, notes)
 
 
 @router.get("/author/{name:path}")
-def author_page(request: Request, services: ServicesDep, name: str) -> HTMLResponse:
-    items = feed.author_papers(services.engine, name)
-    if not items:
+def author_page(
+    request: Request,
+    services: ServicesDep,
+    name: str,
+    cat: CategoryParam = (),
+) -> HTMLResponse:
+    categories, notes = page_categories(cat)
+    items = feed.author_papers(services.engine, name, *feed.in_categories(categories))
+    if not items and not (categories and feed.author_papers(services.engine, name, limit=1)):
         raise HTTPException(404, f"There are no papers by {name!r} here.")
+    return _listing(request, services, name, items, categories, notes)
+
+
+def _listing(
+    request: Request,
+    services: Services,
+    heading: str,
+    items: list[dict[str, Any]],
+    categories: list[str],
+    notes: list[str],
+) -> HTMLResponse:
     shown = with_marks(services, current_user(request), items)
-    return page(request, "listing.html", heading=name, papers=shown)
+    return page(
+        request, "listing.html", heading=heading, papers=shown, categories=categories, notes=notes
+    )
+
+
+def page_categories(values: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The categories a page's ``cat`` parameter names, and a note for each it ignores."""
+    names, problems = read_categories(values)
+    return names, [f"Ignored: {problem}." for problem in problems]
 
 
 @api_router.get(
@@ -114,11 +191,20 @@ def daily_papers(
         Literal["publishedAt", "trending"],
         Query(description="publishedAt: newest day first; trending: most upvoted first"),
     ] = "publishedAt",
+    cat: Annotated[
+        Sequence[str],
+        Query(
+            description="A paperfeed extra: only papers in any of these arXiv categories or "
+            "archives (cs.CL, cs); repeat it, or separate them by commas"
+        ),
+    ] = (),
 ) -> list[dict[str, Any]]:
+    categories = api_categories(cat)
     period = daily_period(services.engine, date_, week, month)
     if period is None:
         return []
     where = [papers.c.submitted_by == submitter] if submitter else []
+    where += feed.in_categories(categories)
     found = feed.period_papers(
         services.engine,
         *period,
@@ -181,14 +267,18 @@ def _month(text: str) -> tuple[date, date]:
 
 
 @api_router.get(
-    "/papers/trending", summary="Trending papers, or the week's or month's tops", **documented()
+    "/papers/trending",
+    summary="Trending papers, or the week's or month's tops",
+    **documented(400),
 )
 def trending_papers(
     services: ServicesDep,
     period: Literal["now", "week", "month"] = "now",
     limit: Annotated[int, Query(ge=1, le=200)] = TRENDING,
+    cat: CategoryParam = (),
 ) -> list[dict[str, Any]]:
-    return [entry_json(card) for card in trending_cards(services.engine, period, limit)]
+    found = trending_cards(services.engine, period, limit, api_categories(cat))
+    return [entry_json(card) for card in found]
 
 
 @dataclass(frozen=True)
@@ -203,28 +293,43 @@ class DayListing:
 
 
 def day_listing(
-    kept: Kept[DayListing], engine: Engine, day: date | None, offset: int
+    kept: Kept[DayListing],
+    engine: Engine,
+    day: date | None,
+    offset: int,
+    categories: Sequence[str] = (),
+    order: str = "trending",
 ) -> DayListing:
-    """The page at ``offset`` of ``day`` (``None``: the newest), read once and ``kept`` until
-    the store changes: every change to a paper moves :func:`shown_version`. The
-    newest day's first page is what most visitors open, and reading it was half its time."""
+    """The page at ``offset`` of ``day`` (``None``: the newest), only papers in any of
+    ``categories`` (all without), in ``order``, read once and ``kept`` until the store
+    changes: every change to a paper moves :func:`shown_version`. The newest day's first page
+    is what most visitors open, and reading it was half its time."""
     today = datetime.now(UTC).date()
 
     def read() -> DayListing:
         shown = day or feed.latest_day(engine, today)
         if shown is None:
             return DayListing(None, [], 0, None, None)
-        items = day_cards(engine, shown, PER_DAY, offset)
-        return DayListing(
-            shown, items, feed.day_count(engine, shown), *feed.neighbour_days(engine, shown)
-        )
+        items = day_cards(engine, shown, PER_DAY, offset, categories, order)
+        total = feed.day_count(engine, shown, *feed.in_categories(categories))
+        return DayListing(shown, items, total, *feed.neighbour_days(engine, shown))
 
-    return kept.get((day or today, day is None, offset, shown_version(engine)), read)
+    listed = tuple(sorted({name.lower() for name in categories}))  # matched in any case
+    return kept.get((day or today, day is None, offset, listed, order, shown_version(engine)), read)
 
 
-def _day_page(request: Request, services: Services, day: date | None, number: int) -> HTMLResponse:
+def _day_page(
+    request: Request,
+    services: Services,
+    day: date | None,
+    number: int,
+    cat: Sequence[str],
+    sort: str | None,
+) -> HTMLResponse:
     offset = (number - 1) * PER_DAY
-    listing = day_listing(request.app.state.days, services.engine, day, offset)
+    categories, notes = page_categories(cat)
+    order = _day_order(request, sort, notes)
+    listing = day_listing(request.app.state.days, services.engine, day, offset, categories, order)
     items = [dict(card) for card in listing.cards]  # the marks go on copies
     return page(
         request,
@@ -237,7 +342,27 @@ def _day_page(request: Request, services: Services, day: date | None, number: in
         before=listing.before,
         after=listing.after,
         quiet=_quiet(listing.day) if listing.day and not listing.total else None,
+        categories=categories,
+        category_query=f"?{urlencode([('cat', c) for c in categories])}" if categories else "",
+        notes=notes,
+        order=order,
+        orders=DAY_SORTS,
     )
+
+
+DAY_SORTS = {"trending": "Most upvoted", "newest": "Newest", "id": "arXiv order"}
+
+
+def _day_order(request: Request, asked: str | None, notes: list[str]) -> str:
+    """The order of a day page: the one ``asked`` for, remembered in the visitor's session (a
+    signed cookie, signed in or not), else the one remembered, else most upvoted first."""
+    if asked in feed.DAY_ORDERS:
+        request.session["day_sort"] = asked
+        return asked
+    if asked:
+        notes.append(f"Ignored: sort {asked!r} is not one of {', '.join(feed.DAY_ORDERS)}.")
+    remembered = request.session.get("day_sort")
+    return remembered if remembered in feed.DAY_ORDERS else "trending"
 
 
 def _quiet(day: date) -> str:

@@ -30,7 +30,7 @@ NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 @router.get("/daily.{kind}")
 def daily(request: Request, services: ServicesDep, kind: str) -> Response:
     day = latest_day(services.engine)
-    items = feed.day_papers(services.engine, day, ITEMS) if day else []
+    items = feed.day_papers(services.engine, day, limit=ITEMS) if day else []
     title = f"paperfeed: papers of {day.isoformat()}" if day else "paperfeed: daily papers"
     return _render(request, kind, title, "/papers", items)
 

@@ -96,12 +96,32 @@ def phrase_search(phrase: str) -> str:
 
 
 def with_query(request: Request, **changes: Any) -> str:
-    """The current URL with some query parameters changed (``None`` removes one)."""
-    params = dict(request.query_params)
-    params.update({k: str(v) for k, v in changes.items() if v is not None})
-    for key in [k for k, v in changes.items() if v is None]:
-        params.pop(key, None)
-    return f"{request.url.path}?{urlencode(params)}"
+    """The current URL with some query parameters changed, each where it was: a list gives
+    one several values (``cat=a&cat=b``), ``None`` or an empty list removes it."""
+    given = {key: _values(value) for key, value in changes.items()}
+    params: list[tuple[str, str]] = []
+    placed: set[str] = set()
+    for key, value in request.query_params.multi_items():
+        if key not in given:
+            params.append((key, value))
+        elif key not in placed:
+            placed.add(key)
+            params += [(key, new) for new in given[key]]
+    params += [(key, v) for key, values in given.items() if key not in placed for v in values]
+    return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
+
+
+def _values(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+
+
+def category_url(day: date | None, category: str) -> str:
+    """The day page of a paper's announcement ``day`` (the newest day without one), filtered by
+    ``category``: the same link whatever page a card is on, so cards are rendered once."""
+    where = f"/papers/date/{day.isoformat()}" if day else "/papers"
+    return f"{where}?{urlencode({'cat': category})}"
 
 
 TEMPLATES.env.filters.update(
@@ -145,7 +165,10 @@ def _anonymous_card(paper: dict[str, Any]) -> Markup:
 
 
 TEMPLATES.env.globals.update(
-    author_url=author_url, with_query=with_query, anonymous_cards=anonymous_cards
+    author_url=author_url,
+    with_query=with_query,
+    anonymous_cards=anonymous_cards,
+    category_url=category_url,
 )
 
 

@@ -18,7 +18,7 @@ from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
 from paperfeed.web.search_form import SearchForm, run_search
 from paperfeed.web.security import current_user
-from paperfeed.web.views import PER_PAGE, hit_json, with_marks
+from paperfeed.web.views import PER_PAGE, api_categories, hit_json, with_marks
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["papers"])
@@ -36,6 +36,7 @@ def search_page(
         form=form,
         hits=hits,
         notes=notes,
+        categories=form.categories()[0],
         modes=MODES,
         sorts=SORTS,
         more=len(results) == PER_PAGE,
@@ -70,11 +71,12 @@ class ApiSearchForm(SearchForm):
     )
 
 
-@api_router.get("/papers/search", summary="Hybrid search with filters and sorts", **documented())
+@api_router.get("/papers/search", summary="Hybrid search with filters and sorts", **documented(400))
 def search_papers(
     services: ServicesDep,
     form: Annotated[ApiSearchForm, Query()],
     limit: Annotated[int, Query(ge=1, le=120)] = 20,
 ) -> list[dict[str, Any]]:
+    api_categories(form.cat)
     hits, _ = run_search(services.searcher, form, limit)
     return [hit_json(hit) for hit in hits]

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from paperfeed.index.query import MAX_CHARS, Filters
+from paperfeed.index.query import MAX_CHARS, Filters, read_categories
 from paperfeed.ranking.search import Hit, Searcher
 from paperfeed.web.views import IsoDate
 
@@ -25,7 +25,11 @@ class SearchForm(BaseModel):
     )
     mode: Literal["hybrid", "lexical", "dense"] = "hybrid"
     sort: Literal["relevance", "date", "upvotes"] = "relevance"
-    cat: str = Field(default="", max_length=100, description="A category or archive: cs.CL, cs")
+    cat: list[str] = Field(
+        default=[],
+        description="Categories or archives (cs.CL, cs), any of them: repeat it, or separate "
+        "them by commas",
+    )
     author: str = Field(default="", max_length=200)
     org: str = Field(default="", max_length=200, description="An organisation handle")
     date_from: IsoDate | None = Field(default=None, alias="from")
@@ -34,19 +38,25 @@ class SearchForm(BaseModel):
         default=1, ge=1, le=MAX_PAGE, description=f"From 1; results stop at page {LAST_PAGE}"
     )
 
+    def categories(self) -> tuple[list[str], list[str]]:
+        """The categories filtered by, and why each one left out is (:func:`read_categories`)."""
+        return read_categories(self.cat)
+
     def filters(self) -> Filters:
-        return Filters.typed(self.cat, self.author, self.org, self.date_from, self.date_to)
+        categories = " ".join(self.categories()[0])
+        return Filters.typed(categories, self.author, self.org, self.date_from, self.date_to)
 
     @property
     def active(self) -> bool:
         """Whether there is anything to search for."""
-        return bool(self.q.strip() or self.cat or self.author or self.org)
+        return bool(self.q.strip() or self.categories()[0] or self.author or self.org)
 
 
 def run_search(searcher: Searcher, form: SearchForm, per_page: int) -> tuple[list[Hit], list[str]]:
     """One page of results and the notes about the query (cut, semantic search missing…)."""
+    ignored = [f"Ignored: {problem}." for problem in form.categories()[1]]
     if not form.active:
-        return [], []
+        return [], ignored
     if form.page > LAST_PAGE:
         return [], [f"Results stop at page {LAST_PAGE}: more words or filters narrow the search."]
     results = searcher.search(
@@ -57,4 +67,4 @@ def run_search(searcher: Searcher, form: SearchForm, per_page: int) -> tuple[lis
         offset=(form.page - 1) * per_page,
         filters=form.filters(),
     )
-    return results.hits, results.notes
+    return results.hits, [*ignored, *results.notes]

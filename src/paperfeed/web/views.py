@@ -6,7 +6,7 @@ carry over."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BeforeValidator
 from sqlalchemy import Engine
 
+from paperfeed.index.query import read_categories
 from paperfeed.ranking.search import Hit
 from paperfeed.ranking.trending import arrival
 from paperfeed.records import keywords_of
@@ -36,6 +37,14 @@ PaperId = Annotated[
     str,
     Path(max_length=300, description="An arXiv id (2401.12345, hep-th/9901001, v2…) or URL"),
 ]
+CategoryParam = Annotated[
+    Sequence[str],
+    Query(
+        alias="cat",
+        description="Only papers in any of these arXiv categories or archives (cs.CL, cs): "
+        "repeat it, or separate them by commas",
+    ),
+]
 TagParam = Annotated[str | None, Query(max_length=MAX_TAG, description="Only this tag")]
 TagPath = Annotated[str, Path(max_length=MAX_TAG, description="A tag name")]
 T = TypeVar("T")
@@ -50,6 +59,15 @@ def _iso_day(value: object) -> object:
 
 # a day as YYYY-MM-DD only: pydantic alone reads a number as a Unix time (date=0 is 1970)
 IsoDate = Annotated[date, BeforeValidator(_iso_day)]
+
+
+def api_categories(values: Sequence[str]) -> list[str]:
+    """The categories and archives an API's ``cat`` parameter names; a 400 saying which one is
+    not (pages ignore it and say so instead)."""
+    names, problems = read_categories(values)
+    if problems:
+        raise HTTPException(400, "; ".join(problems))
+    return names
 
 
 def latest_day(engine: Engine) -> date | None:
