@@ -77,7 +77,7 @@ def test_the_day_page_reads_only_that_days_papers(store: Engine) -> None:
     def day_page() -> None:
         newest = feed.latest_day(store, DAY)
         assert newest == DAY
-        assert len(feed.day_papers(store, newest, 100)) == feed.day_count(store, newest) == 5
+        assert len(feed.day_papers(store, newest, limit=100)) == feed.day_count(store, newest) == 5
         feed.neighbour_days(store, newest)
 
     assert full_scans(store, day_page) == []
