@@ -16,6 +16,7 @@ from paperfeed.ingest.pipeline import ingest
 from paperfeed.ranking.trending import trending_cards
 from paperfeed.records import Organisation
 from paperfeed.store import feed, lookup, related
+from paperfeed.store.changes import shown_version
 
 DAY = date(2025, 3, 4)
 LAB = Organisation("lab", "The Lab")
@@ -106,3 +107,22 @@ def test_similar_papers_read_only_linked_papers(store: Engine) -> None:
     cosaved = lambda: related.cosaved(store, "2503.00001", 10)  # noqa: E731
     assert full_scans(store, cosaved) == full_scans(store, cosaved, "saved_papers") == []
     assert full_scans(store, lambda: related.coauthored(store, "2503.00001", 10)) == []
+
+
+def test_every_page_asks_the_stores_version_of_two_indexes(store: Engine) -> None:
+    """Pages are kept per version of the store (``shown_version``), asked on every request:
+    two look-ups of the newest entry of an index, never a read of the papers."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(store, "before_cursor_execute", record)
+    try:
+        shown_version(store)
+    finally:
+        event.remove(store, "before_cursor_execute", record)
+    reads = [line for found in seen for line in _plan(store, *found) if "papers" in line]
+    assert len(reads) == 2, reads
+    # SQLite says SEARCH (not SCAN) even when it reads every row for max(): ask for the index
+    assert all("INDEX" in line.upper() for line in reads), reads
