@@ -18,7 +18,22 @@ from paperfeed.latex import SIGNS, to_text
 
 SCHEMES = frozenset({"http", "https", "mailto"})
 TAGS = frozenset(
-    {"p", "br", "em", "strong", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr"}
+    {
+        "p",
+        "br",
+        "em",
+        "strong",
+        "del",
+        "s",
+        "code",
+        "pre",
+        "blockquote",
+        "ul",
+        "ol",
+        "li",
+        "a",
+        "hr",
+    }
 )
 ATTRIBUTES = {"a": {"href"}, "ol": {"start"}}
 LINK_REL = "nofollow ugc noopener"
