@@ -66,9 +66,11 @@ def get_comment(engine: Engine, comment_id: int) -> dict[str, Any] | None:
 
 
 def paper_comments(engine: Engine, arxiv_id: str) -> list[dict[str, Any]]:
-    """Every comment on the paper, placeholders too, oldest first (replies after parents)."""
-    query = _selected().where(papers.c.arxiv_id == arxiv_id).order_by(comments.c.id)
+    """Every comment on the visible paper, placeholders too, oldest first (replies after what
+    they answer); :class:`~paperfeed.store.activity.UnknownPaper` if it is not shown."""
     with engine.connect() as conn:
+        paper_id = paper_id_of(conn, arxiv_id)
+        query = _selected().where(comments.c.paper_id == paper_id).order_by(comments.c.id)
         return [dict(row) for row in conn.execute(query).mappings()]
 
 
