@@ -65,11 +65,14 @@ def get_comment(engine: Engine, comment_id: int) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def paper_comments(engine: Engine, arxiv_id: str) -> list[dict[str, Any]]:
-    """Every comment on the visible paper, placeholders too, oldest first (replies after what
-    they answer); :class:`~paperfeed.store.activity.UnknownPaper` if it is not shown."""
+def paper_comments(
+    engine: Engine, arxiv_id: str, include_hidden: bool = False
+) -> list[dict[str, Any]]:
+    """Every comment on the visible (or hidden: ``include_hidden``) paper, placeholders too,
+    oldest first, so replies come after what they answer;
+    :class:`~paperfeed.store.activity.UnknownPaper` if it is not shown."""
     with engine.connect() as conn:
-        paper_id = paper_id_of(conn, arxiv_id)
+        paper_id = paper_id_of(conn, arxiv_id, include_hidden)
         query = _selected().where(comments.c.paper_id == paper_id).order_by(comments.c.id)
         return [dict(row) for row in conn.execute(query).mappings()]
 

@@ -43,7 +43,8 @@ from paperfeed.web.views import CsrfField, OnField, PaperId, back, canonical_id,
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["comments"])
 T = TypeVar("T")
-CommentId = Annotated[int, Path(ge=1, le=2**62, description="A comment's id")]
+MAX_ID = 2**31 - 1  # an INTEGER column's largest on PostgreSQL: a larger id is a 422, not a 500
+CommentId = Annotated[int, Path(ge=1, le=MAX_ID, description="A comment's id")]
 BodyField = Annotated[str, Form(max_length=MAX_BODY)]
 ReasonField = Annotated[str, Form(max_length=MAX_REASON)]
 
@@ -51,7 +52,7 @@ ReasonField = Annotated[str, Form(max_length=MAX_REASON)]
 class NewComment(BaseModel):
     body: str = Field(max_length=MAX_BODY, description="Markdown; LaTeX is shown as text")
     parent: int | None = Field(
-        default=None, ge=1, le=2**62, description="The comment this replies to"
+        default=None, ge=1, le=MAX_ID, description="The comment this replies to"
     )
 
 
@@ -80,7 +81,8 @@ def discussion(services: Services, arxiv_id: str, user: dict[str, Any] | None) -
     Hidden comments show as placeholders except to an admin; placeholders left with nothing
     shown under them are left out."""
     admin = bool(user and user["is_admin"])
-    nodes = {row["id"]: {**row, "replies": []} for row in paper_comments(services.engine, arxiv_id)}
+    rows = paper_comments(services.engine, arxiv_id, include_hidden=admin)
+    nodes = {row["id"]: {**row, "replies": []} for row in rows}
     kept: set[int] = set()
     for node in reversed(nodes.values()):  # replies come after what they answer
         node["state"] = _state(node)
@@ -152,7 +154,7 @@ def comment_form(
     background: BackgroundTasks,
     arxiv_id: str,
     body: BodyField = "",
-    parent: Annotated[int | None, Form(ge=1, le=2**62)] = None,
+    parent: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
     csrf_token: CsrfField = "",
 ) -> RedirectResponse:
     comment = post_comment(request, services, background, arxiv_id, body, parent, csrf_token)
@@ -248,7 +250,7 @@ def hide_form(
 def ban_form(
     request: Request,
     services: ServicesDep,
-    user_id: Annotated[int, Path(ge=1, le=2**62)],
+    user_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     on: OnField = True,
     csrf_token: CsrfField = "",
 ) -> RedirectResponse:
