@@ -697,7 +697,7 @@ def test_commenting_and_replying_on_a_paper_page(browsing: Browsing) -> None:
     ada.get_by_label("Add a comment").fill("Does this hold for $\\alpha > 1$? See 2506.00001.")
     ada.get_by_role("button", name="Comment", exact=True).click()
     first = ada.locator("li.comment").first
-    expect(first).to_contain_text("Does this hold for α > 1?")
+    expect(first).to_contain_text("Does this hold for \N{GREEK SMALL LETTER ALPHA} > 1?")
     expect(first.get_by_role("link", name="2506.00001")).to_have_attribute(
         "href", "/papers/2506.00001"
     )
