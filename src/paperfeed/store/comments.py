@@ -266,20 +266,10 @@ def banned_users(engine: Engine) -> list[dict[str, Any]]:
         return [dict(row) for row in conn.execute(query.order_by(users.c.banned_at)).mappings()]
 
 
-def is_banned(engine: Engine, user_id: int) -> bool:
-    with engine.connect() as conn:
-        return bool(conn.execute(select(users.c.banned_at).where(users.c.id == user_id)).scalar())
-
-
 def set_reply_mail(engine: Engine, user_id: int, on: bool) -> None:
     """Opt in to (or out of) a mail for each reply to one's comments."""
     with engine.begin() as conn:
         conn.execute(update(users).where(users.c.id == user_id).values(reply_mail=on))
-
-
-def wants_reply_mail(engine: Engine, user_id: int) -> bool:
-    with engine.connect() as conn:
-        return bool(conn.execute(select(users.c.reply_mail).where(users.c.id == user_id)).scalar())
 
 
 def reply_recipient(engine: Engine, comment_id: int) -> dict[str, Any] | None:

@@ -137,7 +137,7 @@ def post_comment(
     return comment
 
 
-def _mine_or_404(services: Services, comment_id: int) -> dict[str, Any]:
+def _existing(services: Services, comment_id: int) -> dict[str, Any]:
     comment = get_comment(services.engine, comment_id)
     if comment is None or comment["deleted_at"]:
         raise HTTPException(404, "There is no such comment.")
@@ -171,7 +171,7 @@ def edit_form(
 ) -> RedirectResponse:
     user = acting_user(request, csrf_token)
     _done(edit_comment, services.engine, user["id"], comment_id, body)
-    comment = _mine_or_404(services, comment_id)
+    comment = _existing(services, comment_id)
     return RedirectResponse(f"/papers/{comment['arxiv_id']}#comment-{comment_id}", 303)
 
 
@@ -180,7 +180,7 @@ def delete_form(
     request: Request, services: ServicesDep, comment_id: CommentId, csrf_token: CsrfField = ""
 ) -> RedirectResponse:
     user = acting_user(request, csrf_token)
-    comment = _mine_or_404(services, comment_id)
+    comment = _existing(services, comment_id)
     _done(delete_comment, services.engine, user["id"], comment_id)
     return RedirectResponse(f"/papers/{comment['arxiv_id']}#comments", 303)
 
@@ -194,7 +194,7 @@ def report_form(
     csrf_token: CsrfField = "",
 ) -> HTMLResponse:
     user = acting_user(request, csrf_token)
-    comment = _mine_or_404(services, comment_id)
+    comment = _existing(services, comment_id)
     _done(report_comment, services.engine, user["id"], comment_id, reason)
     return page(request, "comment_reported.html", comment=comment)
 
@@ -304,7 +304,7 @@ def change_comment(
 ) -> dict[str, Any]:
     user = acting_user(request, None)
     _done(edit_comment, services.engine, user["id"], comment_id, body.body)
-    return comment_json(_mine_or_404(services, comment_id))
+    return comment_json(_existing(services, comment_id))
 
 
 @api_router.delete(
