@@ -688,3 +688,27 @@ def test_for_you_explains_each_recommendation(page: Page) -> None:
     page.goto("/for-you")
     expect(page.locator("p.because").first).to_contain_text("Because you saved")
     shot(page, "for-you")
+
+
+def test_commenting_and_replying_on_a_paper_page(browsing: Browsing) -> None:
+    ada, bob = browsing.page(), browsing.page()
+    sign_up(ada, "Ada Commenter")
+    ada.goto("/papers/2506.00016")
+    ada.get_by_label("Add a comment").fill("Does this hold for $\\alpha > 1$? See 2506.00001.")
+    ada.get_by_role("button", name="Comment", exact=True).click()
+    first = ada.locator("li.comment").first
+    expect(first).to_contain_text("Does this hold for \N{GREEK SMALL LETTER ALPHA} > 1?")
+    expect(first.get_by_role("link", name="2506.00001")).to_have_attribute(
+        "href", "/papers/2506.00001"
+    )
+
+    sign_up(bob, "Bob Replier")
+    bob.goto("/papers/2506.00016")
+    comment = bob.locator("li.comment").first
+    comment.locator("summary", has_text="Reply").click()
+    comment.get_by_label("Reply").fill("It does, by **Lemma 2**.")
+    comment.get_by_role("button", name="Reply").click()
+    reply = bob.locator("li.comment li.comment")
+    expect(reply).to_contain_text("It does, by Lemma 2.")
+    expect(reply.locator(".comment-body strong")).to_have_text("Lemma 2")
+    shot(bob, "discussion")

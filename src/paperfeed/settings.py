@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     login_rate: str = Field(default="10/minute", description="Sign-ins per client address.")
     signup_rate: str = Field(default="5/hour", description="Sign-ups per client address.")
     submit_rate: str = Field(default="30/hour", description="Paper submissions per user.")
+    comment_rate: str = Field(default="20/hour", description="Comments and replies per user.")
     subscribe_rate: str = Field(default="10/hour", description="Subscriptions per client address.")
     verify_rate: str = Field(
         default="3/hour", description="Mails with the link that verifies an address, per user."

@@ -138,6 +138,23 @@ def verify_message(user: dict[str, Any], links: Links, sender: str) -> Message:
     return _render("verify", context).message(sender, user["email"])
 
 
+def reply_message(
+    reply: dict[str, Any], recipient: dict[str, Any], links: Links, sender: str
+) -> Message:
+    """The mail telling a commenter who opted in that ``reply`` answers their comment."""
+    url = f"{links.paper(reply['arxiv_id'])}#comment-{reply['id']}"
+    who = reply["author"] or "Somebody"
+    context = {
+        "subject": f"{who} replied to your comment on arXiv:{reply['arxiv_id']}",
+        "reply": reply,
+        "name": recipient["name"],
+        "link": url,
+        "profile": links.site("/profile"),
+        "site": links.site(),
+    }
+    return _render("reply", context).message(sender, recipient["email"])
+
+
 def _entry(card: dict[str, Any], links: Links) -> dict[str, Any]:
     arxiv_id = card["arxiv_id"]
     authors = card.get("authors") or []

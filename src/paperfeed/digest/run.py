@@ -19,13 +19,14 @@ from sqlalchemy import Engine
 
 from paperfeed.digest.content import Contents, Digest
 from paperfeed.digest.links import Links
-from paperfeed.digest.mail import DigestMail, link_message, verify_message
+from paperfeed.digest.mail import DigestMail, link_message, reply_message, verify_message
 from paperfeed.digest.outbox import DeliveryReport, deliver, enqueue, prune
 from paperfeed.digest.schedule import LOOK_BACK, due_period, period_of
 from paperfeed.digest.smtp import SmtpConfig
 from paperfeed.ranking.recommend import Recommender
 from paperfeed.ranking.search import Searcher
 from paperfeed.ranking.trending import clock
+from paperfeed.store.comments import reply_recipient
 from paperfeed.store.feed import latest_day
 from paperfeed.store.outbox import digest_keys_since, save_carried, suppressed_emails
 from paperfeed.store.schema import DigestKind, MailKind, SubscriptionStatus
@@ -167,6 +168,18 @@ def mail_verification(engine: Engine, user: dict[str, Any], mailer: Mailer) -> N
             message,
             now=now,
         )
+
+
+def mail_reply(engine: Engine, reply: dict[str, Any], mailer: Mailer) -> bool:
+    """Queue the mail about ``reply`` for the author of the comment it answers, if they want
+    one (:func:`reply_recipient`); once per reply, however often this is called."""
+    recipient = reply_recipient(engine, reply["id"])
+    if recipient is None:
+        return False
+    message = reply_message(reply, recipient, mailer.links, mailer.sender)
+    with engine.begin() as conn:
+        key = f"{MailKind.REPLY}:{reply['id']}"
+        return enqueue(conn, key, recipient["email"], MailKind.REPLY, message) is not None
 
 
 def run_digests(

@@ -36,6 +36,8 @@ PUBLIC = (
     users.c.created_at,
     users.c.preferences,
     users.c.email_verified_at,
+    users.c.banned_at,
+    users.c.reply_mail,
 )
 PUBLIC_NAMES = tuple(column.name for column in PUBLIC)
 

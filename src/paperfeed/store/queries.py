@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Engine, func, select
 
 from paperfeed.store.schema import (
     authors,
+    comments,
     ingest_runs,
     organisations,
     paper_authors,
@@ -18,6 +19,14 @@ from paperfeed.store.schema import (
 
 VISIBLE = (papers.c.withdrawn.is_(False), papers.c.hidden.is_(False))
 UPVOTES = func.coalesce(papers.c.upvotes, 0) + papers.c.votes  # ours and those counted elsewhere
+SHOWN_COMMENT = comments.c.hidden_at.is_(None) & comments.c.deleted_at.is_(None)
+# Hugging Face's count (comments there) plus the comments shown here
+COMMENTS = func.coalesce(papers.c.num_comments, 0) + (
+    select(func.count())
+    .where(comments.c.paper_id == papers.c.id, SHOWN_COMMENT)
+    .correlate(papers)
+    .scalar_subquery()
+)
 
 
 def get_paper(engine: Engine, arxiv_id: str) -> dict[str, Any] | None:
@@ -64,7 +73,7 @@ def card_columns() -> list[ColumnElement[Any]]:
         papers.c.ai_summary,
         papers.c.ai_keywords,
         papers.c.github_stars,
-        papers.c.num_comments,
+        COMMENTS.label("num_comments"),
         papers.c.submitted_on_daily_at,
         papers.c.submitted_by,
         papers.c.keywords,

@@ -197,6 +197,10 @@ class User(Base):
     # when a link mailed to the address was followed while signed in: until then nothing tied
     # to the address by email (its subscriptions, a recommendations digest) is the account's
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # set by an admin: the account may no longer comment
+    banned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # opted in on the profile: a mail for each reply to one of the account's comments
+    reply_mail: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ApiToken(Base):
@@ -297,6 +301,46 @@ class Note(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class Comment(Base):
+    """A comment on a paper, or a reply to one (``parent_id``); ``body`` is Markdown as
+    written, ``html`` it rendered and sanitised when it was written. One hidden by an admin,
+    or deleted by its author while it has replies, stays as a placeholder in its thread."""
+
+    __tablename__ = "comments"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids in links and mails: never reused
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
+    # none once its author deleted their account (the words went with it)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CommentReport(Base):
+    """A user's report of a comment for an admin to look at; one per user and comment."""
+
+    __tablename__ = "comment_reports"
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # when an admin hid the comment or left it up: off the queue
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
 class DigestKind(StrEnum):
     """What a subscription's digest brings."""
 
@@ -355,6 +399,7 @@ class MailKind(StrEnum):
     CONFIRM = "confirm"  # asks the address to confirm a subscription
     MANAGE = "manage"  # a live subscription's manage link, sent again when asked for it
     VERIFY = "verify"  # asks an account's address to confirm it is the account holder's
+    REPLY = "reply"  # a reply to one of the account's comments (opted in)
     DIGEST = "digest"
 
 
@@ -439,3 +484,5 @@ suppressed_addresses = _table(SuppressedAddress)
 outbox = _table(OutboxMessage)
 digest_papers = _table(DigestPaper)
 embeddings = _table(Embedding)
+comments = _table(Comment)
+comment_reports = _table(CommentReport)

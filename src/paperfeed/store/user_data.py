@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
+from paperfeed.store.comments import forget_user_comments, user_comments
 from paperfeed.store.schema import (
     DigestKind,
     api_tokens,
@@ -27,8 +28,8 @@ FORMAT = "paperfeed-user-data/1"
 
 def export_user_data(engine: Engine, user_id: int) -> dict[str, Any]:
     """The account, library (saved papers with tags and notes), upvotes, "not interested"
-    marks, submissions, subscriptions (once the address is verified) and API token names, as
-    JSON-ready values."""
+    marks, submissions, comments (Markdown as written), subscriptions (once the address is
+    verified) and API token names, as JSON-ready values."""
     with engine.connect() as conn:
         account = (
             conn.execute(
@@ -59,6 +60,7 @@ def export_user_data(engine: Engine, user_id: int) -> dict[str, Any]:
             "upvoted": _papers(conn, votes, votes.c.created_at, user_id),
             "not_interested": _papers(conn, not_interested, not_interested.c.created_at, user_id),
             "submitted": _papers(conn, submissions, submissions.c.submitted_at, user_id),
+            "comments": user_comments(conn, user_id),
             # an address's subscriptions are the account's once it verified the address
             "subscriptions": _subscriptions(conn, user_id, account["email"]) if verified else [],
             "api_tokens": [
@@ -80,6 +82,10 @@ def delete_account(engine: Engine, user_id: int) -> bool:
     A verified address's subscriptions go too. Those of an address never verified are its
     owner's, who may not be the account holder: they stay, unlinked from the account (bar
     its recommendations digests, which have nothing left to learn from).
+
+    Their comments are deleted as if they deleted each: the words go (they are the user's
+    data), and one with replies stays as an empty "[deleted]" placeholder with no author, so
+    that other people's replies keep their place in the thread.
     """
     with engine.begin() as conn:
         account = conn.execute(
@@ -104,6 +110,7 @@ def delete_account(engine: Engine, user_id: int) -> bool:
             recommend = linked & (subscriptions.c.kind == DigestKind.RECOMMEND)
             conn.execute(delete(subscriptions).where(recommend))
             conn.execute(update(subscriptions).where(linked).values(user_id=None))
+        forget_user_comments(conn, user_id)
         # the rest cascades from the user row (votes, library, notes, tags, tokens, ...)
         conn.execute(delete(users).where(users.c.id == user_id))
     return True

@@ -25,6 +25,7 @@ from paperfeed.store.activity import UnknownPaper
 from paperfeed.web import (
     accounts,
     browse,
+    comments,
     feeds,
     library,
     library_files,
@@ -49,6 +50,7 @@ MAX_IMPORT = library_files.MAX_UPLOAD + 2**16
 ROUTERS = (
     browse.api_router,
     search.api_router,
+    comments.api_router,  # /api/papers/{id}/comments before /api/papers/{id}
     papers.api_router,
     library_files.api_router,
     library.api_router,
@@ -58,6 +60,7 @@ ROUTERS = (
     recommendations.router,
     feeds.router,
     browse.router,
+    comments.router,
     papers.router,
     search.router,
     accounts.router,

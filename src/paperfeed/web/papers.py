@@ -27,6 +27,7 @@ from paperfeed.store.schema import papers
 from paperfeed.urls import hub_repo, safe_urls
 from paperfeed.web.api_docs import Auth, documented
 from paperfeed.web.cite import citation_meta, coins, reference_file
+from paperfeed.web.comments import discussion
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.indexing import index_soon
 from paperfeed.web.kept import Kept
@@ -42,6 +43,7 @@ from paperfeed.web.views import (
     paper_json,
     with_marks,
 )
+from paperfeed.web.views import canonical_id as _canonical
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["papers"])
@@ -145,6 +147,7 @@ def paper_page(request: Request, services: ServicesDep, arxiv_id: str) -> Respon
         meta=citation_meta(stored),
         coins=coins(stored),
         bibtex=to_bibtex([stored]),
+        comments=discussion(services, canonical, user),
     )
 
 
@@ -406,13 +409,6 @@ def _save(request: Request, services: Services, arxiv_id: str, on: bool) -> dict
     user, canonical = acting_user(request, None), _canonical(arxiv_id)
     set_saved(services.engine, user["id"], canonical, on)
     return {"id": canonical, "saved": on}
-
-
-def _canonical(arxiv_id: str) -> str:
-    try:
-        return parse_arxiv_id(arxiv_id).id
-    except InvalidArxivId:
-        raise HTTPException(404, f"{arxiv_id!r} is not an arXiv id") from None
 
 
 def _paper(engine: Engine, arxiv_id: str) -> dict[str, Any]:

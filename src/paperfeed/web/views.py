@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BeforeValidator
 from sqlalchemy import Engine
 
+from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.index.query import read_categories
 from paperfeed.ranking.search import Hit
 from paperfeed.ranking.trending import arrival
@@ -132,6 +133,14 @@ def sign_in_first(request: Request) -> RedirectResponse:
     """To the sign-in page, which comes back here."""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(here, safe='/')}", 303)
+
+
+def canonical_id(arxiv_id: str) -> str:
+    """The id without version of an arXiv id or URL; a 404 for what is not one."""
+    try:
+        return parse_arxiv_id(arxiv_id).id
+    except InvalidArxivId:
+        raise HTTPException(404, f"{arxiv_id!r} is not an arXiv id") from None
 
 
 def paper_json(card: dict[str, Any]) -> dict[str, Any]:
