@@ -34,7 +34,10 @@ Tried and not adopted:
   issue 19 measured 0.650 alone on SciFact train and +0.005 fused with BM25 and MiniLM (about
   0.732, short of 0.74), at half MiniLM's embedding speed: MiniLM int8 embedded the 5,183
   SciFact abstracts in 405 s on this machine, so SPLADE would add about 800 s per 5k papers
-  (about 6 hours at 138k) and a second stored representation for +0.005.
+  (about 6 hours at 138k) and a second stored representation for +0.005. Issue 19's second
+  round: the package's model is a 2-layer, 128-wide BERT with its 30,522-word MLM head; a
+  timed 500-abstract sample (one thread) did not finish in the time given on a machine at
+  load 6, so there is no new figure; not adopted.
 """
 
 from __future__ import annotations

@@ -27,6 +27,21 @@ half the list mates of these words (0.045 against 0.078 at 25-30 words, 20,000 p
 ``Searcher.similar`` at 138,132 papers: p50 30.9 ms, p99 63.5 ms (goal 10 ms: not met; the
 100-word BM25 over the pool is ~17 ms of it).
 
+Issue 19, second round (py-spy and per-stage thread CPU time over 100 papers at 138k; the
+machine at load 6 on 2 cores, so wall times were meaningless): of ~28 ms CPU, the words query
+13.8 (its tantivy search ~10: a union of 200 term clauses restricted to the pool refills
+4,096-document windows around every pool paper, so it scores nearly all the postings of the
+paper's words, common ones most), meaning's graph search 3.9, SQL (own categories, co-authors,
+co-saves, the pool's categories) 6.2, cosines 0.9, cards ~3. Leaving out words found in more
+than a share of the papers makes the query cheap (10% -> 6.2 ms, 2% -> 4.3) but costs
+precision on the 437 + 3,000 corpus: fused 0.236 -> 0.226 (20%), 0.202 (10%), 0.202-0.207
+(5%, 2%), so it was not adopted (tests/test_similar.py keeps such words counting). Scoring
+the pool in Python needs its words: tantivy's analyzer (stemming) costs ~30 ms for 200
+abstracts, so that needs a forward index (not built). Adopted: meaning's neighbours from
+2 x depth graph candidates, not 4 x: 2.7 ms rather than 4.2, 99.8% of the same pool.
+20,000 corpus: 16,480 of its 20,437 papers embedded (resumable; the figures above are still
+the 3,000 ones).
+
 Latency: ``Searcher.similar`` (all signals, cards) over random papers of the 138,132-paper
 store of ``bench/search_speed.py`` (its workdir and helpers; 10,000 real vectors, the others
 noisy copies), built there if missing.

@@ -226,13 +226,18 @@ class VectorIndex:
             raise ValueError(f"a {len(query)}-dimensional query for a {self.dim}-dimensional index")
         return self._nearest(query, k, candidates or 4 * k, exclude=-1)
 
-    def similar(self, arxiv_id: str, k: int = 10) -> list[tuple[str, float]]:
-        """The ``k`` papers nearest to a stored paper (any version of it), never the paper."""
+    def similar(
+        self, arxiv_id: str, k: int = 10, candidates: int | None = None
+    ) -> list[tuple[str, float]]:
+        """The ``k`` papers nearest to a stored paper (any version of it), never the paper:
+        ``candidates`` (default ``4 * (k + 1)``) from the int8 graph, re-ranked by exact
+        cosine."""
         _, rows = self._rows_of([arxiv_id])
         if not len(rows):
             raise KeyError(f"{arxiv_id} has no vector in {self.folder}")
         query = self._take(rows[:1])[0]
-        return self._nearest(query, k, 4 * (k + 1), exclude=int(self._keys[rows[0]]))
+        wanted = candidates or 4 * (k + 1)
+        return self._nearest(query, k, wanted, exclude=int(self._keys[rows[0]]))
 
     def vectors_of(self, arxiv_ids: Sequence[str]) -> np.ndarray:
         """The stored vectors of these papers (float32, one row each); unknown ids are left

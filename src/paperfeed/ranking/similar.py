@@ -31,6 +31,10 @@ from paperfeed.index.lexical import LexicalIndex
 from paperfeed.ranking.fusion import Ranked, weighted_combination
 from paperfeed.store.related import categories_of, coauthored, cosaved
 
+# meaning's neighbours come from twice as many graph candidates, re-ranked exactly: at 138k
+# papers 99.8% of the pool four times as many give, in 2.7 ms rather than 4.2
+CANDIDATES = 2
+
 
 @dataclass(frozen=True)
 class SimilarTuning:
@@ -89,7 +93,11 @@ def signals(
     authors = coauthored(engine, arxiv_id, depth)
     cosaves = cosaved(engine, arxiv_id, depth)
     vector = _vector(vectors, arxiv_id)
-    near = vectors.similar(arxiv_id, depth) if vectors is not None and vector is not None else []
+    near = (
+        vectors.similar(arxiv_id, depth, CANDIDATES * depth)
+        if vectors is not None and vector is not None
+        else []
+    )
     pool = {key for ranked in (authors, cosaves, near) for key, _ in ranked}
     # with neighbours in meaning, words re-rank the pool (a query of a hundred words over
     # every paper costs 50 ms at 138k papers); without, they find papers themselves
