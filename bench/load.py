@@ -47,7 +47,7 @@ run itself makes):
 No errors in 20 cases. `/papers` went from ~52 to ~368 req/s with 2 workers (p99 98 ms at 10
 users, 370 ms at 50): its cards are rendered once per paper version for visitors, its listing
 read once per store version (3.5 ms of server CPU a page in process, was 22.4). The paper page
-went the other way, from ~190 to 91–150 req/s: similar papers now fuse five signals (issue
+went the other way, from ~190 to 91 to 150 req/s: similar papers now fuse five signals (issue
 19), ~11 ms of CPU for a paper seen for the first time by a worker (they are kept per worker
 for 10 minutes afterwards, ~6 ms a page then), and this run asks for random papers of 1,283,
 so most visits are first visits. Search answers fewer requests than before (~147 vs ~250)
