@@ -61,6 +61,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_cac
             monkeypatch.delenv(name)
     monkeypatch.setenv("PAPERFEED_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("PAPERFEED_MODEL_CACHE", str(model_cache))
+    monkeypatch.setenv("PAPERFEED_SYNC", "false")  # no worker reaches out unless a test asks
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -32,6 +32,7 @@ COMMANDS = [
     ["ingest", "arxiv-api"],
     ["ingest", "rss"],
     ["ingest", "hf-daily"],
+    ["sync"],
     ["stats"],
     ["show"],
 ]

@@ -30,3 +30,19 @@ def estimate_announcement(submitted: datetime) -> date:
     if local.time() >= DEADLINE or deadline_day.weekday() >= 5:
         deadline_day = next_weekday(deadline_day)
     return next_weekday(deadline_day)
+
+
+FEED_UPDATE = time(0, 10)  # arXiv's RSS feeds are rebuilt at midnight; a margin for that
+
+
+def latest_feed_update(now: datetime) -> datetime:
+    """When arXiv's RSS feeds last took in an announcement, at or before ``now`` (aware):
+    they are rebuilt at midnight US Eastern (https://info.arxiv.org/help/rss.html), with
+    Sunday to Thursday evening's announcement on Monday to Friday (taken here as a few
+    minutes past midnight)."""
+    day = now.astimezone(EASTERN).date()
+    while True:
+        update = datetime.combine(day, FEED_UPDATE, EASTERN)
+        if day.weekday() < 5 and update <= now:
+            return update
+        day -= timedelta(days=1)

@@ -106,6 +106,23 @@ class Settings(BaseSettings):
         default="paperfeed <paperfeed@localhost>", description="The From of every mail sent."
     )
 
+    sync: bool = Field(
+        default=True,
+        description="Let the worker import arXiv's announcements and Hugging Face's daily "
+        "papers on schedule (see sync_categories, sync_hf_daily); false: only by hand.",
+    )
+    sync_categories: str = Field(
+        default="cs.AI cs.CL cs.CV cs.LG stat.ML",
+        description="arXiv categories or archives whose announcements the worker imports "
+        "from arXiv's RSS feed after each announcement, separated by spaces (empty: none).",
+    )
+    sync_hf_daily: bool = Field(
+        default=True, description="Let the worker import Hugging Face's daily papers."
+    )
+    sync_hf_every: float = Field(
+        default=3.0, gt=0, description="Hours between imports of Hugging Face's daily papers."
+    )
+
     @property
     def index_dir(self) -> Path:
         """Where the derived search indexes live (rebuildable from the store)."""
@@ -124,6 +141,11 @@ class Settings(BaseSettings):
         if self.embedding_backend != "openai":
             return 2 * self.embedding_batch_size
         return self.embedding_batch_size * self.embedding_concurrency
+
+    @property
+    def sync_category_list(self) -> list[str]:
+        """``sync_categories`` as a list (commas separate too)."""
+        return self.sync_categories.replace(",", " ").split()
 
     @property
     def database(self) -> str:

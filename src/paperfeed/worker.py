@@ -13,6 +13,11 @@ time, so stopping (or killing) it loses at most the batch in flight, which the n
 redoes. ``paperfeed worker`` runs it; ``paperfeed serve --worker`` runs it in a child process
 beside the web app.
 
+When ``sync`` is on, each round first runs the syncs that are due
+(:mod:`paperfeed.ingest.sync`): arXiv's announcements after each announcement, Hugging Face's
+daily papers every few hours; their new papers are indexed in the same round. A sync that
+cannot reach its server logs one line and is tried again later, after waits that double.
+
 Each digest run does only what is due, so the interval only bounds how late after a
 subscriber's hour the digest goes out. Several workers (or cron as well) may run it: the
 outbox keeps each digest unique.
@@ -25,15 +30,20 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import FrameType
 
 from paperfeed.index.dense import VectorIndex, embed_pending
 from paperfeed.index.keyphrases import compute_keywords
+from paperfeed.ingest import sync
+from paperfeed.ingest.pipeline import ingest
 from paperfeed.services import Services
 from paperfeed.settings import Settings
+from paperfeed.sources.base import SourceError
 from paperfeed.store.changes import latest_change
+from paperfeed.store.runs import RunInProgress
 
 log = logging.getLogger("paperfeed.worker")
 
@@ -42,30 +52,43 @@ ROUND = 512  # papers embedded between looks at the words index and at new submi
 SAVE_EVERY = 60.0  # seconds: at most one vector-index generation this often while busy
 GRACE = 3.0  # seconds a stopping worker may take to finish its batch before it exits anyway
 BACKOFF = 300.0  # seconds: the longest wait after rounds that keep failing
+SYNC_RETRY = 60.0  # seconds before a sync that failed is tried again; doubles while failing
+SYNC_BACKOFF = 3600.0  # seconds: the longest wait between syncs that keep failing
 
 
 @dataclass
 class RoundReport:
+    synced: int = 0  # new papers from syncs
     words: int = 0  # papers (re)indexed by their words
     embedded: int = 0
     keywords: int = 0  # papers given key phrases
     saved: bool = False  # a new vector-index generation
 
     def __bool__(self) -> bool:
-        return bool(self.words or self.embedded or self.keywords or self.saved)
+        return bool(self.synced or self.words or self.embedded or self.keywords or self.saved)
 
 
 class Worker:
     """Rounds of index maintenance over ``services`` until ``stop`` is set."""
 
-    def __init__(self, services: Services, stop: threading.Event, *, poll: float = POLL) -> None:
+    def __init__(
+        self,
+        services: Services,
+        stop: threading.Event,
+        *,
+        poll: float = POLL,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.services = services
         self.stop = stop
         self.poll = poll
+        self.clock = clock  # what time it is for the sync schedule
         self._vectors = VectorIndex(services.vectors_folder)  # the writer
         self._unsaved = 0  # embeddings not in a saved generation yet
         self._saved_at = 0.0  # monotonic; 0: nothing saved since the start
         self._clean_at: datetime | None = None  # newest change when nothing was left to embed
+        self._sync_failures = 0  # syncs failed in a row
+        self._sync_after = 0.0  # monotonic: no sync before (after failures)
 
     def run(self) -> None:
         """Work rounds until stopped, resting ``poll`` seconds after a round with nothing to
@@ -98,8 +121,12 @@ class Worker:
         log.info("worker stopped")
 
     def round(self) -> RoundReport:
-        """One round: words, then embeddings, then a vector-index generation if due."""
-        report = RoundReport(words=self._update_words())
+        """One round: the due syncs, words, then embeddings, then a vector-index generation
+        if due."""
+        report = RoundReport(synced=self._sync())
+        if self.stop.is_set():
+            return report
+        report.words = self._update_words()
         if self.stop.is_set():
             return report
         latest = latest_change(self.services.engine)
@@ -112,13 +139,66 @@ class Worker:
         report.saved = self._save_if_due(backlog_done=report.embedded < ROUND)
         if report:
             log.info(
-                "worker: %s words, %s embedded, %s given key phrases%s",
+                "worker: %s new from syncs, %s words, %s embedded, %s given key phrases%s",
+                report.synced,
                 report.words,
                 report.embedded,
                 report.keywords,
                 ", new vector index" if report.saved else "",
             )
         return report
+
+    def _sync(self) -> int:
+        """Run the due syncs; the number of new papers. A sync that fails (no network, a
+        server down, another process importing the same) stops this round's syncs: the first
+        failure in a row is logged in one line, and the next try waits twice as long each time
+        (from :data:`SYNC_RETRY` up to :data:`SYNC_BACKOFF`)."""
+        settings = self.services.settings
+        if not settings.sync or time.monotonic() < self._sync_after:
+            return 0
+        now = self.clock()
+        new = 0
+        for kind in sync.due(self.services.engine, settings, now):
+            client = self.services.http()
+            try:
+                for source in sync.sources(kind, settings, client, now):
+                    if self.stop.is_set():
+                        return new
+                    report = ingest(self.services.engine, source, batch_size=settings.batch_size)
+                    log.info(
+                        "sync %s (%s): %s new, %s updated, %s unchanged, %s rejected",
+                        kind,
+                        ", ".join(str(value) for value in source.params().values()),
+                        report.new,
+                        report.updated,
+                        report.unchanged,
+                        report.rejected,
+                    )
+                    new += report.new
+            except (SourceError, RunInProgress) as error:
+                self._sync_failed(kind, error)
+                return new
+            finally:
+                client.close()
+        if self._sync_failures:
+            log.info("syncs resumed after %d failed tries", self._sync_failures)
+            self._sync_failures = 0
+        return new
+
+    def _sync_failed(self, kind: str, error: Exception) -> None:
+        self._sync_failures += 1
+        wait = min(SYNC_RETRY * 2 ** (self._sync_failures - 1), SYNC_BACKOFF)
+        self._sync_after = time.monotonic() + wait
+        if self._sync_failures == 1:
+            log.warning(
+                "syncs paused: the %s sync failed: %s. Trying again in %.0f min, then less "
+                "and less often; PAPERFEED_SYNC=false turns syncs off",
+                kind,
+                error,
+                wait / 60,
+            )
+        else:
+            log.debug("sync %s failed again (%d in a row): %s", kind, self._sync_failures, error)
 
     def _update_words(self) -> int:
         try:

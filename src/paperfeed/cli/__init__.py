@@ -18,6 +18,7 @@ from paperfeed.cli.library import library_group, recommend
 from paperfeed.cli.mcp_server import mcp
 from paperfeed.cli.search import index, search, similar
 from paperfeed.cli.serve import demo, serve, worker
+from paperfeed.cli.sync import sync
 
 
 class Paperfeed(click.Group):
@@ -53,6 +54,7 @@ cli.add_command(similar)
 cli.add_command(serve)
 cli.add_command(demo)
 cli.add_command(worker)
+cli.add_command(sync)
 cli.add_command(admin)
 cli.add_command(digest)
 cli.add_command(subscriptions)

@@ -109,13 +109,18 @@ def import_announcements(app: AppContext, categories: Sequence[str]) -> RssSourc
 
     source = RssSource(app.http(), app.settings.arxiv_rss_url, list(categories))
     import_source(app, source)
+    say_announced(source)
+    return source
+
+
+def say_announced(source: RssSource) -> None:
+    """What the day of an imported feed brought: counts by announce type, or none."""
     if source.empty_day_message:
         click.echo(f"{source.empty_day_message} (a weekend or holiday: nothing to do).")
     elif source.announce_counts:
         click.echo(
             "announced: " + ", ".join(f"{n:,} {k}" for k, n in source.announce_counts.items())
         )
-    return source
 
 
 @ingest.command("hf-daily")

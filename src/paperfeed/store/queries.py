@@ -65,6 +65,8 @@ def card_columns() -> list[ColumnElement[Any]]:
         papers.c.announced,
         papers.c.published,
         UPVOTES.label("upvotes"),
+        papers.c.upvotes.label("hf_upvotes"),  # where they come from
+        papers.c.votes,
         papers.c.links,
         papers.c.abstract,
         organisations.c.handle.label("organisation"),

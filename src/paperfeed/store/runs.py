@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from paperfeed.store.schema import RunStatus
 from paperfeed.store.schema import ingest_rejections as rejections
@@ -98,6 +98,15 @@ def finish_run(engine: Engine, run_id: int, error: str | None = None) -> dict[st
             )
         )
         return dict(conn.execute(select(runs).where(runs.c.id == run_id)).mappings().one())
+
+
+def last_completed(engine: Engine, source: str) -> datetime | None:
+    """When the newest completed run of ``source`` (a source's ``name``) finished."""
+    query = select(func.max(runs.c.finished_at)).where(
+        runs.c.source == source, runs.c.status == RunStatus.COMPLETED
+    )
+    with engine.connect() as conn:
+        return conn.execute(query).scalar()
 
 
 def run_rejections(engine: Engine, run_id: int, limit: int = 20) -> list[tuple[str, str]]:

@@ -16,10 +16,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import Engine
 
 from paperfeed.index.query import read_categories
+from paperfeed.ingest.sync import HF_DAILY
 from paperfeed.ranking.trending import trending_cards
 from paperfeed.services import Services
 from paperfeed.store import feed
 from paperfeed.store.changes import shown_version
+from paperfeed.store.runs import last_completed
 from paperfeed.store.schema import papers
 from paperfeed.web.api_docs import documented
 from paperfeed.web.deps import ServicesDep
@@ -118,6 +120,7 @@ def trending_page(
         period=period,
         categories=categories,
         notes=notes,
+        hf_synced=last_completed(services.engine, HF_DAILY),
     )
 
 
@@ -278,7 +281,14 @@ def trending_papers(
     cat: CategoryParam = (),
 ) -> list[dict[str, Any]]:
     found = trending_cards(services.engine, period, limit, api_categories(cat))
-    return [entry_json(card) for card in found]
+    return [trending_entry(card) for card in found]
+
+
+def trending_entry(card: dict[str, Any]) -> dict[str, Any]:
+    """A trending paper's entry with, as a paperfeed extra, where its upvotes come from."""
+    entry = entry_json(card)
+    entry["paper"]["upvotesFrom"] = {"huggingFace": card["hf_upvotes"] or 0, "here": card["votes"]}
+    return entry
 
 
 @dataclass(frozen=True)

@@ -141,27 +141,30 @@ TEMPLATES.env.filters.update(
 
 
 @pass_context
-def anonymous_cards(context: Context, papers: list[dict[str, Any]]) -> Markup:
+def anonymous_cards(
+    context: Context, papers: list[dict[str, Any]], votes_from: bool = False
+) -> Markup:
     """The cards of a list as a visitor who is not signed in sees them, each rendered once per
-    version of its paper and kept in the app's ``state.cards``: such a card shows the paper and
-    nothing of the visitor (its vote form carries no CSRF token: voting needs signing in first,
-    which makes a new one). A busy day's page is 100 cards, and rendering them was most of the
-    page's time."""
+    version of its paper (and with or without ``votes_from``, the upvotes' origins) and kept
+    in the app's ``state.cards``: such a card shows the paper and nothing of the visitor (its
+    vote form carries no CSRF token: voting needs signing in first, which makes a new one).
+    A busy day's page is 100 cards, and rendering them was most of the page's time."""
     kept: Kept[Markup] = context["request"].app.state.cards
     return Markup("").join(
-        # changed_at moves with every change to a paper, an upvote too; keywords_at with its
-        # keywords: together they name the version
+        # changed_at moves with every change to a paper, an upvote too (ours or Hugging
+        # Face's); keywords_at with its keywords: together they name the version
         kept.get(
-            (paper["arxiv_id"], paper["changed_at"], paper["keywords_at"]),
-            partial(_anonymous_card, paper),
+            (paper["arxiv_id"], paper["changed_at"], paper["keywords_at"], votes_from),
+            partial(_anonymous_card, paper, votes_from),
         )
         for paper in papers
     )
 
 
-def _anonymous_card(paper: dict[str, Any]) -> Markup:
+def _anonymous_card(paper: dict[str, Any], votes_from: bool) -> Markup:
     """A card rendered with no visitor in the context: no user, no CSRF token."""
-    return Markup(TEMPLATES.env.get_template("_cards.html").module.card(paper))  # type: ignore[attr-defined]
+    card = TEMPLATES.env.get_template("_cards.html").module.card  # type: ignore[attr-defined]
+    return Markup(card(paper, votes_from=votes_from))
 
 
 TEMPLATES.env.globals.update(
