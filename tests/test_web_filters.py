@@ -196,7 +196,7 @@ def test_search_takes_several_categories_and_shows_them(visitor: TestClient) -> 
 
 
 @pytest.mark.parametrize(
-    "value", ['cs.CL"', "cs%", "c_", "<script>alert(1)</script>", "x" * 500, "cs.CL OR 1=1"]
+    "value", ['cs.CL"', "cs%", "c_", "<script>alert(1)</script>", "x" * 250, "cs.CL OR 1=1"]
 )
 def test_pages_ignore_a_bad_category_and_say_so(visitor: TestClient, value: str) -> None:
     page = visitor.get("/papers", params={"cat": value, "sort": "id"})

@@ -29,7 +29,9 @@ from paperfeed.web.kept import Kept
 from paperfeed.web.render import page
 from paperfeed.web.security import current_user
 from paperfeed.web.views import (
+    MAX_CATEGORY_VALUES,
     CategoryParam,
+    CategoryValue,
     PageNumber,
     api_categories,
     entry_json,
@@ -195,10 +197,11 @@ def daily_papers(
         Query(description="publishedAt: newest day first; trending: most upvoted first"),
     ] = "publishedAt",
     cat: Annotated[
-        Sequence[str],
+        Sequence[CategoryValue],
         Query(
+            max_length=MAX_CATEGORY_VALUES,
             description="A paperfeed extra: only papers in any of these arXiv categories or "
-            "archives (cs.CL, cs); repeat it, or separate them by commas"
+            "archives (cs.CL, cs); repeat it, or separate them by commas",
         ),
     ] = (),
 ) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from paperfeed.index.query import MAX_CHARS, Filters, read_categories
 from paperfeed.ranking.search import Hit, Searcher
-from paperfeed.web.views import IsoDate
+from paperfeed.web.views import MAX_CATEGORY_VALUES, CategoryValue, IsoDate
 
 LAST_PAGE = 50  # a ranking is deep enough for this many pages, not for every paper
 MAX_PAGE = 1000  # past LAST_PAGE a page says where results stop; past this it is a 422
@@ -25,8 +25,9 @@ class SearchForm(BaseModel):
     )
     mode: Literal["hybrid", "lexical", "dense"] = "hybrid"
     sort: Literal["relevance", "date", "upvotes"] = "relevance"
-    cat: list[str] = Field(
+    cat: list[CategoryValue] = Field(
         default=[],
+        max_length=MAX_CATEGORY_VALUES,
         description="Categories or archives (cs.CL, cs), any of them: repeat it, or separate "
         "them by commas",
     )

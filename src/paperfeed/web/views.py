@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from fastapi import Form, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, StringConstraints
 from sqlalchemy import Engine
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
@@ -38,10 +38,15 @@ PaperId = Annotated[
     str,
     Path(max_length=300, description="An arXiv id (2401.12345, hep-th/9901001, v2…) or URL"),
 ]
+# bounds against absurd input (a longer request line is refused by the server itself);
+# within them read_categories keeps 20 names and says why it left any out
+MAX_CATEGORY_VALUES = 20
+CategoryValue = Annotated[str, StringConstraints(max_length=300)]
 CategoryParam = Annotated[
-    Sequence[str],
+    Sequence[CategoryValue],
     Query(
         alias="cat",
+        max_length=MAX_CATEGORY_VALUES,
         description="Only papers in any of these arXiv categories or archives (cs.CL, cs): "
         "repeat it, or separate them by commas",
     ),
