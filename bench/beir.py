@@ -48,7 +48,6 @@ import gzip
 import json
 import os
 import platform
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -57,19 +56,16 @@ from typing import Any
 
 import platformdirs
 import tantivy
+from corpus import index_corpus
 from ir_metrics import ndcg_at, recall_at
 from tantivy import Occur, Query
 
-from paperfeed.index.dense import VectorIndex, embed_pending
-from paperfeed.index.embedders import make_embedder
-from paperfeed.index.lexical import ENGLISH, NAMES, STOPWORDS, LexicalIndex
+from paperfeed.index.lexical import ENGLISH, NAMES, STOPWORDS
 from paperfeed.index.live import LiveVectors
 from paperfeed.index.query import MODES, parse_query
-from paperfeed.ingest.pipeline import ingest
 from paperfeed.ranking.search import Searcher, Tuning
 from paperfeed.records import PaperRecord
 from paperfeed.settings import Settings
-from paperfeed.store.database import open_store
 
 
 class CorpusSource:
@@ -121,18 +117,7 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
 def build(data: Path, workdir: Path, settings: Settings) -> tuple[Searcher, dict[str, str]]:
     """The store and indexes of the corpus in ``workdir`` (reused when already there)."""
     docs = read_jsonl(data, "corpus")
-    engine = open_store(f"sqlite:///{workdir / 'store.db'}")
-    ingest(engine, CorpusSource(docs))
-    lexical = LexicalIndex.open(workdir / "lexical")
-    lexical.update(engine)
-    embedder = make_embedder(settings)
-    started = time.perf_counter()
-    embedded = embed_pending(engine, embedder, batch_size=settings.embedding_batch_size)
-    if embedded:
-        seconds = time.perf_counter() - started
-        print(f"embedded {embedded:,} documents in {seconds:.0f} s", file=sys.stderr)
-    vectors = VectorIndex(workdir / "dense")
-    vectors.update(engine, embedder.model)
+    engine, lexical, embedder, _ = index_corpus(workdir, CorpusSource(docs), settings)
     tuning = Tuning(settings.hybrid_alpha, settings.feedback_docs, settings.feedback_weight)
     searcher = Searcher(engine, lexical, LiveVectors(workdir / "dense"), embedder, tuning)
     return searcher, {paper_id(i): doc["_id"] for i, doc in enumerate(docs)}

@@ -57,7 +57,6 @@ import platform
 import random
 import sqlite3
 import statistics
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -66,14 +65,13 @@ import numpy as np
 import orjson
 import platformdirs
 from beir import paper_id
+from corpus import index_corpus
 from search_speed import _store, _vectors
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
-from paperfeed.index.dense import VectorIndex, embed_pending
-from paperfeed.index.embedders import make_embedder
+from paperfeed.index.dense import VectorIndex
 from paperfeed.index.lexical import LexicalIndex
 from paperfeed.index.live import LiveVectors
-from paperfeed.ingest.pipeline import ingest
 from paperfeed.ranking.search import Searcher
 from paperfeed.ranking.similar import SimilarTuning, fuse, signals
 from paperfeed.settings import Settings
@@ -111,19 +109,7 @@ def build(data: Path, workdir: Path, settings: Settings, newest: int = NEWEST):
     path = workdir / "corpus.jsonl"
     if not path.exists():
         path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
-    engine = open_store(f"sqlite:///{workdir / 'store.db'}")
-    ingest(engine, jsonl_source([path]))
-    lexical = LexicalIndex.open(workdir / "lexical")
-    lexical.update(engine)
-    embedder = make_embedder(settings)
-    started = time.perf_counter()
-    embedded = embed_pending(engine, embedder, batch_size=settings.embedding_batch_size)
-    if embedded:
-        seconds = time.perf_counter() - started
-        print(f"embedded {embedded:,} papers in {seconds:.0f} s", file=sys.stderr)
-    vectors = VectorIndex(workdir / "dense")
-    vectors.update(engine, embedder.model)
-    return engine, lexical, embedder, vectors
+    return index_corpus(workdir, jsonl_source([path]), settings)
 
 
 def dev_lists(data: Path, ids: dict[str, str]) -> list[tuple[str, set[str]]]:
