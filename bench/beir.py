@@ -114,6 +114,14 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     return qrels
 
 
+def default_workdir(data: Path, settings: Settings) -> Path:
+    """The cache folder of a corpus's store and indexes, per model and backend."""
+    return Path(platformdirs.user_cache_dir("paperfeed-bench")) / (
+        f"beir-{data.resolve().name}-{settings.embedding_model.replace('/', '_')}"
+        f"-{settings.embedding_backend}"
+    )
+
+
 def build(data: Path, workdir: Path, settings: Settings) -> tuple[Searcher, dict[str, str]]:
     """The store and indexes of the corpus in ``workdir`` (reused when already there)."""
     docs = read_jsonl(data, "corpus")
@@ -201,10 +209,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     settings = Settings(embedding_backend=args.backend) if args.backend else Settings()
-    workdir = args.workdir or Path(platformdirs.user_cache_dir("paperfeed-bench")) / (
-        f"beir-{args.data.resolve().name}-{settings.embedding_model.replace('/', '_')}"
-        f"-{settings.embedding_backend}"
-    )
+    workdir = args.workdir or default_workdir(args.data, settings)
     workdir.mkdir(parents=True, exist_ok=True)
     searcher, ids = build(args.data, workdir, settings)
     queries = {q["_id"]: q["text"] for q in read_jsonl(args.data, "queries")}
