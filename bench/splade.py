@@ -12,7 +12,8 @@ logit)), as the package computes it, at most 256 tokens (its default). The head 
 to one text's real tokens at a time, not to the padded batch, so a batch of abstracts does
 not hold gigabytes of logits.
 
-Prints the encoding rate over the first --sample documents (title and abstract). With
+Prints the encoding rate over the first --sample documents (title and abstract), and the
+configured embedder's over the same documents. With
 --full, encodes the whole corpus (kept in the workdir of `bench/beir.py`, whose store,
 MiniLM vectors, search path and metrics this reuses) and the queries, and reports NDCG@10
 and Recall@100 of SPLADE's dot product alone, of paperfeed's hybrid (BM25 + MiniLM, as
@@ -33,6 +34,7 @@ from beir import build, default_workdir, read_jsonl, read_qrels
 from ir_metrics import ndcg_at, recall_at
 from scipy import sparse
 
+from paperfeed.index.embedders import make_embedder
 from paperfeed.ranking.fusion import weighted_combination
 from paperfeed.settings import Settings
 
@@ -77,18 +79,26 @@ def text(doc: dict) -> str:
     return f"{doc.get('title') or ''} {doc.get('text') or ''}".strip()
 
 
-def rate(splade: Splade, docs: list[dict], count: int) -> dict[str, float]:
-    """Documents per second encoding the first ``count`` documents."""
+def rate(splade: Splade, docs: list[dict], count: int, settings: Settings) -> dict[str, float]:
+    """Documents per second encoding the first ``count`` documents, by SPLADE and by the
+    configured embedder (its batch size) for comparison."""
     texts = [text(doc) for doc in docs[:count]]
     splade.encode(texts[:16])  # warm up
     started = time.perf_counter()
     matrix = splade.encode(texts)
     seconds = time.perf_counter() - started
+    embedder = make_embedder(settings)
+    embedder.embed_documents(texts[:16])
+    started = time.perf_counter()
+    for start in range(0, len(texts), settings.embedding_batch_size):
+        embedder.embed_documents(texts[start : start + settings.embedding_batch_size])
+    embedding = time.perf_counter() - started
     return {
         "docs": len(texts),
         "seconds": round(seconds, 1),
         "docs_per_s": round(len(texts) / seconds, 1),
         "nonzero_per_doc": round(matrix.nnz / len(texts)),
+        "embedder_docs_per_s": round(len(texts) / embedding, 1),
     }
 
 
@@ -155,15 +165,17 @@ def main() -> None:
     args = parser.parse_args()
     splade = Splade(args.model)
     threads = splade.torch.get_num_threads()
-    speed = rate(splade, read_jsonl(args.data, "corpus"), args.sample)
-    found = quality(splade, args.data, args.split, Settings()) if args.full else None
+    settings = Settings()
+    speed = rate(splade, read_jsonl(args.data, "corpus"), args.sample, settings)
+    found = quality(splade, args.data, args.split, settings) if args.full else None
     if args.json:
         print(json.dumps({"threads": threads, "encoding": speed, "quality": found}))
         return
     print(f"machine: {os.cpu_count()} cores, torch threads {threads}, load {os.getloadavg()}")
     print(
         f"encoded {speed['docs']} documents in {speed['seconds']} s: {speed['docs_per_s']} "
-        f"docs/s, {speed['nonzero_per_doc']} non-zero words each"
+        f"docs/s, {speed['nonzero_per_doc']} non-zero words each; {settings.embedding_model} "
+        f"({settings.embedding_backend}) {speed['embedder_docs_per_s']} docs/s"
     )
     for name, row in (found or {}).items():
         print(f"{name:<24} NDCG@10 {row['ndcg@10']:.4f}  R@100 {row['recall@100']:.4f}")
