@@ -470,3 +470,15 @@ def test_comments_are_in_the_export_and_go_with_the_account(web: WebApp) -> None
     assert delete_account(web.engine, ada_id)
     # her words are gone; bob's reply keeps its place under a placeholder
     assert shape(thread(client)) == [(None, "deleted", "", [("bob", "shown", "Answer", [])])]
+
+
+def test_latex_beside_markup_keeps_its_spaces() -> None:
+    alpha, beta = "\N{GREEK SMALL LETTER ALPHA}", "\N{GREEK SMALL LETTER BETA}"
+    assert comment_html("see $\\alpha$ **bold** and `x` $\\beta$ end") == (
+        f"<p>see {alpha} <strong>bold</strong> and <code>x</code> {beta} end</p>\n"
+    )
+
+
+def test_comment_links_pass_the_sites_allow_list() -> None:
+    assert "<a" not in comment_html("[a](https://github.com@evil.example)")
+    assert 'href="https://example.org/x"' in comment_html("[b](https://example.org/x)")

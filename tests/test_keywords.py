@@ -21,6 +21,8 @@ from paperfeed.ingest.pipeline import ingest
 from paperfeed.records import keywords_of
 from paperfeed.services import Services
 from paperfeed.settings import Settings
+from paperfeed.store.accounts import create_user
+from paperfeed.store.activity import set_vote
 from paperfeed.store.schema import papers
 from paperfeed.web.app import create_app
 from protocol import PROTOCOL
@@ -103,6 +105,10 @@ def test_keywords_are_recomputed_when_a_paper_changes_and_kept_when_not(
         k: r["changed_at"] for k, r in before.items()
     }  # the indexes see no change
     assert compute(services) == 0  # nothing changed: kept
+    create_user(services.engine, "ada@example.org", "a long password")
+    set_vote(services.engine, 1, "2501.00010", True)  # the paper changes, its text does not
+    assert compute(services) == 0
+    assert stored(services)["2501.00010"]["keywords"] == after["2501.00010"]["keywords"]
     changed = paper(
         "2501.00010",
         version=2,

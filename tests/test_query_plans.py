@@ -126,3 +126,8 @@ def test_every_page_asks_the_stores_version_of_two_indexes(store: Engine) -> Non
     assert len(reads) == 2, reads
     # SQLite says SEARCH (not SCAN) even when it reads every row for max(): ask for the index
     assert all("INDEX" in line.upper() for line in reads), reads
+
+
+def test_a_read_of_every_paper_is_seen_as_one(store: Engine) -> None:
+    """The control for the tests above: the check does see a full read, on each database."""
+    assert full_scans(store, lambda: feed.visible_count(store))

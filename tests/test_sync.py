@@ -5,6 +5,7 @@ now."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from datetime import UTC, datetime, timedelta
@@ -227,3 +228,9 @@ def test_syncing_by_rss_needs_categories(monkeypatch: pytest.MonkeyPatch) -> Non
     result = CliRunner().invoke(cli, ["sync", "--only", "rss"])
     assert result.exit_code == 2
     assert "no categories to sync: set PAPERFEED_SYNC_CATEGORIES" in result.output
+
+
+def test_the_command_offers_the_syncs_there_are() -> None:
+    """``paperfeed sync --only`` lists its choices without loading the syncs (fast --help)."""
+    command = importlib.import_module("paperfeed.cli.sync")  # the package names its command so
+    assert command.KINDS == importlib.import_module("paperfeed.ingest.sync").KINDS

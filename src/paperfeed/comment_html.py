@@ -7,14 +7,14 @@ and a list's ``start``. Rendered once, when a comment is written or edited."""
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from paperfeed.arxiv_ids import parse_arxiv_id
-from paperfeed.latex import SIGNS, to_text
+from paperfeed.latex import to_text
+from paperfeed.urls import safe_url
 
 SCHEMES = frozenset({"http", "https", "mailto"})
 TAGS = frozenset(
@@ -46,12 +46,9 @@ ARXIV_ID = re.compile(
 
 
 def _user_link(url: str) -> bool:
-    """Whether a link a comment writes may stay one: http(s) and mailto only (no
-    ``javascript:``, ``data:``, nor a path on this site dressed up as a link)."""
-    try:
-        return urlsplit(url.strip()).scheme.lower() in SCHEMES
-    except ValueError:
-        return False
+    """Whether a link a comment writes may stay one: what the site's one allow-list keeps
+    (:func:`paperfeed.urls.safe_url`: http(s) with a good host, no credentials), or mailto."""
+    return safe_url(url) is not None or url.strip().lower().startswith("mailto:")
 
 
 def _parser() -> MarkdownIt:
@@ -81,10 +78,13 @@ def comment_html(body: str) -> str:
 
 
 def _as_text(children: list[Token]) -> list[Token]:
-    """Text with LaTeX in it as Unicode (code spans keep theirs)."""
+    """Text with LaTeX in it as Unicode (code spans keep theirs); the spaces at a text's ends
+    stay, as they part it from the markup beside it (``$\alpha$ **bold**``)."""
     for child in children:
-        if child.type == "text" and SIGNS.search(child.content):
-            child.content = to_text(child.content)
+        if child.type == "text" and child.content.strip():
+            text = child.content
+            start, end = len(text) - len(text.lstrip()), len(text.rstrip())
+            child.content = text[:start] + to_text(text[start:end]) + text[end:]
     return children
 
 

@@ -164,7 +164,9 @@ class Worker:
                 for source in sync.sources(kind, settings, client, now):
                     if self.stop.is_set():
                         return new
-                    report = ingest(self.services.engine, source, batch_size=settings.batch_size)
+                    # finished by the schedule's clock, which says when the next one is due
+                    engine, size = self.services.engine, settings.batch_size
+                    report = ingest(engine, source, batch_size=size, now=now)
                     log.info(
                         "sync %s (%s): %s new, %s updated, %s unchanged, %s rejected",
                         kind,

@@ -39,11 +39,9 @@ def admin_create(app: AppContext, email: str, password: str | None) -> None:
 def admin_verify(app: AppContext, email: str) -> None:
     """Verify the address of EMAIL's account, as its mailed link would (for a site that
     cannot send mail, or a user whose mail does not arrive)."""
-    from paperfeed.store.accounts import find_user, is_verified, verify_email
+    from paperfeed.store.accounts import is_verified, verify_email
 
-    user = find_user(app.engine, email)
-    if user is None:
-        raise click.ClickException(f"there is no account for {email.strip().lower()}")
+    user = app.account(email)
     if is_verified(user):
         click.echo(f"{user['email']} was verified already.")
         return
@@ -76,9 +74,7 @@ def admin_hide(app: AppContext, arxiv_id: str, show: bool) -> None:
 def admin_token(app: AppContext, email: str, name: str) -> None:
     """Make an API token for EMAIL's account and print it (the only time it is shown): for
     the JSON API and the MCP server. The profile page lists and revokes tokens."""
-    from paperfeed.store.accounts import create_token, find_user
+    from paperfeed.store.accounts import create_token
 
-    user = find_user(app.engine, email)
-    if user is None:
-        raise click.ClickException(f"there is no account for {email.strip().lower()}")
+    user = app.account(email)
     click.echo(create_token(app.engine, user["id"], name))

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -72,6 +72,15 @@ class AppContext:
 
     def http(self) -> PoliteClient:
         return self.services.http()
+
+    def account(self, email: str) -> dict[str, Any]:
+        """The account of ``email``; a one-line error if there is none."""
+        from paperfeed.store.accounts import find_user
+
+        user = find_user(self.engine, email)
+        if user is None:
+            raise click.ClickException(f"there is no account for {email.strip().lower()}")
+        return user
 
 
 def _shown(url: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import click
 import orjson
@@ -13,16 +12,6 @@ import orjson
 from paperfeed.cli.context import JSON_OPTION, AppContext, pass_app
 
 USER = click.option("--user", "email", required=True, help="The account's email address.")
-
-
-def account(app: AppContext, email: str) -> dict[str, Any]:
-    """The account of ``email``; a one-line error if there is none."""
-    from paperfeed.store.accounts import find_user
-
-    user = find_user(app.engine, email)
-    if user is None:
-        raise click.ClickException(f"there is no account for {email}")
-    return user
 
 
 @contextmanager
@@ -56,7 +45,7 @@ def library_import(app: AppContext, file: Path, email: str, tag: str | None) -> 
     from paperfeed.library.references import ImportFormatError, parse_references
     from paperfeed.store import library
 
-    user = account(app, email)
+    user = app.account(email)
     try:
         parsed = parse_references(file.read_bytes(), file.name)
         found = match_references(app.engine, parsed.references)
@@ -88,7 +77,7 @@ def library_export(app: AppContext, email: str, bibtex: bool, tag: str | None) -
     from paperfeed.store import library
     from paperfeed.store.user_data import export_user_data
 
-    user = account(app, email)
+    user = app.account(email)
     if not bibtex:
         data = export_user_data(app.engine, user["id"])
         click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
@@ -106,7 +95,7 @@ def library_list(app: AppContext, email: str, tag: str | None, as_json: bool) ->
     from paperfeed.store import library
     from paperfeed.text import counted
 
-    user = account(app, email)
+    user = app.account(email)
     ids = [card["arxiv_id"] for card in library.whole_library(app.engine, user["id"], tag)]
     details = library.library_details(app.engine, user["id"], ids)
     rows = [{"arxiv_id": i, **details.get(i, {"tags": [], "note": None})} for i in ids]
@@ -128,7 +117,7 @@ def library_tag(app: AppContext, arxiv_id: str, tags: tuple[str, ...], email: st
     """Save ARXIV_ID under exactly TAGS (none: saved, untagged)."""
     from paperfeed.store import library
 
-    user = account(app, email)
+    user = app.account(email)
     with library_errors(arxiv_id):
         kept = library.set_tags(app.engine, user["id"], arxiv_id, tags)
     click.echo(f"{arxiv_id} saved{' under ' + ', '.join(kept) if kept else ''}.")
@@ -143,7 +132,7 @@ def library_note(app: AppContext, arxiv_id: str, text: str, email: str) -> None:
     """Keep TEXT as the note on ARXIV_ID ("" removes it)."""
     from paperfeed.store import library
 
-    user = account(app, email)
+    user = app.account(email)
     with library_errors(arxiv_id):
         kept = library.set_note(app.engine, user["id"], arxiv_id, text)
     click.echo(f"Note on {arxiv_id} {'kept' if kept else 'removed'}.")
@@ -158,7 +147,7 @@ def library_not_interested(app: AppContext, arxiv_id: str, email: str, undo: boo
     """Mark ARXIV_ID "not interested": papers like it leave the user's recommendations."""
     from paperfeed.store import library
 
-    user = account(app, email)
+    user = app.account(email)
     with library_errors(arxiv_id):
         library.set_not_interested(app.engine, user["id"], arxiv_id, not undo)
     click.echo(f"{arxiv_id}: {'mark taken back' if undo else 'not interested'}.")
@@ -172,7 +161,7 @@ def library_not_interested(app: AppContext, arxiv_id: str, email: str, undo: boo
 @pass_app
 def recommend(app: AppContext, email: str, tag: str | None, limit: int, as_json: bool) -> None:
     """Recent papers for a user, from what they saved, upvoted and rejected, with why."""
-    user = account(app, email)
+    user = app.account(email)
     recommender = app.services.recommender
     found = recommender.recommend(user["id"], tag=tag, limit=limit) if recommender else []
     if as_json:

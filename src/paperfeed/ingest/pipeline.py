@@ -45,13 +45,15 @@ def ingest(
     batch_size: int = 1000,
     on_progress: ProgressCallback | None = None,
     today: date | None = None,
+    now: datetime | None = None,
 ) -> Report:
     """Import everything ``source`` yields. The input is checked before the first write; an
-    interrupted run of the same input resumes from its last committed batch."""
+    interrupted run of the same input resumes from its last committed batch. ``now``: the time
+    the run counts as finished at (the worker's schedule clock), and ``today`` by default."""
     started = time.perf_counter()
     source.check()
     run = runs.start_run(engine, source.name, source.params())
-    today = today or datetime.now(UTC).date()
+    today = today or (now or datetime.now(UTC)).date()
     processed = 0
     try:
         for batch in _batched(source.read(run.checkpoint), batch_size):
@@ -60,9 +62,9 @@ def ingest(
             if on_progress:
                 on_progress(*source.progress())
     except BaseException as exc:  # the run must say it stopped, whatever stopped it
-        runs.finish_run(engine, run.id, error=str(exc) or type(exc).__name__)
+        runs.finish_run(engine, run.id, error=str(exc) or type(exc).__name__, at=now)
         raise
-    row = runs.finish_run(engine, run.id)
+    row = runs.finish_run(engine, run.id, at=now)
     return Report(
         run_id=run.id,
         resumed=run.resumed,

@@ -39,11 +39,14 @@ def due(engine: Engine, settings: Settings, now: datetime) -> list[str]:
     announcement since it last ran, Hugging Face when it last ran ``sync_hf_every`` hours ago
     or more."""
     every = timedelta(hours=settings.sync_hf_every)
-    since = {RSS: latest_feed_update(now), HF_DAILY: now - every}
     found = []
     for kind in enabled(settings):
         last = last_completed(engine, kind)
-        if last is None or last < since[kind]:
+        if (
+            last is None
+            or (kind == RSS and last < latest_feed_update(now))
+            or (kind == HF_DAILY and now - last >= every)
+        ):
             found.append(kind)
     return found
 

@@ -18,7 +18,7 @@ from bibtexparser.middlewares.names import parse_single_name_into_parts
 
 from paperfeed.arxiv_ids import abs_url, pdf_url
 from paperfeed.latex import DOLLAR, LITERAL, to_text
-from paperfeed.library.references import fold
+from paperfeed.library.references import fold, one_line
 
 # words Google Scholar passes over for the key's title word
 STOPWORDS = frozenset({"a", "an", "and", "for", "in", "is", "of", "on", "the", "to", "with"})
@@ -54,7 +54,7 @@ def _record(card: Mapping[str, Any]) -> dict[str, Any]:
     arxiv_id, day = card["arxiv_id"], first_day(card)
     fields = {
         "type_of_reference": "RPRT",
-        "title": _line(card["title"]),
+        "title": one_line(card["title"]),
         "authors": [surname_first(name) for name in card.get("authors") or []],
         "year": str(_year(card) or ""),
         "date": f"{day:%Y/%m/%d}/" if day else "",  # RIS's YYYY/MM/DD/other
@@ -63,7 +63,7 @@ def _record(card: Mapping[str, Any]) -> dict[str, Any]:
         "urls": [abs_url(arxiv_id)],
         "file_attachments1": pdf_url(arxiv_id),  # L1: the full text, as a PDF
         "doi": card.get("doi") or "",
-        "abstract": _line(card.get("abstract") or ""),
+        "abstract": one_line(card.get("abstract") or ""),
     }
     return {name: value for name, value in fields.items() if value}
 
@@ -72,15 +72,10 @@ def surname_first(name: str) -> str:
     """An author as ``Surname, Given names`` (``van Beethoven, Ludwig``), LaTeX as text: how
     RIS and Highwire's ``citation_author`` write names, so that no reader has to guess where
     the surname starts."""
-    parts = parse_single_name_into_parts(_line(name), strict=False)
+    parts = parse_single_name_into_parts(one_line(name), strict=False)
     surname = " ".join([*parts.von, *parts.last])
     given = " ".join(parts.first)
     return ", ".join(part for part in (surname, given, " ".join(parts.jr)) if part)
-
-
-def _line(text: str) -> str:
-    """Text with its LaTeX as Unicode, on one line (a line break would end an RIS field)."""
-    return " ".join(to_text(text).split())
 
 
 def citation_key(card: Mapping[str, Any]) -> str:

@@ -161,7 +161,7 @@ def _reference(location: str, **fields: Any) -> Reference:
 # Field values common to the formats
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """A field's value with its LaTeX as text, on one line."""
     return " ".join(to_text(text).split())
 
@@ -198,7 +198,7 @@ def _year(text: str | None) -> int | None:
 
 
 def _split_keywords(text: str | None) -> tuple[str, ...]:
-    words = (_one_line(word) for word in re.split(r"[,;]", text or ""))
+    words = (one_line(word) for word in re.split(r"[,;]", text or ""))
     return tuple(word for word in words if word)
 
 
@@ -323,7 +323,7 @@ def _bib_reference(location: str, entry: Entry, macros: Mapping[str, str]) -> Re
 
     return _reference(
         location,
-        title=_one_line(get("title") or "") or None,
+        title=one_line(get("title") or "") or None,
         authors=_bib_authors(get("author")),
         year=_year(get("year") or get("date")),
         doi=find_doi(_verbatim(get("doi"))) or find_doi(_verbatim(get("url"))),
@@ -339,7 +339,7 @@ def _bib_authors(text: str | None) -> tuple[str, ...]:
         for name in split_multiple_persons_names(text or "")
         if name.strip().lower() != "others"
     )
-    return tuple(name for name in map(_one_line, names) if name)
+    return tuple(name for name in map(one_line, names) if name)
 
 
 def _bib_arxiv_id(get: Callable[[str], str | None]) -> str | None:

@@ -4,7 +4,6 @@ one, only the public tools answer."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import anyio.to_thread
@@ -15,19 +14,13 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from paperfeed.store.accounts import user_for_token
+from paperfeed.store.accounts import bearer_token, user_for_token
 
 SIGN_IN = (
     "This tool needs a signed-in user: give the MCP server one of your API tokens (the "
     "profile page makes one) as the Authorization: Bearer header, or with --token."
 )
 UNKNOWN = "Unknown API token."
-
-
-def bearer(headers: Mapping[str, str]) -> str | None:
-    """The token of an ``Authorization: Bearer`` header."""
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 class Caller:
@@ -41,7 +34,7 @@ class Caller:
     def user(self, ctx: Context) -> dict[str, Any]:
         """The calling user; a tool error without a token, or with one that is no user's."""
         headers = ctx.headers
-        token = bearer(headers) if headers is not None else self.token
+        token = bearer_token(headers) if headers is not None else self.token
         if token is None:
             raise ToolError(SIGN_IN)
         user = user_for_token(self.engine, token)
@@ -60,7 +53,7 @@ class TokenCheck:
         self.engine = engine
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        token = bearer(Headers(scope=scope)) if scope["type"] == "http" else None
+        token = bearer_token(Headers(scope=scope)) if scope["type"] == "http" else None
         if token and await anyio.to_thread.run_sync(user_for_token, self.engine, token) is None:
             refusal = JSONResponse({"error": UNKNOWN}, 401, headers={"WWW-Authenticate": "Bearer"})
             await refusal(scope, receive, send)

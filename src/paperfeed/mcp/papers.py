@@ -66,12 +66,10 @@ def register(server: MCPServer, services: Services) -> None:
     def similar(
         arxiv_id: PaperId, limit: Annotated[int, Field(ge=1, le=50)] = 10
     ) -> dict[str, Any]:
-        """The papers nearest in meaning to one paper, nearest first."""
+        """The papers most like one paper, most alike first: by meaning, distinctive words,
+        shared authors and categories, and readers who saved both."""
         ident = visible(services, canonical(arxiv_id))["arxiv_id"]
-        try:
-            hits = services.searcher.similar(ident, limit)
-        except KeyError:
-            raise ToolError(f"{ident} is not indexed by meaning yet; try again later.") from None
+        hits = services.searcher.similar(ident, limit)
         return {"id": ident, "papers": [summary(vars(hit)) for hit in hits]}
 
     @server.tool(annotations=READ_ONLY)

@@ -20,6 +20,7 @@ set by hand (see there).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,7 @@ from paperfeed.index.dense import VectorIndex
 from paperfeed.index.lexical import LexicalIndex
 from paperfeed.ranking.fusion import Ranked, weighted_combination
 from paperfeed.store.related import categories_of, coauthored, cosaved
+from paperfeed.text import counted
 
 # meaning's neighbours come from twice as many graph candidates, re-ranked exactly: at 138k
 # papers 99.8% of the pool four times as many give, in 2.7 ms rather than 4.2
@@ -74,7 +76,8 @@ def similar_papers(
 def fuse(found: dict[str, Ranked], tuning: SimilarTuning, limit: int) -> list[Neighbour]:
     """The best ``limit`` papers by the weighted sum of the signals' normalised scores."""
     fused = weighted_combination([(found[name], getattr(tuning, name)) for name in found])
-    return [Neighbour(key, score, _why(key, found)) for key, score in fused[:limit] if score > 0]
+    why = _reasons(found)
+    return [Neighbour(key, score, why(key)) for key, score in fused[:limit] if score > 0]
 
 
 def signals(
@@ -128,22 +131,21 @@ def _jaccard(ours: list[str], theirs: list[str]) -> float:
     return len(set(ours) & set(theirs)) / len(union) if union else 0.0
 
 
-def _why(key: str, signals: dict[str, Ranked]) -> tuple[str, ...]:
-    """What the paper shares with the one it is like, when more than meaning."""
-    authors = dict(signals["authors"]).get(key)
-    readers = dict(signals["cosaves"]).get(key)
-    words = [found for found, _ in signals["words"][:10]]
-    return tuple(
-        reason
-        for reason, shown in (
-            (f"shares {_count(authors, 'author')}", authors),
-            (f"saved with it by {_count(readers, 'reader')}", readers),
-            ("same topic words", key in words),
+def _reasons(signals: dict[str, Ranked]) -> Callable[[str], tuple[str, ...]]:
+    """What a paper shares with the one it is like, when more than meaning, by its key."""
+    authors, readers = dict(signals["authors"]), dict(signals["cosaves"])
+    words = {found for found, _ in signals["words"][:10]}
+
+    def why(key: str) -> tuple[str, ...]:
+        shared, saved = int(authors.get(key) or 0), int(readers.get(key) or 0)
+        return tuple(
+            reason
+            for reason, shown in (
+                (f"shares {counted(shared, 'author')}", shared),
+                (f"saved with it by {counted(saved, 'reader')}", saved),
+                ("same topic words", key in words),
+            )
+            if shown
         )
-        if shown
-    )
 
-
-def _count(number: float | None, noun: str) -> str:
-    n = int(number or 0)
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    return why

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -187,6 +188,13 @@ def create_token(engine: Engine, user_id: int, name: str = "api") -> str:
             )
         )
     return token
+
+
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    """The API token of an ``Authorization: Bearer`` header (the JSON API's and the MCP
+    server's), if there is one."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def user_for_token(engine: Engine, token: str) -> dict[str, Any] | None:

@@ -91,7 +91,7 @@ def period_papers(
         papers.c.submitted_on_daily_at >= start, papers.c.submitted_on_daily_at < end
     )
     day = papers.c.announced.desc().nulls_last()
-    order = [*BY_VOTES[:1], day] if by_votes else [day, *BY_VOTES[:1]]
+    order = [UPVOTES.desc(), day] if by_votes else [day, UPVOTES.desc()]
     return cards(
         engine,
         papers.c.id.in_(union(*_arrivals(first, last, start, end), on_hf)),

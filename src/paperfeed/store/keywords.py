@@ -41,6 +41,7 @@ class KeywordsDue:
     title: str
     abstract: str
     vector: np.ndarray | None  # its stored vector under the model, if current (float32)
+    text_hash: str  # of the text its keywords come from
 
 
 def pending_keywords(
@@ -49,7 +50,8 @@ def pending_keywords(
     """Batches of up to ``size`` papers whose keywords are missing or older than the paper,
     newest id first, each with its vector under ``model`` where it is current
     (``embedded_only``: only such papers). Papers with Hugging Face's keywords are marked done
-    on the way. Each batch is read in its own short transaction."""
+    on the way, and so are papers whose text is the one their keywords came from (an upvote or
+    a sync changed them). Each batch is read in its own short transaction."""
     after: int | None = None
     while True:
         query = _due(model, embedded_only)
@@ -57,9 +59,15 @@ def pending_keywords(
             query = query.where(papers.c.id < after)
         with engine.begin() as conn:
             rows = conn.execute(query.order_by(papers.c.id.desc()).limit(size)).all()
+            texts = {row.id: _text_hash(row.title, row.abstract) for row in rows}
             given = [row for row in rows if row.ai_keywords]
-            _write(conn, [(row.id, row.changed_at, None) for row in given])
-        due = [_due_paper(row) for row in rows if not row.ai_keywords]
+            kept = [
+                row for row in rows if not row.ai_keywords and row.keywords_hash == texts[row.id]
+            ]
+            _write(conn, [(row.id, row.changed_at, None, texts[row.id]) for row in given])
+            _write(conn, [(row.id, row.changed_at, row.keywords, texts[row.id]) for row in kept])
+        done = {row.id for row in given + kept}
+        due = [_due_paper(row, texts[row.id]) for row in rows if row.id not in done]
         if embedded_only:  # not those whose vector is being remade
             due = [paper for paper in due if paper.vector is not None]
         if due:
@@ -82,17 +90,18 @@ def save_keywords(
     """Store the keywords of these papers in one transaction, unless a paper changed since
     it was read (it stays pending)."""
     with engine.begin() as conn:
-        _write(conn, [(p.paper_id, p.changed_at, k) for p, k in zip(done, keywords, strict=True)])
+        rows = zip(done, keywords, strict=True)
+        _write(conn, [(p.paper_id, p.changed_at, k, p.text_hash) for p, k in rows])
 
 
 def forget_keywords(engine: Engine) -> int:
     """Mark every paper's keywords as to be computed again (they stay shown until then);
     return how many papers."""
     with engine.begin() as conn:
-        return conn.execute(update(papers).values(keywords_at=None)).rowcount
+        return conn.execute(update(papers).values(keywords_at=None, keywords_hash=None)).rowcount
 
 
-def _write(conn: Connection, rows: list[tuple[int, datetime, list[str] | None]]) -> None:
+def _write(conn: Connection, rows: list[tuple[int, datetime, list[str] | None, str]]) -> None:
     if not rows:
         return
     statement = (
@@ -100,9 +109,14 @@ def _write(conn: Connection, rows: list[tuple[int, datetime, list[str] | None]])
         # <=, not ==: rows migrated by 0002 keep times without microseconds, which a time read
         # and bound again gains; a paper changed since has a later time
         .where(papers.c.id == bindparam("key"), papers.c.changed_at <= bindparam("read"))
-        .values(keywords=bindparam("words"), keywords_at=datetime.now(UTC))
+        .values(
+            keywords=bindparam("words"),
+            keywords_at=datetime.now(UTC),
+            keywords_hash=bindparam("text"),
+        )
     )
-    conn.execute(statement, [{"key": i, "read": at, "words": words} for i, at, words in rows])
+    values = [{"key": i, "read": at, "words": words, "text": text} for i, at, words, text in rows]
+    conn.execute(statement, values)
 
 
 def _stale() -> ColumnElement[bool]:
@@ -118,10 +132,14 @@ def _due(model: str, embedded_only: bool) -> Select:
     )
     columns = (papers.c.id, papers.c.changed_at, papers.c.title, papers.c.abstract)
     vector = (embeddings.c.text_hash, embeddings.c.vector)
-    return select(*columns, papers.c.ai_keywords, *vector).select_from(joined).where(_stale())
+    own = (papers.c.ai_keywords, papers.c.keywords, papers.c.keywords_hash)
+    return select(*columns, *own, *vector).select_from(joined).where(_stale())
 
 
-def _due_paper(row: Any) -> KeywordsDue:
-    current = row.text_hash == text_hash(document_text(row.title, row.abstract))
-    vector = np.frombuffer(row.vector, STORED).astype(np.float32) if current else None
-    return KeywordsDue(row.id, row.changed_at, row.title, row.abstract, vector)
+def _text_hash(title: str, abstract: str) -> str:
+    return text_hash(document_text(title, abstract))
+
+
+def _due_paper(row: Any, text: str) -> KeywordsDue:
+    vector = np.frombuffer(row.vector, STORED).astype(np.float32) if row.text_hash == text else None
+    return KeywordsDue(row.id, row.changed_at, row.title, row.abstract, vector, text)

@@ -17,7 +17,8 @@ from paperfeed.store.schema import (
     submissions,
 )
 
-VISIBLE = (papers.c.withdrawn.is_(False), papers.c.hidden.is_(False))
+NOT_WITHDRAWN = papers.c.withdrawn.is_(False)
+VISIBLE = (NOT_WITHDRAWN, papers.c.hidden.is_(False))
 UPVOTES = func.coalesce(papers.c.upvotes, 0) + papers.c.votes  # ours and those counted elsewhere
 SHOWN_COMMENT = comments.c.hidden_at.is_(None) & comments.c.deleted_at.is_(None)
 # Hugging Face's count (comments there) plus the comments shown here

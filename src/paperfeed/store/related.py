@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Engine, and_, func, select
 
-from paperfeed.store.queries import VISIBLE
+from paperfeed.store.queries import NOT_WITHDRAWN, VISIBLE
 from paperfeed.store.schema import paper_authors, papers, saved_papers
 
 Counted = list[tuple[str, int]]  # (arXiv id, how many), most first
@@ -20,7 +20,7 @@ def categories_of(
     withdrawn nor (if ``visible``) hidden; the others are left out."""
     if not arxiv_ids:
         return {}
-    shown = VISIBLE if visible else VISIBLE[:1]
+    shown = VISIBLE if visible else (NOT_WITHDRAWN,)
     query = select(papers.c.arxiv_id, papers.c.categories).where(
         papers.c.arxiv_id.in_(set(arxiv_ids)), *shown
     )

@@ -84,8 +84,11 @@ def save_progress(
     )
 
 
-def finish_run(engine: Engine, run_id: int, error: str | None = None) -> dict[str, Any]:
-    """Mark the run completed (or failed with ``error``) and return its row."""
+def finish_run(
+    engine: Engine, run_id: int, error: str | None = None, at: datetime | None = None
+) -> dict[str, Any]:
+    """Mark the run completed (or failed with ``error``) ``at`` a time (now by default) and
+    return its row."""
     with engine.begin() as conn:
         conn.execute(
             update(runs)
@@ -93,7 +96,7 @@ def finish_run(engine: Engine, run_id: int, error: str | None = None) -> dict[st
             .values(
                 status=RunStatus.FAILED if error else RunStatus.COMPLETED,
                 error=error,
-                finished_at=datetime.now(UTC),
+                finished_at=at or datetime.now(UTC),
                 pid=None,
             )
         )

@@ -109,6 +109,7 @@ class Paper(Base):
     # computed here from the paper's text and embedding; keywords_at is when they were written
     keywords: Mapped[list[str] | None] = mapped_column(JSON)
     keywords_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    keywords_hash: Mapped[str | None] = mapped_column(String(64))  # of the text they came from
 
 
 # references are looked up by lower-cased DOI (store/lookup.py)

@@ -29,6 +29,7 @@ from paperfeed.web.kept import Kept
 from paperfeed.web.render import page
 from paperfeed.web.security import current_user
 from paperfeed.web.views import (
+    ISO_DAY,
     MAX_CATEGORY_VALUES,
     CategoryParam,
     CategoryValue,
@@ -45,30 +46,12 @@ PER_DAY = 100  # a busy arXiv day has ~1,000 papers
 TRENDING = 50
 MAX_PAGE = 1_000  # with a limit of 100, as deep as any offset the API takes
 DAY = "YYYY-MM-DD: 2025-02-27"
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 SortParam = Annotated[
     str | None,
     Query(max_length=20, description="trending (most upvoted), newest or id (arXiv's order)"),
 ]
-
-
-def day_cards(
-    engine: Engine,
-    day: date | None,
-    limit: int,
-    offset: int = 0,
-    categories: Sequence[str] = (),
-    order: str = "trending",
-) -> list[dict[str, Any]]:
-    """The papers of announcement day ``day`` in any of ``categories`` (all without), most
-    upvoted first or in another of :data:`feed.DAY_ORDERS` (none without a day: the store is
-    empty)."""
-    if day is None:
-        return []
-    listed = feed.in_categories(categories)
-    return feed.day_papers(engine, day, *listed, order=order, limit=limit, offset=offset)
 
 
 @router.get("/")
@@ -245,7 +228,7 @@ def daily_period(
 
 def _one_day(text: str) -> tuple[date, date]:
     try:
-        day = date.fromisoformat(text) if _DAY.fullmatch(text) else None
+        day = date.fromisoformat(text) if ISO_DAY.fullmatch(text) else None
     except ValueError:
         day = None
     if day is None:
@@ -323,8 +306,9 @@ def day_listing(
         shown = day or feed.latest_day(engine, today)
         if shown is None:
             return DayListing(None, [], 0, None, None)
-        items = day_cards(engine, shown, PER_DAY, offset, categories, order)
-        total = feed.day_count(engine, shown, *feed.in_categories(categories))
+        listed = feed.in_categories(categories)
+        items = feed.day_papers(engine, shown, *listed, order=order, limit=PER_DAY, offset=offset)
+        total = feed.day_count(engine, shown, *listed)
         return DayListing(shown, items, total, *feed.neighbour_days(engine, shown))
 
     listed = tuple(sorted({name.lower() for name in categories}))  # matched in any case

@@ -63,12 +63,10 @@ class ToIndex(BaseModel):
     )
 
 
-def paper_and_card(
-    engine: Engine, arxiv_id: str
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The stored paper (hidden or withdrawn too) and its card (visible papers only)."""
+def card_of(engine: Engine, arxiv_id: str) -> dict[str, Any] | None:
+    """The paper's card (visible papers only)."""
     found = cards(engine, papers.c.arxiv_id == arxiv_id)
-    return get_paper(engine, arxiv_id), found[0] if found else None
+    return found[0] if found else None
 
 
 def similar_hits(request: Request, services: Services, arxiv_id: str, limit: int) -> list[Hit]:
@@ -129,13 +127,13 @@ def paper_ris(request: Request, services: ServicesDep, arxiv_id: str) -> Respons
 
 @router.get("/papers/{arxiv_id:path}")
 def paper_page(request: Request, services: ServicesDep, arxiv_id: str) -> Response:
-    canonical = _page_id(arxiv_id)
+    canonical = _canonical(arxiv_id)
     if canonical != arxiv_id:
         return RedirectResponse(f"/papers/{canonical}", 301)
     stored = shown_paper(request, services, canonical)
     if "text/markdown" in request.headers.get("accept", ""):
         return _markdown(stored)
-    _, card = paper_and_card(services.engine, canonical)
+    card = card_of(services.engine, canonical)
     user = current_user(request)
     extra = with_marks(services, user, [card])[0] if card else {}
     similar = similar_hits(request, services, canonical, SIMILAR_SHOWN)
@@ -153,7 +151,7 @@ def paper_page(request: Request, services: ServicesDep, arxiv_id: str) -> Respon
 
 def _paper_file(request: Request, services: Services, arxiv_id: str, extension: str) -> Response:
     """The paper as Markdown, or as a BibTeX or RIS file for a reference manager."""
-    canonical = _page_id(arxiv_id)
+    canonical = _canonical(arxiv_id)
     if canonical != arxiv_id:
         return RedirectResponse(f"/papers/{canonical}.{extension}", 301)
     stored = shown_paper(request, services, canonical)
@@ -218,15 +216,8 @@ def submit_page(
         return page(request, "submit.html", 400, error=str(exc), value=paper)
     if submitted.new:
         return RedirectResponse(f"/papers/{submitted.arxiv_id}", 303)
-    _, card = paper_and_card(services.engine, submitted.arxiv_id)
+    card = card_of(services.engine, submitted.arxiv_id)
     return page(request, "submit.html", error=None, value="", already=submitted, card=card)
-
-
-def _page_id(arxiv_id: str) -> str:
-    try:
-        return parse_arxiv_id(arxiv_id).id
-    except InvalidArxivId:
-        raise HTTPException(404, f"{arxiv_id!r} is not an arXiv id.") from None
 
 
 def shown_paper(request: Request, services: Services, canonical: str) -> dict[str, Any]:
@@ -412,7 +403,7 @@ def _save(request: Request, services: Services, arxiv_id: str, on: bool) -> dict
 
 
 def _paper(engine: Engine, arxiv_id: str) -> dict[str, Any]:
-    stored, card = paper_and_card(engine, arxiv_id)
+    stored, card = get_paper(engine, arxiv_id), card_of(engine, arxiv_id)
     if card is None:
         raise HTTPException(404, f"{arxiv_id} is not in this feed")
     stored = stored or {}

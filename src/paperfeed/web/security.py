@@ -26,7 +26,13 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from paperfeed.store.accounts import end_sessions, session_key, user_for_session, user_for_token
+from paperfeed.store.accounts import (
+    bearer_token,
+    end_sessions,
+    session_key,
+    user_for_session,
+    user_for_token,
+)
 from paperfeed.web.deps import get_services
 
 CSRF_FIELD = "csrf_token"
@@ -44,7 +50,7 @@ def csrf_token(request: Request) -> str:
 
 def check_csrf(request: Request, submitted: str | None) -> None:
     """Refuse (403) a cookie-authenticated change without the session's CSRF token."""
-    if _bearer(request):
+    if bearer_token(request.headers):
         return
     expected = request.session.get("csrf")
     given = submitted or request.headers.get(CSRF_HEADER)
@@ -59,7 +65,7 @@ def current_user(request: Request) -> dict[str, Any] | None:
     """The signed-in user (by session cookie or API token), or ``None``."""
     if not hasattr(request.state, "user"):
         engine = get_services(request).engine
-        token = _bearer(request)
+        token = bearer_token(request.headers)
         if token:
             user = user_for_token(engine, token)
             if user is None:
@@ -132,8 +138,3 @@ def _session_user(request: Request) -> dict[str, Any] | None:
         request.session.pop("user_id", None)
         request.session.pop("session_key", None)
     return user
-
-
-def _bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None

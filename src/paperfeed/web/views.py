@@ -54,11 +54,11 @@ CategoryParam = Annotated[
 TagParam = Annotated[str | None, Query(max_length=MAX_TAG, description="Only this tag")]
 TagPath = Annotated[str, Path(max_length=MAX_TAG, description="A tag name")]
 T = TypeVar("T")
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _iso_day(value: object) -> object:
-    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+    if isinstance(value, str) and not ISO_DAY.fullmatch(value):
         raise ValueError("a date is written YYYY-MM-DD")
     return value
 
