@@ -202,6 +202,12 @@ class User(Base):
     banned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # opted in on the profile: a mail for each reply to one of the account's comments
     reply_mail: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the secret part of the account's Atom feed URL (of what it follows); made on first use
+    feed_key: Mapped[str | None] = mapped_column(String(64))
+
+
+# a unique index, not a constraint: SQLite adds no constraint to an existing table
+Index("uq_users_feed_key", User.feed_key, unique=True)
 
 
 class ApiToken(Base):
@@ -340,6 +346,37 @@ class CommentReport(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # when an admin hid the comment or left it up: off the queue
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class FollowKind(StrEnum):
+    """What a follow watches; ``Follow.target`` names it."""
+
+    AUTHOR = "author"  # an author's name as the store keeps it (``authors.name``)
+    ORGANISATION = "organisation"  # an organisation's handle
+    CATEGORY = "category"  # an archive ("cs") or a category ("cs.CL")
+    SEARCH = "search"  # a search: the search page's query string ("q=…&cat=…")
+
+
+class Follow(Base):
+    """Something a user follows: its new papers reach the user's home page, "Following"
+    digest and Atom feed, and its webhook when it has one."""
+
+    __tablename__ = "follows"
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "target", name="uq_follows_user_id_kind_target"),
+        {"sqlite_autoincrement": True},  # ids in webhook payloads and links: never reused
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # a FollowKind
+    target: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # where new papers are POSTed; each payload signed with HMAC-SHA256 under the secret
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    webhook_secret: Mapped[str | None] = mapped_column(String(64))
+
+
+Index("ix_follows_kind_target", Follow.kind, Follow.target)
 
 
 class DigestKind(StrEnum):
@@ -487,3 +524,4 @@ digest_papers = _table(DigestPaper)
 embeddings = _table(Embedding)
 comments = _table(Comment)
 comment_reports = _table(CommentReport)
+follows = _table(Follow)
