@@ -374,6 +374,12 @@ class Follow(Base):
     # where new papers are POSTed; each payload signed with HMAC-SHA256 under the secret
     webhook_url: Mapped[str | None] = mapped_column(Text)
     webhook_secret: Mapped[str | None] = mapped_column(String(64))
+    # papers that arrived up to this moment were looked at for the webhook
+    webhook_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # deliveries failed for good in a row; at PAUSE_AFTER the webhook is paused
+    webhook_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    webhook_error: Mapped[str | None] = mapped_column(Text)  # why the last one failed
+    webhook_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 Index("ix_follows_kind_target", Follow.kind, Follow.target)
@@ -439,6 +445,7 @@ class MailKind(StrEnum):
     VERIFY = "verify"  # asks an account's address to confirm it is the account holder's
     REPLY = "reply"  # a reply to one of the account's comments (opted in)
     DIGEST = "digest"
+    WEBHOOK = "webhook"  # a follow's new papers POSTed as JSON to its webhook, not a mail
 
 
 class OutboxStatus(StrEnum):
@@ -450,7 +457,8 @@ class OutboxStatus(StrEnum):
 
 
 class OutboxMessage(Base):
-    """A mail to send, rendered once; ``key`` makes each digest (subscription, period) unique."""
+    """A mail or a webhook call to make, rendered once; ``key`` makes each digest
+    (subscription, period) and each webhook call (follow, moment) unique."""
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -458,9 +466,14 @@ class OutboxMessage(Base):
     subscription_id: Mapped[int | None] = mapped_column(
         ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
     )
-    email: Mapped[str] = mapped_column(String(320))
+    # a webhook call goes to its follow's webhook URL as it is when sent; it has no address
+    follow_id: Mapped[int | None] = mapped_column(
+        ForeignKey("follows.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str | None] = mapped_column(String(320))
     kind: Mapped[str] = mapped_column(String(20))  # a MailKind
-    message: Mapped[str | None] = mapped_column(Text)  # RFC 5322 text; dropped once old
+    # RFC 5322 text, or a webhook's JSON body; dropped once old
+    message: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20))  # an OutboxStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -478,6 +491,19 @@ class DigestPaper(Base):
     __tablename__ = "digest_papers"
     subscription_id: Mapped[int] = mapped_column(
         ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True
+    )
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
+
+
+class WebhookPaper(Base):
+    """A paper a follow's webhook call carried, so that no later call repeats it."""
+
+    __tablename__ = "webhook_papers"
+    follow_id: Mapped[int] = mapped_column(
+        ForeignKey("follows.id", ondelete="CASCADE"), primary_key=True
     )
     paper_id: Mapped[int] = mapped_column(
         ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
@@ -521,6 +547,7 @@ subscriptions = _table(Subscription)
 suppressed_addresses = _table(SuppressedAddress)
 outbox = _table(OutboxMessage)
 digest_papers = _table(DigestPaper)
+webhook_papers = _table(WebhookPaper)
 embeddings = _table(Embedding)
 comments = _table(Comment)
 comment_reports = _table(CommentReport)
