@@ -62,6 +62,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_cac
     monkeypatch.setenv("PAPERFEED_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("PAPERFEED_MODEL_CACHE", str(model_cache))
     monkeypatch.setenv("PAPERFEED_SYNC", "false")  # no worker reaches out unless a test asks
+    monkeypatch.setenv("PAPERFEED_WEBHOOK_ALLOW_PRIVATE", "true")  # receivers run on 127.0.0.1
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

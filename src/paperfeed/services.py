@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar, overload
 
+import httpx
 from sqlalchemy import Engine
 
 from paperfeed.digest.content import Digest
@@ -22,6 +23,8 @@ from paperfeed.digest.links import Links
 from paperfeed.digest.outbox import DeliveryReport
 from paperfeed.digest.run import BuildReport, Mailer, next_digest, run_digests
 from paperfeed.digest.smtp import SmtpConfig
+from paperfeed.digest.webhook_delivery import deliver_webhooks
+from paperfeed.digest.webhooks import QueueReport, queue_webhooks
 from paperfeed.index.distributed import RayEmbedder
 from paperfeed.index.embedders import make_embedder
 from paperfeed.index.embedding import Embedder
@@ -180,6 +183,27 @@ class Services:
             user_agent=self.settings.user_agent,
             timeout=self.settings.http_timeout,
         )
+
+    def webhook_client(self) -> httpx.Client:
+        """A new client for webhook calls: one try each (the outbox retries), at most
+        ``webhook_timeout`` seconds without an answer, redirects not followed."""
+        settings = self.settings
+        return httpx.Client(
+            headers={"User-Agent": settings.user_agent},
+            timeout=settings.webhook_timeout,
+            follow_redirects=False,
+        )
+
+    def run_webhooks(self, now: datetime | None = None) -> tuple[QueueReport, DeliveryReport]:
+        """Queue the follows' new papers for their webhooks and make the due calls (see
+        :mod:`paperfeed.digest.webhooks`)."""
+        queued = queue_webhooks(
+            self.engine, self.searcher, self.mailer.links, now or datetime.now(UTC)
+        )
+        allow_private = self.settings.webhook_allow_private
+        with self.webhook_client() as client:
+            delivered = deliver_webhooks(self.engine, client, allow_private=allow_private, now=now)
+        return queued, delivered
 
     def run_digests(
         self, now: datetime | None = None, progress: Callable[[int], None] | None = None

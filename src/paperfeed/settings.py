@@ -122,6 +122,17 @@ class Settings(BaseSettings):
     sync_hf_every: float = Field(
         default=3.0, gt=0, description="Hours between imports of Hugging Face's daily papers."
     )
+    webhook_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="Seconds a webhook's receiver has to answer a call before it is retried.",
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks go to this machine and private networks (localhost, 10.x, "
+        "192.168.x, ...); off: users could reach internal services through the server.",
+    )
 
     @property
     def index_dir(self) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -36,6 +37,49 @@ def safe_url(value: object) -> str | None:
     if parts.scheme.lower() not in SCHEMES or parts.username is not None:
         return None
     return value if _good_host(parts.hostname or "") else None
+
+
+def webhook_url(value: object, *, allow_private: bool = False) -> str:
+    """``value`` as a webhook's address: a :func:`safe_url`, and (unless ``allow_private``)
+    not one of this machine's or a private network's (``localhost``, ``127.0.0.1``,
+    ``10.0.0.0/8``, ...), which a user's webhook could otherwise reach through the server.
+    Raises :class:`ValueError` saying why. Names are checked again when a call is made
+    (:func:`private_host`): one may resolve to a private address later."""
+    url = safe_url(value)
+    if url is None:
+        raise ValueError(f"a webhook needs an http(s) URL of at most {MAX_URL} characters")
+    host = urlsplit(url).hostname or ""
+    if not allow_private and (_private_ip(host) or _local_name(host)):
+        raise ValueError(f"{host} is a local or private address; webhooks go to public ones")
+    return url
+
+
+def private_host(host: str, port: int) -> bool:
+    """Whether ``host`` is, or resolves to, a local or private address (DNS is asked: a
+    public name may point inside). A name that does not resolve is not: the call then fails
+    as unreachable."""
+    if _private_ip(host) or _local_name(host):
+        return True
+    try:
+        found = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    return any(_private_ip(str(address[4][0])) for address in found)
+
+
+def _private_ip(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host.strip("[]").partition("%")[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return not address.is_global or address.is_multicast
+
+
+def _local_name(host: str) -> bool:
+    name = host.lower().rstrip(".")
+    return name == "localhost" or name.endswith((".localhost", ".local", ".internal"))
 
 
 def safe_urls(values: Iterable[object] | None) -> list[str]:

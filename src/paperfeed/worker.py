@@ -18,6 +18,10 @@ When ``sync`` is on, each round first runs the syncs that are due
 daily papers every few hours; their new papers are indexed in the same round. A sync that
 cannot reach its server logs one line and is tried again later, after waits that double.
 
+Every ``WEBHOOKS_EVERY`` seconds a round also queues the follows' new papers for their webhooks
+and makes the due calls (:mod:`paperfeed.digest.webhooks`); a receiver that does not answer
+holds a round for at most ``webhook_timeout`` seconds per call.
+
 Each digest run does only what is due, so the interval only bounds how late after a
 subscriber's hour the digest goes out. Several workers (or cron as well) may run it: the
 outbox keeps each digest unique.
@@ -54,6 +58,7 @@ GRACE = 3.0  # seconds a stopping worker may take to finish its batch before it 
 BACKOFF = 300.0  # seconds: the longest wait after rounds that keep failing
 SYNC_RETRY = 60.0  # seconds before a sync that failed is tried again; doubles while failing
 SYNC_BACKOFF = 3600.0  # seconds: the longest wait between syncs that keep failing
+WEBHOOKS_EVERY = 60.0  # seconds between looks for the webhooks' new papers and due calls
 
 
 @dataclass
@@ -63,6 +68,7 @@ class RoundReport:
     embedded: int = 0
     keywords: int = 0  # papers given key phrases
     saved: bool = False  # a new vector-index generation
+    calls: int = 0  # webhook calls made (sent, to retry or failed)
 
     def __bool__(self) -> bool:
         return bool(self.synced or self.words or self.embedded or self.keywords or self.saved)
@@ -89,6 +95,7 @@ class Worker:
         self._clean_at: datetime | None = None  # newest change when nothing was left to embed
         self._sync_failures = 0  # syncs failed in a row
         self._sync_after = 0.0  # monotonic: no sync before (after failures)
+        self._webhooks_after = 0.0  # monotonic: no look at the webhooks before
 
     def run(self) -> None:
         """Work rounds until stopped, resting ``poll`` seconds after a round with nothing to
@@ -146,7 +153,18 @@ class Worker:
                 report.keywords,
                 ", new vector index" if report.saved else "",
             )
+        if not self.stop.is_set() and time.monotonic() >= self._webhooks_after:
+            report.calls = self._webhooks()
         return report
+
+    def _webhooks(self) -> int:
+        """Queue the webhooks' new papers (indexed by now) and make the due calls; the calls
+        made."""
+        self._webhooks_after = time.monotonic() + WEBHOOKS_EVERY
+        queued, delivered = self.services.run_webhooks()
+        if queued.calls or delivered.tried:
+            log.info("webhooks: %s; %s", queued, delivered)
+        return delivered.tried
 
     def _sync(self) -> int:
         """Run the due syncs; the number of new papers. A sync that fails (no network, a

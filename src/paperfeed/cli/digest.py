@@ -54,6 +54,18 @@ def digest_run(app: AppContext, now: datetime | None) -> None:
         click.echo("No mail server set: set PAPERFEED_SMTP_URL (smtp://user:pass@host:587).")
 
 
+@digest.command("webhooks")
+@click.option("--now", type=Moment(), help="Act as if it were this time (catching up, tests).")
+@pass_app
+def digest_webhooks(app: AppContext, now: datetime | None) -> None:
+    """Queue the follows' new papers for their webhooks, then make the due calls (the
+    worker does it every minute; this runs it once, e.g. from cron)."""
+    with resumable(app):
+        queued, delivered = app.services.run_webhooks(now)
+    click.echo(str(queued))
+    click.echo(str(delivered))
+
+
 @digest.command("preview")
 @click.argument("subscription_id", type=int)
 @click.option("--html", is_flag=True, help="Print the HTML part instead of the text.")

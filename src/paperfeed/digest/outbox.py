@@ -63,13 +63,17 @@ class DeliveryReport:
     cancelled: int = 0  # digests of subscriptions stopped since they were queued
     error: str | None = None
 
+    @property
+    def tried(self) -> int:
+        return self.sent + self.retry_later + self.failed
+
     def __str__(self) -> str:
         line = (
             f"{self.sent} sent, {self.retry_later} to retry later, {self.failed} failed, "
             f"{self.waiting} waiting"
         )
         if self.cancelled:
-            line += f", {self.cancelled} cancelled (unsubscribed)"
+            line += f", {self.cancelled} cancelled (unsubscribed, or the webhook stopped)"
         return f"{line}; stopped: {self.error}" if self.error else line
 
 
@@ -125,12 +129,12 @@ def deliver(
     clock for due times, backoff and ``sent_at``; ``limit`` caps the messages tried;
     ``progress`` sees the report after each.
     """
-    lease_clock = _moving_clock(now)
+    lease_clock = moving_clock(now)
     clock = (lambda: now) if now else lease_clock
     report = DeliveryReport()
     if config is not None:
         with SmtpConnection(config) as smtp:
-            while not report.error and (limit is None or _tried(report) < limit):
+            while not report.error and (limit is None or report.tried < limit):
                 claimed = claim_message(engine, clock(), lease_clock() + LEASE)
                 if claimed is None:
                     break
@@ -141,7 +145,7 @@ def deliver(
     return report
 
 
-def _moving_clock(start: datetime | None) -> Callable[[], datetime]:
+def moving_clock(start: datetime | None) -> Callable[[], datetime]:
     """A clock from ``start`` (default: now) on, moving with real time.
 
     Leases need it: a run told a fixed ``now`` still spends real time sending, and a lease
@@ -171,10 +175,6 @@ def _stamped(message: Message, key: str, now: datetime) -> Message:
     if "Date" not in message:
         message["Date"] = format_datetime(now)
     return message
-
-
-def _tried(report: DeliveryReport) -> int:
-    return report.sent + report.retry_later + report.failed
 
 
 def _attempt(

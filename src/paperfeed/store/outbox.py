@@ -1,5 +1,6 @@
-"""The outbox's rows: mails queued once per key, claimed by one delivery run at a time, and
-what became of them; the addresses that refused mail; the papers each queued digest carried.
+"""The outbox's rows: mails and webhook calls queued once per key, claimed by one delivery
+run at a time, and what became of them; the addresses that refused mail; the papers each
+queued digest carried.
 
 Sending, retrying and what a server's reply means are :mod:`paperfeed.digest.outbox`'s.
 """
@@ -10,13 +11,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Row, func, insert, select, update
 
 from paperfeed.store.schema import (
     MailKind,
     OutboxStatus,
     SubscriptionStatus,
     digest_papers,
+    follows,
     outbox,
     papers,
     subscriptions,
@@ -33,10 +35,14 @@ def queue_message(conn: Connection, row: Mapping[str, Any]) -> int | None:
     return conn.execute(statement).scalar()
 
 
-def claim_message(engine: Engine, now: datetime, lease_until: datetime) -> Row | None:
-    """Take the next message due at ``now`` for this run until ``lease_until``, with the reason
-    its address is suppressed (``suppressed``) and its subscription's status
-    (``subscription_status``); ``None`` when nothing is due.
+def claim_message(
+    engine: Engine, now: datetime, lease_until: datetime, *, webhooks: bool = False
+) -> Row | None:
+    """Take the next mail (``webhooks``: webhook call) due at ``now`` for this run until
+    ``lease_until``; ``None`` when nothing is due. A mail comes with the reason its address is
+    suppressed (``suppressed``) and its subscription's status (``subscription_status``); a call
+    with its follow's webhook as it is now (``url``, ``secret``, ``paused_at``: no ``url`` once
+    the webhook was cleared or the follow deleted).
 
     On PostgreSQL the read skips rows another run has locked; on SQLite the write lock
     serialises claims, and the ``UPDATE`` re-checks that the row is still due, so only one run
@@ -48,10 +54,14 @@ def claim_message(engine: Engine, now: datetime, lease_until: datetime) -> Row |
             outbox,
             suppressed_addresses.c.reason.label("suppressed"),
             subscriptions.c.status.label("subscription_status"),
+            follows.c.webhook_url.label("url"),
+            follows.c.webhook_secret.label("secret"),
+            follows.c.webhook_paused_at.label("paused_at"),
         )
         .outerjoin(suppressed_addresses, suppressed_addresses.c.email == outbox.c.email)
         .outerjoin(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
-        .where(due)
+        .outerjoin(follows, follows.c.id == outbox.c.follow_id)
+        .where(due, _calls(webhooks))
         .order_by(outbox.c.next_attempt_at, outbox.c.id)
         .limit(1)
         .with_for_update(of=outbox, skip_locked=True)  # PostgreSQL; SQLite ignores it
@@ -66,6 +76,13 @@ def claim_message(engine: Engine, now: datetime, lease_until: datetime) -> Row |
             if conn.execute(take).rowcount:
                 return row
         # another run took it between our SELECT and UPDATE (SQLite): try the next one
+
+
+def _calls(webhooks: bool) -> ColumnElement[bool]:
+    """Webhook calls, or mails."""
+    if webhooks:
+        return outbox.c.kind == MailKind.WEBHOOK
+    return outbox.c.kind != MailKind.WEBHOOK
 
 
 def update_message(engine: Engine, message_id: int, **values: object) -> None:
@@ -105,9 +122,10 @@ def prune_sent(engine: Engine, cutoff: datetime) -> int:
         return conn.execute(statement).rowcount
 
 
-def count_unsent(engine: Engine) -> int:
-    """How many messages are pending or being sent."""
-    query = select(func.count()).select_from(outbox).where(outbox.c.status.in_(UNSENT))
+def count_unsent(engine: Engine, *, webhooks: bool = False) -> int:
+    """How many mails (``webhooks``: webhook calls) are pending or being sent."""
+    unsent = outbox.c.status.in_(UNSENT)
+    query = select(func.count()).select_from(outbox).where(unsent, _calls(webhooks))
     with engine.connect() as conn:
         return conn.execute(query).scalar_one()
 

@@ -32,7 +32,11 @@ def upgrade() -> None:
         batch.alter_column("email", existing_type=sa.String(320), nullable=True)
         batch.add_column(sa.Column("follow_id", sa.Integer(), nullable=True))
         batch.create_foreign_key(
-            op.f("fk_outbox_follow_id_follows"), "follows", ["follow_id"], ["id"], ondelete="CASCADE"
+            op.f("fk_outbox_follow_id_follows"),
+            "follows",
+            ["follow_id"],
+            ["id"],
+            ondelete="CASCADE",
         )
         batch.create_index(op.f("ix_outbox_follow_id"), ["follow_id"])
     op.create_table(
