@@ -25,7 +25,9 @@ the same call (the outbox's claim).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine, Row
@@ -74,7 +76,7 @@ def deliver_webhooks(
     ``now`` fixes the clock for due times, backoff and ``sent_at``; ``limit`` caps the calls
     tried."""
     lease_clock = moving_clock(now)
-    clock = (lambda: now) if now else lease_clock
+    clock: Callable[[], datetime] = (lambda: now) if now else lease_clock
     report = DeliveryReport()
     while limit is None or report.tried < limit:
         claimed = claim_message(engine, clock(), lease_clock() + LEASE, webhooks=True)
@@ -88,7 +90,7 @@ def deliver_webhooks(
 def _attempt(
     engine: Engine,
     client: httpx.Client,
-    row: Row,
+    row: Row[Any],
     now: datetime,
     report: DeliveryReport,
     allow_private: bool,
@@ -141,7 +143,7 @@ def _attempt(
         report.sent += 1
 
 
-def _failed(engine: Engine, row: Row, attempts: int, error: str, now: datetime) -> None:
+def _failed(engine: Engine, row: Row[Any], attempts: int, error: str, now: datetime) -> None:
     values = {"status": OutboxStatus.FAILED, "attempts": attempts, "last_error": error}
     record_call(
         engine,
@@ -155,7 +157,7 @@ def _failed(engine: Engine, row: Row, attempts: int, error: str, now: datetime) 
     )
 
 
-def _call(client: httpx.Client, row: Row, allow_private: bool) -> None:
+def _call(client: httpx.Client, row: Row[Any], allow_private: bool) -> None:
     """POST the call; raises :class:`Refused` or :class:`TryLater` unless it got a 2xx."""
     url = httpx.URL(row.url)
     if not allow_private and private_host(
