@@ -40,7 +40,7 @@ WHY = {
     401: "Not signed in, or an unknown API token",
     403: "A change signed in by cookie without the session's X-CSRF-Token header, or (for "
     "what comes to the account's address by mail) an address not confirmed yet",
-    404: "No such paper, tag or subscription",
+    404: "No such paper, tag, subscription or follow",
     409: "In conflict with what is stored",
     413: "The request body is over the limit (1 MB; 5 MB for a library file)",
     422: "A parameter or the body is not valid: which, and why, is given",
