@@ -26,7 +26,7 @@ from paperfeed.ranking.following import (
 from paperfeed.store.accounts import create_token, find_user, verify_email
 from paperfeed.store.activity import set_hidden
 from paperfeed.store.follows import follow, user_follows
-from paperfeed.store.schema import DigestKind, Frequency, FollowKind
+from paperfeed.store.schema import DigestKind, FollowKind, Frequency
 from paperfeed.store.subscriptions import subscribe
 from paperfeed.store.user_data import delete_account, export_user_data
 from web_app import (
@@ -40,7 +40,6 @@ from web_app import (
     WebApp,
     build,
     card_ids,
-    form_token,
     sign_up,
 )
 
