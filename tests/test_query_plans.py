@@ -13,6 +13,7 @@ from sqlalchemy import Engine, event
 
 from memory_source import MemorySource, paper
 from paperfeed.ingest.pipeline import ingest
+from paperfeed.ranking.following import followed_papers
 from paperfeed.ranking.trending import trending_cards
 from paperfeed.records import Organisation
 from paperfeed.store import feed, lookup, related
@@ -86,6 +87,16 @@ def test_the_day_page_reads_only_that_days_papers(store: Engine) -> None:
 
 def test_the_daily_papers_api_reads_only_the_periods_papers(store: Engine) -> None:
     assert full_scans(store, lambda: feed.period_papers(store, DAY, DAY, limit=50)) == []
+
+
+def test_followed_papers_read_only_the_periods_papers(store: Engine) -> None:
+    follows = [
+        {"id": 1, "kind": "author", "target": "Ada Lovelace"},
+        {"id": 2, "kind": "organisation", "target": "lab"},
+        {"id": 3, "kind": "category", "target": "cs"},
+    ]
+    assert len(followed_papers(store, None, follows, DAY, DAY)) == 5
+    assert full_scans(store, lambda: followed_papers(store, None, follows, DAY, DAY)) == []
 
 
 def test_trending_reads_only_recent_papers(store: Engine) -> None:

@@ -245,6 +245,7 @@ def test_for_you_and_the_library_are_in_the_navigation_when_signed_in(browser: T
         "Submit",
         "For you",
         "Library",
+        "Following",
     ]
 
 

@@ -19,10 +19,12 @@ from sqlalchemy import Engine
 
 from paperfeed.digest.schedule import Period
 from paperfeed.index.query import Filters, parse_query
+from paperfeed.ranking.following import followed_papers, ranked
 from paperfeed.ranking.recommend import Recommender
 from paperfeed.ranking.search import Searcher, Window
 from paperfeed.ranking.trending import arrival, trending_score
 from paperfeed.store.feed import arrived_papers
+from paperfeed.store.follows import user_follows
 from paperfeed.store.outbox import carried_papers
 from paperfeed.store.schema import DigestKind, Frequency
 
@@ -44,6 +46,7 @@ class PeriodPapers:
 
     def __init__(self, contents: Contents, period: Period) -> None:
         self.contents = contents
+        self.period = period
         start = datetime.combine(period.first, time(), UTC)
         self.cards = arrived_papers(contents.engine, period.first, period.day, start, contents.now)
         self.by_id = {card["arxiv_id"]: card for card in self.cards}
@@ -151,8 +154,32 @@ def _recommend(
     ]
 
 
+def _following(
+    contents: Contents, subscription: dict[str, Any], found: PeriodPapers, fresh: set[str]
+) -> list[dict[str, Any]]:
+    """The fresh papers of what the subscriber's account follows, ranked as on its home page,
+    each with the follows it matched."""
+    user_id = subscription["user_id"]
+    follows = user_follows(contents.engine, user_id) if user_id is not None else []
+    if not follows:
+        return []
+    period = found.period
+    matched = followed_papers(
+        contents.engine,
+        contents.searcher,
+        follows,
+        period.first,
+        period.day,
+        known=found.by_id,
+        window=found.window,
+    )
+    chosen = [paper for paper in matched if paper.card["arxiv_id"] in fresh]
+    return [paper.shown() for paper in ranked(contents.recommender, user_id, chosen, contents.now)]
+
+
 RANKERS: dict[DigestKind, Ranker] = {
     DigestKind.TRENDING: _trending,
     DigestKind.SEARCH: _search,
     DigestKind.RECOMMEND: _recommend,
+    DigestKind.FOLLOWING: _following,
 }

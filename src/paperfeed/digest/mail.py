@@ -34,6 +34,7 @@ TITLES = {
     DigestKind.TRENDING: "Trending papers",
     DigestKind.SEARCH: "New papers for “{query}”",
     DigestKind.RECOMMEND: "Recommended for you",
+    DigestKind.FOLLOWING: "New papers of what you follow",
 }
 
 
@@ -75,7 +76,7 @@ class DigestMail:
     def __init__(self, links: Links, sender: str) -> None:
         self.links = links
         self.sender = sender
-        self._parts: dict[tuple[str, str | None], tuple[Markup, str]] = {}
+        self._parts: dict[tuple[str | None, ...], tuple[Markup, str]] = {}
 
     def mail(self, digest: Digest) -> Mail:
         """The digest rendered, with the one-click unsubscribe headers of RFC 8058."""
@@ -98,7 +99,7 @@ class DigestMail:
         return self.mail(digest).message(self.sender, digest.subscription["email"])
 
     def _part(self, card: dict[str, Any]) -> tuple[Markup, str]:
-        key = (card["arxiv_id"], card.get("because"))
+        key = (card["arxiv_id"], card.get("because"), *card.get("reasons", ()))
         if key not in self._parts:
             entry = {"paper": _entry(card, self.links)}
             html = TEMPLATES.get_template("digest_paper.html").render(entry)

@@ -46,7 +46,7 @@ from urllib.parse import parse_qs
 from sqlalchemy import Engine
 
 from paperfeed.digest.links import Links
-from paperfeed.ranking.follow_matches import followed_papers
+from paperfeed.ranking.following import followed_papers
 from paperfeed.ranking.search import Searcher
 from paperfeed.store.outbox import queue_message
 from paperfeed.store.schema import FollowKind, MailKind, OutboxStatus
@@ -90,7 +90,10 @@ def queue_webhooks(
         if start is not None and start >= now:
             continue
         report.follows += 1
-        cards = followed_papers(engine, searcher, follow, start or now, now) if start else []
+        cards: list[dict[str, Any]] = []
+        if start is not None:  # a new webhook starts from now
+            found = followed_papers(engine, searcher, [follow], start.date(), now.date())
+            cards = [paper.card for paper in found]
         sent = carried_by(engine, follow["id"], [card["id"] for card in cards])
         fresh = [card for card in cards if card["id"] not in sent]
         with engine.begin() as conn:

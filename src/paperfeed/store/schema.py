@@ -391,6 +391,7 @@ class DigestKind(StrEnum):
     TRENDING = "trending"
     SEARCH = "search"  # new papers for a saved search
     RECOMMEND = "recommend"  # recommendations for the subscriber's account
+    FOLLOWING = "following"  # new papers of what the subscriber's account follows
 
 
 class Frequency(StrEnum):

@@ -23,6 +23,8 @@ from paperfeed.store.schema import (
 )
 
 KINDS = tuple(DigestKind)
+# digests made from an account's own data: subscribed only by the account holder
+FOR_ACCOUNTS = (DigestKind.RECOMMEND, DigestKind.FOLLOWING)
 FREQUENCIES = tuple(Frequency)
 LIVE = (SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE)
 MAX_QUERY = 500
@@ -60,8 +62,12 @@ def subscribe(
             select(users.c.id, users.c.email_verified_at).where(users.c.email == email)
         ).first()
         user_id = account.id if account and account.email_verified_at else None
-        if kind == DigestKind.RECOMMEND and user_id is None:
-            learn = "recommendations learn from an account's saved and upvoted papers: "
+        if kind in FOR_ACCOUNTS and user_id is None:
+            learn = {
+                DigestKind.RECOMMEND: "recommendations learn from an account's saved and "
+                "upvoted papers: ",
+                DigestKind.FOLLOWING: "this digest brings what an account follows: ",
+            }[DigestKind(kind)]
             if account is None:
                 raise SubscriptionError(f"{learn}sign up with {email} first")
             raise SubscriptionError(f"{learn}the account of {email} has not confirmed it yet")

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from paperfeed.store.comments import forget_user_comments, user_comments
+from paperfeed.store.follows import user_follows
 from paperfeed.store.schema import (
-    DigestKind,
     api_tokens,
     not_interested,
     notes,
@@ -22,13 +22,14 @@ from paperfeed.store.schema import (
     users,
     votes,
 )
+from paperfeed.store.subscriptions import FOR_ACCOUNTS
 
 FORMAT = "paperfeed-user-data/1"
 
 
 def export_user_data(engine: Engine, user_id: int) -> dict[str, Any]:
     """The account, library (saved papers with tags and notes), upvotes, "not interested"
-    marks, submissions, comments (Markdown as written), subscriptions (once the address is
+    marks, submissions, comments (Markdown as written), follows, subscriptions (once the address is
     verified) and API token names, as JSON-ready values."""
     with engine.connect() as conn:
         account = (
@@ -61,6 +62,10 @@ def export_user_data(engine: Engine, user_id: int) -> dict[str, Any]:
             "not_interested": _papers(conn, not_interested, not_interested.c.created_at, user_id),
             "submitted": _papers(conn, submissions, submissions.c.submitted_at, user_id),
             "comments": user_comments(conn, user_id),
+            "follows": [
+                {"kind": row["kind"], "target": row["target"], "at": row["created_at"].isoformat()}
+                for row in user_follows(engine, user_id)
+            ],
             # an address's subscriptions are the account's once it verified the address
             "subscriptions": _subscriptions(conn, user_id, account["email"]) if verified else [],
             "api_tokens": [
@@ -81,7 +86,7 @@ def delete_account(engine: Engine, user_id: int) -> bool:
 
     A verified address's subscriptions go too. Those of an address never verified are its
     owner's, who may not be the account holder: they stay, unlinked from the account (bar
-    its recommendations digests, which have nothing left to learn from).
+    its recommendations and following digests, which have nothing left to learn from).
 
     Their comments are deleted as if they deleted each: the words go (they are the user's
     data), and one with replies stays as an empty "[deleted]" placeholder with no author, so
@@ -107,8 +112,8 @@ def delete_account(engine: Engine, user_id: int) -> bool:
             conn.execute(delete(subscriptions).where(subscriptions.c.email == account.email))
         else:
             linked = subscriptions.c.user_id == user_id
-            recommend = linked & (subscriptions.c.kind == DigestKind.RECOMMEND)
-            conn.execute(delete(subscriptions).where(recommend))
+            own = linked & subscriptions.c.kind.in_(FOR_ACCOUNTS)
+            conn.execute(delete(subscriptions).where(own))
             conn.execute(update(subscriptions).where(linked).values(user_id=None))
         forget_user_comments(conn, user_id)
         # the rest cascades from the user row (votes, library, notes, tags, tokens, ...)

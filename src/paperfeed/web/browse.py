@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 
 from paperfeed.index.query import read_categories
@@ -21,10 +21,12 @@ from paperfeed.ranking.trending import trending_cards
 from paperfeed.services import Services
 from paperfeed.store import feed
 from paperfeed.store.changes import shown_version
+from paperfeed.store.follows import user_follows
 from paperfeed.store.runs import last_completed
-from paperfeed.store.schema import papers
+from paperfeed.store.schema import FollowKind, papers
 from paperfeed.web.api_docs import documented
 from paperfeed.web.deps import ServicesDep
+from paperfeed.web.follows import follow_option
 from paperfeed.web.kept import Kept
 from paperfeed.web.render import page
 from paperfeed.web.security import current_user
@@ -52,11 +54,6 @@ SortParam = Annotated[
     str | None,
     Query(max_length=20, description="trending (most upvoted), newest or id (arXiv's order)"),
 ]
-
-
-@router.get("/")
-def home() -> RedirectResponse:
-    return RedirectResponse("/papers", 307)
 
 
 @router.get("/papers")
@@ -122,7 +119,8 @@ def organisation_page(
     categories, notes = page_categories(cat)
     listed = feed.in_categories(categories)
     items = feed.organisation_papers(services.engine, handle, *listed)
-    return _listing(request, services, organisation["name"], items, categories, notes)
+    following = (FollowKind.ORGANISATION, handle)
+    return _listing(request, services, organisation["name"], items, categories, notes, following)
 
 
 @router.get("/author/{name:path}")
@@ -136,7 +134,8 @@ def author_page(
     items = feed.author_papers(services.engine, name, *feed.in_categories(categories))
     if not items and not (categories and feed.author_papers(services.engine, name, limit=1)):
         raise HTTPException(404, f"There are no papers by {name!r} here.")
-    return _listing(request, services, name, items, categories, notes)
+    following = (FollowKind.AUTHOR, name)
+    return _listing(request, services, name, items, categories, notes, following)
 
 
 def _listing(
@@ -146,10 +145,17 @@ def _listing(
     items: list[dict[str, Any]],
     categories: list[str],
     notes: list[str],
+    following: tuple[str, str],
 ) -> HTMLResponse:
-    shown = with_marks(services, current_user(request), items)
+    user = current_user(request)
     return page(
-        request, "listing.html", heading=heading, papers=shown, categories=categories, notes=notes
+        request,
+        "listing.html",
+        heading=heading,
+        papers=with_marks(services, user, items),
+        categories=categories,
+        notes=notes,
+        follow=follow_option(services, user, *following),
     )
 
 
@@ -328,11 +334,12 @@ def _day_page(
     order = _day_order(request, sort, notes)
     listing = day_listing(request.app.state.days, services.engine, day, offset, categories, order)
     items = [dict(card) for card in listing.cards]  # the marks go on copies
+    user = current_user(request)
     return page(
         request,
         "day.html",
         day=listing.day,
-        papers=with_marks(services, current_user(request), items),
+        papers=with_marks(services, user, items),
         total=listing.total,
         number=number,
         more=offset + len(items) < listing.total,
@@ -344,6 +351,8 @@ def _day_page(
         notes=notes,
         order=order,
         orders=DAY_SORTS,
+        follow_buttons=[follow_option(services, user, FollowKind.CATEGORY, c) for c in categories],
+        follows=len(user_follows(services.engine, user["id"])) if user else None,
     )
 
 

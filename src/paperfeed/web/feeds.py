@@ -1,4 +1,5 @@
-"""Atom and RSS feeds of the daily feed, trending, and any search (``feedgen``)."""
+"""Atom and RSS feeds of the daily feed, trending, any search (``feedgen``), and each
+account's secret Atom feed of what it follows."""
 
 from __future__ import annotations
 
@@ -14,14 +15,17 @@ from feedgen.feed import FeedGenerator
 
 from paperfeed.ranking.trending import trending
 from paperfeed.store import feed
+from paperfeed.store.follows import feed_owner, user_follows
 from paperfeed.text import plain
 from paperfeed.web.deps import ServicesDep
+from paperfeed.web.follows import recent_followed
 from paperfeed.web.search_form import SearchForm, run_search
 from paperfeed.web.views import latest_day
 
 router = APIRouter(prefix="/feeds", include_in_schema=False)
 FORMATS = {"atom": "application/atom+xml", "rss": "application/rss+xml"}
 ITEMS = 50
+FOLLOWED_DAYS = 14  # a feed reader that looks weekly misses nothing
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # an empty feed's "updated"
 # characters XML 1.0 cannot hold (lxml refuses them): control characters, lone surrogates
 NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -51,6 +55,21 @@ def search_feed(
     return _render(request, kind, f"paperfeed: {form.q or 'search'}", f"/search?{query}", items)
 
 
+@router.get("/{key}.atom")
+def following_feed(request: Request, services: ServicesDep, key: str) -> Response:
+    """The papers of what the account whose feed URL holds ``key`` follows, newest first."""
+    owner = feed_owner(services.engine, key) if len(key) <= 64 else None
+    if owner is None:
+        raise HTTPException(
+            404,
+            "This feed address is not valid: it may have been replaced by a new one (see the "
+            "Following page of your account).",
+        )
+    found, _ = recent_followed(services, user_follows(services.engine, owner), FOLLOWED_DAYS)
+    items = [paper.shown() for paper in found[:ITEMS]]
+    return _render(request, "atom", "paperfeed: papers you follow", "/", items)
+
+
 def _render(
     request: Request, kind: str, title: str, page: str, items: list[dict[str, Any]]
 ) -> Response:
@@ -76,6 +95,8 @@ def _render(
         entry.title(_xml(plain(card.get("title"))))
         entry.link(href=link)
         abstract = _xml(plain(card.get("abstract"))) or " "
+        if card.get("reasons"):  # a followed paper: why it is in the feed
+            abstract = _xml(f"Because {' and '.join(card['reasons'])}.\n\n{abstract}")
         # RSS readers decode <description> as HTML: the text is escaped once more for them, so
         # that an abstract's "<img onerror=...>" shows as text; Atom's content is type text
         entry.description(html.escape(abstract) if kind == "rss" else abstract)

@@ -12,9 +12,11 @@ from pydantic import Field
 from paperfeed.index.query import MODES, SORTS
 from paperfeed.services import Services
 from paperfeed.store.queries import cards_in_order
+from paperfeed.store.schema import FollowKind
 from paperfeed.web.api_docs import documented
 from paperfeed.web.cite import reference_file
 from paperfeed.web.deps import ServicesDep
+from paperfeed.web.follows import follow_option
 from paperfeed.web.render import page
 from paperfeed.web.search_form import SearchForm, run_search
 from paperfeed.web.security import current_user
@@ -29,7 +31,9 @@ def search_page(
     request: Request, services: ServicesDep, form: Annotated[SearchForm, Query()]
 ) -> HTMLResponse:
     results, notes = run_search(services.searcher, form, PER_PAGE)
-    hits = with_marks(services, current_user(request), [dict(vars(hit)) for hit in results])
+    user = current_user(request)
+    hits = with_marks(services, user, [dict(vars(hit)) for hit in results])
+    wanted = form.follow_target()
     return page(
         request,
         "search.html",
@@ -40,6 +44,7 @@ def search_page(
         modes=MODES,
         sorts=SORTS,
         more=len(results) == PER_PAGE,
+        follow=follow_option(services, user, FollowKind.SEARCH, wanted) if form.q.strip() else None,
     )
 
 

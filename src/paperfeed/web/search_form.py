@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from paperfeed.index.query import MAX_CHARS, Filters, read_categories
+from paperfeed.ranking.following import search_target
 from paperfeed.ranking.search import Hit, Searcher
 from paperfeed.web.views import MAX_CATEGORY_VALUES, CategoryValue, IsoDate
 
@@ -46,6 +47,11 @@ class SearchForm(BaseModel):
     def filters(self) -> Filters:
         categories = " ".join(self.categories()[0])
         return Filters.typed(categories, self.author, self.org, self.date_from, self.date_to)
+
+    def follow_target(self) -> str:
+        """This search as a follow keeps it (its words and filters, not its dates, order or
+        page): :func:`~paperfeed.ranking.following.search_target`."""
+        return search_target(self.q, self.categories()[0], self.author, self.org)
 
     @property
     def active(self) -> bool:

@@ -26,7 +26,6 @@ from paperfeed.digest.run import mail_link
 from paperfeed.services import Services
 from paperfeed.store import subscriptions as store
 from paperfeed.store.accounts import is_verified
-from paperfeed.store.schema import DigestKind
 from paperfeed.web.api_docs import Auth, documented
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
@@ -44,8 +43,8 @@ CONFIRM_FIRST = (
     "profile page sends it again)."
 )
 RECOMMEND_SIGNED_IN = (
-    "Recommendations by email come from your account: sign in, then subscribe from the "
-    "For you page."
+    "Recommendations and the papers you follow by email come from your account: sign in, "
+    "then subscribe from the For you or Following page."
 )
 
 
@@ -61,7 +60,7 @@ class Timing(BaseModel):
 
 class NewSubscription(Timing):
     email: str = Field(max_length=320)
-    kind: Literal["trending", "search", "recommend"] = "trending"
+    kind: Literal["trending", "search", "recommend", "following"] = "trending"
     query: str | None = Field(None, max_length=500, description="For a saved-search digest")
     categories: list[Annotated[str, Field(max_length=40)]] = Field(
         default_factory=list, max_length=20
@@ -82,7 +81,7 @@ def create_subscription(
     email = choices.pop("email").strip().lower()
     mine = user is not None and user["email"] == email
     own = mine and user is not None and is_verified(user)
-    if choices["kind"] == DigestKind.RECOMMEND and not own:
+    if choices["kind"] in store.FOR_ACCOUNTS and not own:
         raise ConfirmFirst(CONFIRM_FIRST) if mine else store.SubscriptionError(RECOMMEND_SIGNED_IN)
     made = store.subscribe(services.engine, email, confirmed=own, **choices)
     if not own or made["status"] == "pending":
