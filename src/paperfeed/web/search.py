@@ -18,6 +18,7 @@ from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
 from paperfeed.web.search_form import SearchForm, run_search
 from paperfeed.web.security import current_user
+from paperfeed.web.trends import MAX_QUERY, search_trends, trend_charts
 from paperfeed.web.views import PER_PAGE, api_categories, hit_json, with_marks
 
 router = APIRouter(include_in_schema=False)
@@ -30,6 +31,8 @@ def search_page(
 ) -> HTMLResponse:
     results, notes = run_search(services.searcher, form, PER_PAGE)
     hits = with_marks(services, current_user(request), [dict(vars(hit)) for hit in results])
+    shown = hits and form.page == 1
+    trend = trend_charts(search_trends(services, form, [form.q]), "search") if shown else []
     return page(
         request,
         "search.html",
@@ -40,6 +43,8 @@ def search_page(
         modes=MODES,
         sorts=SORTS,
         more=len(results) == PER_PAGE,
+        trend=trend,
+        max_query=MAX_QUERY,
     )
 
 

@@ -14,17 +14,9 @@ LAST_PAGE = 50  # a ranking is deep enough for this many pages, not for every pa
 MAX_PAGE = 1000  # past LAST_PAGE a page says where results stop; past this it is a 422
 
 
-class SearchForm(BaseModel):
-    """``/search?q=…&mode=…&sort=…&cat=…&author=…&org=…&from=…&to=…&page=…``."""
+class FilterForm(BaseModel):
+    """A search's filters: ``cat=…&author=…&org=…&from=…&to=…``."""
 
-    q: str = Field(
-        default="",
-        max_length=2 * MAX_CHARS,
-        description=f"Free text; also `author:`, `cat:`, `year:`, quotes. Cut to {MAX_CHARS:,} "
-        "characters.",
-    )
-    mode: Literal["hybrid", "lexical", "dense"] = "hybrid"
-    sort: Literal["relevance", "date", "upvotes"] = "relevance"
     cat: list[CategoryValue] = Field(
         default=[],
         max_length=MAX_CATEGORY_VALUES,
@@ -35,9 +27,6 @@ class SearchForm(BaseModel):
     org: str = Field(default="", max_length=200, description="An organisation handle")
     date_from: IsoDate | None = Field(default=None, alias="from")
     date_to: IsoDate | None = Field(default=None, alias="to")
-    page: int = Field(
-        default=1, ge=1, le=MAX_PAGE, description=f"From 1; results stop at page {LAST_PAGE}"
-    )
 
     def categories(self) -> tuple[list[str], list[str]]:
         """The categories filtered by, and why each one left out is (:func:`read_categories`)."""
@@ -46,6 +35,22 @@ class SearchForm(BaseModel):
     def filters(self) -> Filters:
         categories = " ".join(self.categories()[0])
         return Filters.typed(categories, self.author, self.org, self.date_from, self.date_to)
+
+
+class SearchForm(FilterForm):
+    """``/search?q=…&mode=…&sort=…&page=…`` and the filters."""
+
+    q: str = Field(
+        default="",
+        max_length=2 * MAX_CHARS,
+        description=f"Free text; also `author:`, `cat:`, `year:`, quotes. Cut to {MAX_CHARS:,} "
+        "characters.",
+    )
+    mode: Literal["hybrid", "lexical", "dense"] = "hybrid"
+    sort: Literal["relevance", "date", "upvotes"] = "relevance"
+    page: int = Field(
+        default=1, ge=1, le=MAX_PAGE, description=f"From 1; results stop at page {LAST_PAGE}"
+    )
 
     @property
     def active(self) -> bool:
