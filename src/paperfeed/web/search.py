@@ -31,8 +31,9 @@ def search_page(
 ) -> HTMLResponse:
     results, notes = run_search(services.searcher, form, PER_PAGE)
     hits = with_marks(services, current_user(request), [dict(vars(hit)) for hit in results])
-    shown = hits and form.page == 1
-    trend = trend_charts(search_trends(services, form, [form.q]), "search") if shown else []
+    found = search_trends(services, form, [form.q]) if hits and form.page == 1 else None
+    # a search found by meaning alone has no papers with its words to count
+    trend = trend_charts(found, "search") if found and found.series[0].total else []
     return page(
         request,
         "search.html",
