@@ -25,8 +25,8 @@ class FilterForm(BaseModel):
     )
     author: str = Field(default="", max_length=200)
     org: str = Field(default="", max_length=200, description="An organisation handle")
-    date_from: IsoDate | None = Field(default=None, alias="from")
-    date_to: IsoDate | None = Field(default=None, alias="to")
+    date_from: IsoDate = Field(default=None, alias="from")
+    date_to: IsoDate = Field(default=None, alias="to")
 
     def categories(self) -> tuple[list[str], list[str]]:
         """The categories filtered by, and why each one left out is (:func:`read_categories`)."""

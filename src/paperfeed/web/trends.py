@@ -76,7 +76,7 @@ def trends_page(
     return page(
         request,
         "trends.html",
-        form=form,
+        compared=form,  # not ``form``: the header's search box would show its queries
         queries=queries,
         found=found,
         charts=trend_charts(found, "trend") if found else [],
