@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from fastapi import Form, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse
-from pydantic import BeforeValidator, StringConstraints
+from pydantic import BeforeValidator, StringConstraints, WithJsonSchema
 from sqlalchemy import Engine
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
@@ -67,7 +67,11 @@ def _iso_day(value: object) -> object:
 
 # a day as YYYY-MM-DD only (pydantic alone reads a number as a Unix time: date=0 is 1970), or
 # none when left empty
-IsoDate = Annotated[date | None, BeforeValidator(_iso_day)]
+IsoDate = Annotated[
+    date | None,
+    BeforeValidator(_iso_day),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date"}, {"enum": [""]}]}),
+]
 
 
 def api_categories(values: Sequence[str]) -> list[str]:
