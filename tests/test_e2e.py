@@ -457,6 +457,26 @@ def test_search_highlights_the_word_and_keeps_the_query_in_the_url(page: Page) -
     assert card_ids(page) == before
 
 
+def test_comparing_search_trends_draws_charts_the_csp_allows(page: Page) -> None:
+    page.goto("/search?q=language&mode=lexical")
+    expect(page.get_by_role("img", name="Papers per month")).to_be_visible()
+    page.get_by_role("link", name="Compare this search with others").click()
+    page.get_by_label("Search 2").fill("neural")
+    page.get_by_label("Search 3").fill("<b>quantum</b>")
+    page.get_by_role("button", name="Compare").click()
+    page.wait_for_url("**/trends?q=language&q=neural&q=*")
+    monthly = page.locator("figure.chart").first
+    expect(monthly.get_by_role("img", name="Papers per month")).to_be_visible()
+    expect(monthly.locator(".legend li")).to_have_text(["language", "neural", "<b>quantum</b>"])
+    expect(monthly.locator("polyline")).to_have_count(3)
+    box = monthly.locator("svg[role=img]").bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 100
+    monthly.get_by_text("The counts as a table").click()
+    expect(monthly.locator("table tbody th")).to_have_text(["Jun 2025"])
+    expect(monthly.locator("table tbody td")).to_have_text(["5", "2", "0"])
+    shot(page, "trends")
+
+
 def test_search_snippets_show_latex_as_text_like_the_rest_of_the_card(page: Page) -> None:
     page.goto("/search?q=divergence&mode=lexical")
     snippet = page.locator("article.card .snippet").first

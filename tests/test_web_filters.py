@@ -192,6 +192,14 @@ def test_search_takes_several_categories_and_shows_them(visitor: TestClient) -> 
     assert xpath(quantum, "//input[@name='cat']/@value") == ["quant-ph"]
 
 
+def test_the_search_forms_empty_dates_filter_nothing(visitor: TestClient) -> None:
+    # as a browser sends the form with its From and To left empty
+    page = visitor.get("/search?q=graph&mode=lexical&cat=&author=&from=&to=")
+    assert page.status_code == 200
+    assert card_ids(page.text) == card_ids(visitor.get("/search?q=graph&mode=lexical").text)
+    assert visitor.get("/api/papers/search?q=graph&from=0").status_code == 422
+
+
 # bad values -------------------------------------------------------------------------------
 
 

@@ -1,15 +1,17 @@
 """Text as people read it: titles and abstracts with arXiv's LaTeX shown as plain Unicode (by
 :mod:`paperfeed.latex`), for the web pages, the feeds and the mails alike; counts with their
-nouns, for pages and the command line."""
+nouns, for pages and the command line; counts over time as a text sparkline, for mails."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from paperfeed.latex import DOLLAR, to_text
 
 LATEX_COMMAND = re.compile(r"\\[a-zA-Z]+")
+BLOCKS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"  # ▁ to █, an eighth to a whole
 ASCII_PUNCTUATION = bytes(c for c in range(128) if not chr(c).isalnum())
 
 
@@ -34,6 +36,16 @@ def lead(text: str | None, chars: int = 260) -> str:
 def counted(number: int, noun: str) -> str:
     """``1 paper``, ``1,283 papers``: a count and its noun (plurals by ``s``)."""
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def sparkline(counts: Sequence[int]) -> str:
+    """Counts as a line of block characters for plain text (``▁▃█``): nothing is the lowest
+    block, anything more at least the second, the highest count the full block."""
+    top = max(counts, default=0)
+    return "".join(
+        BLOCKS[0] if not count or not top else BLOCKS[1 + round(count / top * 6)]
+        for count in counts
+    )
 
 
 def folded_title(title: str) -> str:

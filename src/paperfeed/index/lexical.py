@@ -23,7 +23,7 @@ import struct
 import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from html import escape
 from pathlib import Path
@@ -62,6 +62,8 @@ LONG_QUERY_BOOSTS = {"title": 0.5, "abstract": 1.0, "authors": 0.5}
 # the orders results come in, by the field each sorts on (relevance: the score)
 SORTS: dict[Sort, str | None] = {"relevance": None, "date": "day", "upvotes": "upvotes"}
 SNIPPET_CHARS = 240
+# papers counted per announcement day (tantivy's histogram over the ``day`` fast field)
+PER_DAY = {"days": {"histogram": {"field": "day", "interval": 1, "min_doc_count": 1}}}
 # the columns a document is made of
 INDEXED = "arxiv_id title abstract authors categories announced published upvotes withdrawn"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -290,6 +292,29 @@ class LexicalIndex:
         return [
             LexicalHit(_arxiv_id(searcher.doc(address)), float(key)) for key, address in found.hits
         ]
+
+    def day_counts(self, query: ParsedQuery, filters: Filters = NO_FILTERS) -> Counter[date]:
+        """How many papers with every word of ``query`` and passing all filters were announced
+        each day (papers without a day left out): a trend counts the papers about a query, not
+        those sharing one of its words. Empty without free text and filters, as a search."""
+        text = self._text_query(replace(query, every_word=True))
+        restrictions = self._filters(query, filters)
+        if text is None and not restrictions:
+            return Counter()
+        known = Query.range_query(self._schema, "day", tantivy.FieldType.Integer, 1, None)
+        clauses = [(Occur.Must, q) for q in (text, *restrictions, known) if q is not None]
+        found = self._index.searcher().aggregate(Query.boolean_query(clauses), PER_DAY)
+        return Counter(
+            {date.fromordinal(int(b["key"])): b["doc_count"] for b in found["days"]["buckets"]}
+        )
+
+    def newest_day(self) -> date | None:
+        """The newest announcement day of any paper in the index."""
+        found = self._index.searcher().aggregate(
+            Query.all_query(), {"newest": {"max": {"field": "day"}}}
+        )
+        value = found["newest"]["value"]
+        return date.fromordinal(int(value)) if value else None
 
     def passing(
         self, arxiv_ids: Sequence[str], query: ParsedQuery, filters: Filters = NO_FILTERS

@@ -35,6 +35,7 @@ from paperfeed.web import (
     recommendations,
     search,
     subscriptions,
+    trends,
     webhooks,
 )
 from paperfeed.web.api_docs import SESSION_COOKIE
@@ -62,6 +63,7 @@ ROUTERS = (
     recommendations.api_router,
     webhooks.api_router,
     follows.api_router,
+    trends.api_router,
     recommendations.router,
     follows.router,
     home.router,
@@ -75,6 +77,7 @@ ROUTERS = (
     library_files.router,
     subscriptions.router,
     webhooks.router,
+    trends.router,
 )
 
 

@@ -20,6 +20,7 @@ from paperfeed.web.follows import follow_option
 from paperfeed.web.render import page
 from paperfeed.web.search_form import SearchForm, run_search
 from paperfeed.web.security import current_user
+from paperfeed.web.trends import MAX_QUERY, search_trends, trend_charts
 from paperfeed.web.views import PER_PAGE, api_categories, hit_json, with_marks
 
 router = APIRouter(include_in_schema=False)
@@ -34,6 +35,9 @@ def search_page(
     user = current_user(request)
     hits = with_marks(services, user, [dict(vars(hit)) for hit in results])
     wanted = form.follow_target()
+    found = search_trends(services, form, [form.q]) if hits and form.page == 1 else None
+    # a search found by meaning alone has no papers with its words to count
+    trend = trend_charts(found, "search") if found and found.series[0].total else []
     return page(
         request,
         "search.html",
@@ -45,6 +49,8 @@ def search_page(
         sorts=SORTS,
         more=len(results) == PER_PAGE,
         follow=follow_option(services, user, FollowKind.SEARCH, wanted) if form.q.strip() else None,
+        trend=trend,
+        max_query=MAX_QUERY,
     )
 
 

@@ -15,8 +15,31 @@ LAST_PAGE = 50  # a ranking is deep enough for this many pages, not for every pa
 MAX_PAGE = 1000  # past LAST_PAGE a page says where results stop; past this it is a 422
 
 
-class SearchForm(BaseModel):
-    """``/search?q=…&mode=…&sort=…&cat=…&author=…&org=…&from=…&to=…&page=…``."""
+class FilterForm(BaseModel):
+    """A search's filters: ``cat=…&author=…&org=…&from=…&to=…``."""
+
+    cat: list[CategoryValue] = Field(
+        default=[],
+        max_length=MAX_CATEGORY_VALUES,
+        description="Categories or archives (cs.CL, cs), any of them: repeat it, or separate "
+        "them by commas",
+    )
+    author: str = Field(default="", max_length=200)
+    org: str = Field(default="", max_length=200, description="An organisation handle")
+    date_from: IsoDate = Field(default=None, alias="from")
+    date_to: IsoDate = Field(default=None, alias="to")
+
+    def categories(self) -> tuple[list[str], list[str]]:
+        """The categories filtered by, and why each one left out is (:func:`read_categories`)."""
+        return read_categories(self.cat)
+
+    def filters(self) -> Filters:
+        categories = " ".join(self.categories()[0])
+        return Filters.typed(categories, self.author, self.org, self.date_from, self.date_to)
+
+
+class SearchForm(FilterForm):
+    """``/search?q=…&mode=…&sort=…&page=…`` and the filters."""
 
     q: str = Field(
         default="",
@@ -26,27 +49,9 @@ class SearchForm(BaseModel):
     )
     mode: Literal["hybrid", "lexical", "dense"] = "hybrid"
     sort: Literal["relevance", "date", "upvotes"] = "relevance"
-    cat: list[CategoryValue] = Field(
-        default=[],
-        max_length=MAX_CATEGORY_VALUES,
-        description="Categories or archives (cs.CL, cs), any of them: repeat it, or separate "
-        "them by commas",
-    )
-    author: str = Field(default="", max_length=200)
-    org: str = Field(default="", max_length=200, description="An organisation handle")
-    date_from: IsoDate | None = Field(default=None, alias="from")
-    date_to: IsoDate | None = Field(default=None, alias="to")
     page: int = Field(
         default=1, ge=1, le=MAX_PAGE, description=f"From 1; results stop at page {LAST_PAGE}"
     )
-
-    def categories(self) -> tuple[list[str], list[str]]:
-        """The categories filtered by, and why each one left out is (:func:`read_categories`)."""
-        return read_categories(self.cat)
-
-    def filters(self) -> Filters:
-        categories = " ".join(self.categories()[0])
-        return Filters.typed(categories, self.author, self.org, self.date_from, self.date_to)
 
     def follow_target(self) -> str:
         """This search as a follow keeps it (its words and filters, not its dates, order or

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from fastapi import Form, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse
-from pydantic import BeforeValidator, StringConstraints
+from pydantic import BeforeValidator, StringConstraints, WithJsonSchema
 from sqlalchemy import Engine
 
 from paperfeed.arxiv_ids import InvalidArxivId, parse_arxiv_id
@@ -58,13 +58,20 @@ ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _iso_day(value: object) -> object:
+    if value == "":  # a form's date input left empty
+        return None
     if isinstance(value, str) and not ISO_DAY.fullmatch(value):
         raise ValueError("a date is written YYYY-MM-DD")
     return value
 
 
-# a day as YYYY-MM-DD only: pydantic alone reads a number as a Unix time (date=0 is 1970)
-IsoDate = Annotated[date, BeforeValidator(_iso_day)]
+# a day as YYYY-MM-DD only (pydantic alone reads a number as a Unix time: date=0 is 1970), or
+# none when left empty
+IsoDate = Annotated[
+    date | None,
+    BeforeValidator(_iso_day),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date"}, {"enum": [""]}]}),
+]
 
 
 def api_categories(values: Sequence[str]) -> list[str]:
