@@ -235,7 +235,7 @@ class VectorIndex:
         _, rows = self._rows_of([arxiv_id])
         if not len(rows):
             raise KeyError(f"{arxiv_id} has no vector in {self.folder}")
-        query = self._take(rows[:1])[0]
+        query = self.take(rows[:1])[0]
         wanted = candidates or 4 * (k + 1)
         return self._nearest(query, k, wanted, exclude=int(self._keys[rows[0]]))
 
@@ -247,23 +247,42 @@ class VectorIndex:
     def rows(self, arxiv_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """The ids among these that have a vector (in order), and their vectors (float32)."""
         found, rows = self._rows_of(arxiv_ids)
-        return found, self._take(rows).reshape(len(rows), self.dim)
+        return found, self.take(rows)
 
     def cosines(
         self, query_vector: np.ndarray, arxiv_ids: Sequence[str]
     ) -> list[tuple[str, float]]:
         """Exact cosine of ``query_vector`` with each of these papers (unknown ids left out)."""
         found, rows = self._rows_of(arxiv_ids)
-        scores = self._take(rows) @ unit_rows(query_vector).reshape(-1)
+        scores = self.take(rows) @ unit_rows(query_vector).reshape(-1)
         return list(zip(found, scores.tolist(), strict=True))
+
+    @property
+    def size(self) -> int:
+        """How many rows the vectors file holds (live or not): rows are numbered below it."""
+        return len(self._keys)
+
+    def positions(self, arxiv_ids: Sequence[str] | np.ndarray) -> np.ndarray:
+        """The live row of each of these arXiv ids, as the store writes them (no version);
+        -1 for an id without one."""
+        sorted_ids, id_rows = self._by_id
+        wanted = np.asarray(arxiv_ids, "S")
+        if not len(sorted_ids):
+            return np.full(len(wanted), -1, np.int64)
+        at = np.searchsorted(sorted_ids, wanted).clip(max=len(sorted_ids) - 1)
+        return np.where(sorted_ids[at] == wanted, id_rows[at], -1)
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """These rows of the memory-mapped vectors as float32 ``(len(rows), dim)``, once the
+        file is known to still hold them; only these are read."""
+        self.check()
+        return self._vectors[rows].astype(np.float32).reshape(len(rows), self.dim)
 
     def _rows_of(self, arxiv_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """The given ids that have a live row (in order), and those rows."""
-        sorted_ids, id_rows = self._by_id
-        wanted = np.array([parse_arxiv_id(i).id for i in arxiv_ids], "S")
-        at = np.searchsorted(sorted_ids, wanted).clip(max=max(len(sorted_ids) - 1, 0))
-        hit = (sorted_ids[at] == wanted) if len(sorted_ids) else np.zeros(len(wanted), bool)
-        return [i for i, ok in zip(arxiv_ids, hit, strict=True) if ok], id_rows[at[hit]]
+        rows = self.positions([parse_arxiv_id(i).id for i in arxiv_ids])
+        hit = rows >= 0
+        return [i for i, ok in zip(arxiv_ids, hit, strict=True) if ok], rows[hit]
 
     def save(self) -> None:
         """Write the graph and the row table as a new generation, commit it by replacing
@@ -322,7 +341,7 @@ class VectorIndex:
             (keys != exclude) & np.isin(keys, sorted_keys)
         ]  # a corrupt graph too big to checksum
         rows = np.sort(key_rows[np.searchsorted(sorted_keys, keys)])
-        scores = self._take(rows) @ query
+        scores = self.take(rows) @ query
         best = np.lexsort((self._keys[rows], -scores))[:k]  # ties: by paper id, as rebuilt
         return [(self._arxiv_ids[rows[i]].decode(), float(scores[i])) for i in best]
 
@@ -365,11 +384,6 @@ class VectorIndex:
             raise BrokenIndex(f"{path.name} is missing") from None
         self._vectors = np.frombuffer(mapping, STORED).reshape(rows, self.dim)
         self._mapped = (mapping, needed)
-
-    def _take(self, rows: np.ndarray) -> np.ndarray:
-        """These rows of the vectors as float32, once the file is known to still hold them."""
-        self.check()
-        return self._vectors[rows].astype(np.float32)
 
     def _save_rows(self, path: Path) -> None:
         with path.open("wb") as file:
