@@ -152,14 +152,15 @@ class Catalogue:
     def load(cls, engine: Engine, index: VectorIndex) -> Catalogue:
         """Every visible paper with a vector in ``index``, with its day and categories, in one
         streamed pass over the store."""
-        ids, days, listed = [], [], defaultdict(lambda: array("i"))
+        ids: list[np.ndarray] = []
+        days: list[np.ndarray] = []
+        listed: defaultdict[str, array[int]] = defaultdict(lambda: array("i"))
         for part in visible_papers(engine):
-            start = sum(map(len, ids))
-            ids.append(np.array([row.arxiv_id for row in part], "S"))
-            days.append(np.array([_day(row) for row in part], np.int32))
-            for number, row in enumerate(part, start):
+            for number, row in enumerate(part, sum(len(done) for done in ids)):
                 for category in row.categories or ():
                     listed[category].append(number)
+            ids.append(np.array([row.arxiv_id for row in part], "S"))
+            days.append(np.array([_day(row) for row in part], np.int32))
         every = np.concatenate(ids) if ids else np.empty(0, "S1")
         day = np.concatenate(days) if days else np.empty(0, np.int32)
         positions = index.positions(every)
