@@ -200,9 +200,7 @@ def _real_vectors(db: Path, ids: list[str], real: int, cache: Path, say):
             [embedder.embed_documents(texts[i : i + 256]) for i in range(0, len(texts), 256)]
         )
         seconds = time.perf_counter() - started
-        say(
-            f"embedded {len(texts):,} real abstracts in {seconds:.0f} s ({len(texts) / seconds:.1f}/s)"
-        )
+        say(f"embedded {len(texts):,} real abstracts in {seconds:.0f} s")
         np.savez(cache, ids=np.array([row[0] for row in picked]), vectors=vectors)
     with np.load(cache) as saved:
         found, vectors = saved["ids"].tolist(), saved["vectors"].astype(np.float32)
