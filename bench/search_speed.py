@@ -370,7 +370,8 @@ def rss():
 
 before = rss()
 folder = Path(sys.argv[1])
-lexical, dense = LexicalIndex.open(folder / "lexical"), VectorIndex(folder / "dense")
+lexical = LexicalIndex.open(folder / "lexical")
+dense = VectorIndex(folder / "dense", view=True)  # as LiveVectors opens it
 rng = np.random.default_rng(0)
 for words in ("neural networks", "quantum error correction", "graph attention") * 20:
     lexical.search(parse_query(words), limit=100)
