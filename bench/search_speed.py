@@ -70,8 +70,9 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     say = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
     report = build(args.data, args.scale, args.real, workdir, say)
-    report["index_ram_mb"] = _index_ram(workdir)
-    say(f"index RAM (both indexes opened and searched, fresh process): {report['index_ram_mb']} MB")
+    ram = _index_ram(workdir)
+    report["index_ram_mb"], report["index_ram_parts_mb"] = ram["rss"], ram
+    say(f"index RAM (both indexes opened and searched, fresh process): {ram} MB")
     command = [sys.executable, __file__, "--measure", "--workdir", str(workdir)]
     command += ["--queries", str(args.queries)]
     measured = json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
@@ -366,7 +367,8 @@ from paperfeed.index.query import parse_query
 
 def rss():
     status = Path("/proc/self/status").read_text().split("\\n")
-    return next(int(l.split()[1]) for l in status if l.startswith("VmRSS")) // 1024
+    fields = ("VmRSS", "RssAnon", "RssFile")
+    return [next(int(l.split()[1]) for l in status if l.startswith(f)) // 1024 for f in fields]
 
 before = rss()
 folder = Path(sys.argv[1])
@@ -376,16 +378,17 @@ rng = np.random.default_rng(0)
 for words in ("neural networks", "quantum error correction", "graph attention") * 20:
     lexical.search(parse_query(words), limit=100)
     dense.search(rng.normal(size=dense.dim).astype(np.float32), 100)
-print(rss() - before)
+print(*[after - start for after, start in zip(rss(), before)])
 """
 
 
-def _index_ram(workdir: Path) -> int:
-    """Resident memory added by opening and searching the indexes (no model, no store);
-    tantivy's files and the float16 vectors are memory-mapped, so only the pages searches
-    touch count."""
+def _index_ram(workdir: Path) -> dict:
+    """Resident memory (MB) added by opening and searching the indexes (no model, no store):
+    in all, the process's own ("anon") and pages of memory-mapped files (tantivy's, the graph,
+    the float16 vectors), which the kernel can drop and read again."""
     command = [sys.executable, "-c", INDEX_RAM, str(workdir)]
-    return int(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+    found = subprocess.run(command, capture_output=True, text=True, check=True).stdout.split()
+    return dict(zip(("rss", "anon", "file"), map(int, found), strict=True))
 
 
 def _rss(field: str) -> int:
@@ -405,7 +408,7 @@ def _print(report: dict) -> None:
         print(f"build {stage:<8} {seconds:>10,.1f} s")
     for part, megabytes in report["disk_mb"].items():
         print(f"disk  {part:<12} {megabytes:>8,} MB")
-    print(f"index RAM {report['index_ram_mb']:,} MB; server RSS {report['server_rss_mb']:,} MB")
+    print(f"index RAM {report['index_ram_parts_mb']} MB; server RSS {report['server_rss_mb']:,} MB")
     print(f"recall@10 against exact search: {report['recall_at_10']}")
     print(f"{'mode':<8} {'p50 ms':>8} {'p99 ms':>8}   ({report['queries']} queries, 20 hits)")
     for mode, figures in report["latency_ms"].items():
