@@ -89,16 +89,22 @@ def replicate(files: list[Path], scale: int, folder: Path) -> Path:
 
 
 def renumber(arxiv_id: str, copy: int) -> str:
-    """Copy 0 keeps its id; copy c (1-7) gets a first digit no real id has: new-style ids
-    (YYMM.NNNNN, 2007 on) start with 0-2, so 2 + c; old-style numbers (YYMMNNN, 1991-2007)
-    start with 9 or 0, so c."""
+    """Copy 0 keeps its id; copy c = 8a + b (up to 39) gets digits no real id has. With b > 0
+    the first digit: new-style ids (YYMM.NNNNN, 2007 on) start with 0-2, so 2 + b;
+    old-style numbers (YYMMNNN, 1991-2007) start with 9 or 0, so b. With a > 0 the month's
+    first digit m (0 or 1 in every real id) becomes 2a + m (2-9)."""
     if copy == 0:
         return arxiv_id
-    if not 1 <= copy <= 7:
-        raise ValueError("at most 8 copies (scale 8) keep replicated ids distinct")
+    high, low = divmod(copy, 8)
+    if not 0 <= high <= 4:
+        raise ValueError("at most 40 copies (scale 40) keep replicated ids distinct")
     prefix, _, number = arxiv_id.rpartition("/")
-    digit = str(copy) if prefix else str(2 + copy)
-    return f"{prefix}/{digit}{number[1:]}" if prefix else digit + number[1:]
+    digits = list(number if prefix else arxiv_id)
+    if low:
+        digits[0] = str(low) if prefix else str(2 + low)
+    if high:
+        digits[2] = str(2 * high + int(digits[2]))
+    return f"{prefix}/{''.join(digits)}" if prefix else "".join(digits)
 
 
 def _cpu_model() -> str:

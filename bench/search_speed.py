@@ -1,142 +1,361 @@
-"""Search speed at scale: index build time, size on disk, RAM, and query latency p50/p99.
+"""Search speed at scale: build times, sizes on disk, RAM, recall and query latency p50/p99.
 
-    python bench/search_speed.py [--scale 1] [--real 10000] [--queries 300]
+    python bench/search_speed.py [--scale 1] [--real 10000] [--queries 300] [--json]
 
-Scale 1 is the four shared bulk files (138,132 papers); scale k repeats them with new ids
-(8 gives ~1.1M). Embedding every abstract would take hours here (~20/s on 2 cores), so
-`--real` papers are embedded with the real model and every other paper gets one of those
-vectors plus small Gaussian noise (sigma 0.02, renormalised); the output says so. Vectors go
-in through `paperfeed index --import-vectors`'s code path; queries run through
-`Searcher.search` (hybrid includes embedding the query and the dense feedback round).
+Scale 1 is the four shared bulk files (138,132 papers); scale k (up to 20, ~2.8M papers)
+repeats them with new ids (``ingest.renumber``). Embedding every abstract would take hours
+here (~20/s on 2 cores), so `--real` papers of the first copy are embedded with the real model
+(once, kept in ``real-N.npz`` beside the workdirs for every scale) and every other paper gets
+one of those vectors plus small Gaussian noise (sigma 0.02, renormalised); the output says so.
+Vectors go in through `paperfeed index --import-vectors`'s code path, a part at a time.
+
+Each build stage (import, words index, vectors, HNSW) is recorded in ``stages.json`` in the
+workdir when done, with its time, so a stopped run continues with the next stage and still
+reports every build time. The measures run in fresh processes: index RAM (both indexes opened
+and searched, no model, no store), then a "server" (store, indexes and model, as
+``Services`` holds them) that runs the queries through ``Searcher`` and reports its RSS.
+Queries are titles of random papers and openings of others' abstracts, in turn, each with
+no filter, a category filter (the category of a random paper) or a date range (a year
+up to the newest day), in turn; hybrid includes embedding the query. Similar papers are
+asked for random papers. Recall@10 compares the int8 graph with float16 rescoring against an
+exact search over all stored float16 vectors, for the queries' embeddings.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import random
-import resource
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import platformdirs
 from ingest import BULK, replicate
 
-from paperfeed.index.dense import VectorIndex
-from paperfeed.index.embedders import make_embedder
-from paperfeed.index.lexical import LexicalIndex
-from paperfeed.index.live import LiveVectors
-from paperfeed.ranking.search import Searcher, Tuning
-from paperfeed.settings import Settings
-from paperfeed.store.database import open_store
-from paperfeed.store.vectors import document_text, import_vectors
-
 NOISE = 0.02
+PART = 200_000  # papers per imported vectors file
+RECALL_QUERIES = 200
+CHUNK = 100_000  # rows of float16 vectors scored at a time by the exact search
+MODES = ("lexical", "dense", "hybrid")
+FILTERS = ("none", "category", "dates")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     data = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv"
     parser.add_argument("--data", type=Path, default=data)
-    parser.add_argument("--scale", type=int, default=1)
+    parser.add_argument("--scale", type=int, default=1, choices=range(1, 21), metavar="1..20")
     parser.add_argument("--real", type=int, default=10_000, help="papers embedded for real")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     workdir = args.workdir or Path(platformdirs.user_cache_dir("paperfeed-bench")) / (
         f"speed-x{args.scale}"
     )
+    if args.measure:  # the child process that plays the server
+        print(json.dumps(serve_and_measure(workdir, args.queries)))
+        return
     workdir.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}")
+    say = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    report = build(args.data, args.scale, args.real, workdir, say)
+    ram = _index_ram(workdir)
+    report["index_ram_mb"], report["index_ram_parts_mb"] = ram["rss"], ram
+    say(f"index RAM (both indexes opened and searched, fresh process): {ram} MB")
+    command = [sys.executable, __file__, "--measure", "--workdir", str(workdir)]
+    command += ["--queries", str(args.queries)]
+    measured = json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
+    report.update(measured)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        _print(report)
+
+
+def build(data: Path, scale: int, real: int, workdir: Path, say) -> dict:
+    """The store and both indexes in ``workdir``, each stage run unless ``stages.json`` says
+    it is done; the build times and sizes."""
+    from paperfeed.index.dense import VectorIndex
+    from paperfeed.index.lexical import LexicalIndex
+    from paperfeed.settings import Settings
+    from paperfeed.store.database import open_store
+
+    stages = Stages(workdir / "stages.json")
     db = workdir / "store.db"
-    papers = _store(args.data, args.scale, db)
+    stages.run("ingest", lambda: _ingest(data, scale, db, workdir), say)
     engine = open_store(f"sqlite:///{db}")
+    model = Settings().embedding_model
+    stages.run("lexical", lambda: LexicalIndex.open(workdir / "lexical").rebuild(engine), say)
+    stages.run("vectors", lambda: _vectors(engine, db, real, workdir, stages, say), say)
+    dense = workdir / "dense"
+    stages.run("hnsw", lambda: VectorIndex(dense).rebuild(engine, model), say)
+    with sqlite3.connect(db) as conn:
+        papers = conn.execute("SELECT count(*) FROM papers").fetchone()[0]
+    return {
+        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
+        "scale": scale,
+        "papers": papers,
+        "real_vectors": real,
+        "noise": NOISE,
+        "build_s": stages.seconds(),
+        "disk_mb": {
+            "store": _mb(db.stat().st_size),
+            "lexical": _mb(_size(workdir / "lexical")),
+            "hnsw_graph": _mb(_size(dense, "index-*.usearch")),
+            "vectors_f16": _mb(_size(dense, "vectors-*.f16")),
+            "dense_rows": _mb(_size(dense, "rows-*.npz")),
+        },
+    }
+
+
+class Stages:
+    """Which build stages are done, and how long each took (over every run it took)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.done: dict = json.loads(path.read_text()) if path.exists() else {}
+
+    def run(self, name: str, action, say) -> None:
+        if name in self.done:
+            say(f"{name}: done before ({self.done[name]:,.1f} s)")
+            return
+        started = time.perf_counter()
+        action()
+        self.record(name, time.perf_counter() - started)
+        say(f"{name}: {self.done[name]:,.1f} s")
+
+    def record(self, name: str, seconds: float) -> None:
+        self.done[name] = round(self.done.get(name, 0) + seconds, 1)
+        self.path.write_text(json.dumps(self.done))
+
+    def seconds(self) -> dict:
+        return {key: value for key, value in self.done.items() if "/" not in key}
+
+
+def _ingest(data: Path, scale: int, db: Path, workdir: Path) -> None:
+    """The bulk files ``scale`` times over, imported by the CLI (it resumes a stopped import)."""
+    files = [data / name for name in BULK]
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        inputs = files if scale == 1 else [replicate(files, scale, Path(tmp))]
+        env = {**os.environ, "PAPERFEED_DATABASE_URL": f"sqlite:///{db}"}
+        command = [sys.executable, "-m", "paperfeed", "ingest", "jsonl", *map(str, inputs)]
+        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def _vectors(engine, db: Path, real: int, workdir: Path, stages: Stages, say) -> None:
+    """Every paper's vector stored, PART papers per imported file: a real one for the papers
+    embedded for real, a noisy copy of one of them for the others."""
+    from paperfeed.settings import Settings
+    from paperfeed.store.vectors import import_vectors
+
+    with sqlite3.connect(db) as conn:
+        ids = [row[0] for row in conn.execute("SELECT arxiv_id FROM papers ORDER BY id")]
+    base_ids, base = _real_vectors(db, ids, real, workdir.parent / f"real-{real}.npz", say)
+    row_of = {arxiv_id: row for row, arxiv_id in enumerate(ids)}
+    sample = np.array([row_of[key] for key in base_ids if key in row_of])
+    model = Settings().embedding_model
+    say(f"the other {len(ids) - len(sample):,} papers get a real vector + noise {NOISE}")
+    for start in range(0, len(ids), PART):
+        if f"vectors/{start}" in stages.done:
+            continue
+        rng = np.random.default_rng(start)
+        vectors = base[rng.integers(0, len(base), min(PART, len(ids) - start))]
+        vectors += rng.normal(0, NOISE, vectors.shape).astype(np.float32)
+        mine = sample[(sample >= start) & (sample < start + PART)]
+        vectors[mine - start] = base[np.searchsorted(sample, mine)]
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        path = workdir / "part.npz"
+        np.savez(path, ids=np.array(ids[start : start + PART]), vectors=vectors.astype("<f2"))
+        import_vectors(engine, model, path)
+        path.unlink()
+        stages.record(f"vectors/{start}", 0)
+
+
+def _real_vectors(db: Path, ids: list[str], real: int, cache: Path, say):
+    """The ids and vectors of the papers embedded for real, sorted by row: read from
+    ``cache`` (made by the first run at any scale), else embedded now."""
+    if not cache.exists():
+        from paperfeed.index.embedders import make_embedder
+        from paperfeed.settings import Settings
+        from paperfeed.store.vectors import document_text
+
+        embedder = make_embedder(Settings())
+        chosen = set(random.Random(0).sample(range(len(ids)), min(real, len(ids))))
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute("SELECT arxiv_id, title, abstract FROM papers ORDER BY id")
+            picked = [row for i, row in enumerate(rows) if i in chosen]
+        started = time.perf_counter()
+        texts = [document_text(title, abstract) for _, title, abstract in picked]
+        vectors = np.concatenate(
+            [embedder.embed_documents(texts[i : i + 256]) for i in range(0, len(texts), 256)]
+        )
+        seconds = time.perf_counter() - started
+        say(f"embedded {len(texts):,} real abstracts in {seconds:.0f} s")
+        np.savez(cache, ids=np.array([row[0] for row in picked]), vectors=vectors)
+    with np.load(cache) as saved:
+        found, vectors = saved["ids"].tolist(), saved["vectors"].astype(np.float32)
+    row_of = {arxiv_id: row for row, arxiv_id in enumerate(ids)}
+    order = sorted((row_of[key], i) for i, key in enumerate(found) if key in row_of)
+    return [found[i] for _, i in order], vectors[[i for _, i in order]]
+
+
+def serve_and_measure(workdir: Path, count: int) -> dict:
+    """In this fresh process: the indexes and the model opened as a server holds them, then
+    the latencies, what each stage of a hybrid search costs, recall@10 and the RSS."""
+    from paperfeed.index.embedders import make_embedder
+    from paperfeed.index.lexical import LexicalIndex
+    from paperfeed.index.live import LiveVectors
+    from paperfeed.ranking.search import Searcher, Tuning
+    from paperfeed.settings import Settings
+    from paperfeed.store.database import open_store
+
     settings = Settings()
+    engine = open_store(f"sqlite:///{workdir / 'store.db'}")
     embedder = make_embedder(settings)
-    lexical = LexicalIndex.open(workdir / "lexical")
-    _timed(f"lexical index of {papers:,} papers", lambda: lexical.rebuild(engine))
-    print(f"  size on disk {_size(workdir / 'lexical') / 1e6:,.0f} MB")
-    vectors_file = _vectors(engine, db, embedder, args.real, workdir)
-    _timed("vector import", lambda: import_vectors(engine, embedder.model, vectors_file))
-    dense = VectorIndex(workdir / "dense")
-    _timed("HNSW int8 index build", lambda: dense.rebuild(engine, embedder.model))
-    print(f"  size on disk {_size(workdir / 'dense') / 1e6:,.0f} MB")
-    print(f"index RAM (both indexes opened and searched in a fresh process): {_index_ram(workdir)}")
-    _latency(engine, lexical, embedder, workdir, db, args.queries, settings)
-
-
-def _store(data: Path, scale: int, db: Path) -> int:
-    """The store of the bulk files ``scale`` times over, imported by the CLI if missing."""
-    if not db.exists():
-        files = [data / name for name in BULK]
-        with tempfile.TemporaryDirectory() as tmp:
-            inputs = files if scale == 1 else [replicate(files, scale, Path(tmp))]
-            env = {**os.environ, "PAPERFEED_DATABASE_URL": f"sqlite:///{db}"}
-            command = [sys.executable, "-m", "paperfeed", "ingest", "jsonl", *map(str, inputs)]
-            subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT count(*) FROM papers").fetchone()[0]
-
-
-def _vectors(engine, db: Path, embedder, real: int, workdir: Path) -> Path:
-    """An .npz of every paper's vector: ``real`` embedded for real, the rest noisy copies."""
-    target = workdir / f"vectors-{real}.npz"
-    if target.exists():
-        return target
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT arxiv_id, title, abstract FROM papers ORDER BY id").fetchall()
-    sample = random.Random(0).sample(range(len(rows)), min(real, len(rows)))
-    started = time.perf_counter()
-    texts = [document_text(rows[i][1], rows[i][2]) for i in sample]
-    base = np.concatenate(
-        [embedder.embed_documents(texts[i : i + 256]) for i in range(0, len(texts), 256)]
-    )
-    seconds = time.perf_counter() - started
-    rate = len(sample) / seconds
-    print(f"embedded {len(sample):,} real abstracts in {seconds:.0f} s ({rate:.1f}/s)")
-    print(f"the other {len(rows) - len(sample):,} papers get a real vector + noise {NOISE}")
-    rng = np.random.default_rng(0)
-    vectors = base[rng.integers(0, len(base), len(rows))]
-    vectors += rng.normal(0, NOISE, vectors.shape).astype(np.float32)
-    vectors[sample] = base
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    np.savez(target, ids=np.array([r[0] for r in rows]), vectors=vectors.astype(np.float32))
-    return target
-
-
-def _latency(engine, lexical, embedder, workdir, db, count, settings) -> None:
-    """p50/p99 per mode over titles of random papers (short queries) and abstract openings."""
-    queries = sample_queries(db, count)
     tuning = Tuning(settings.hybrid_alpha, settings.feedback_docs, settings.feedback_weight)
-    searcher = Searcher(engine, lexical, LiveVectors(workdir / "dense"), embedder, tuning)
+    lexical = LexicalIndex.open(workdir / "lexical")
+    live = LiveVectors(workdir / "dense")
+    searcher = Searcher(engine, lexical, live, embedder, tuning)
+    queries = sample_queries(workdir / "store.db", count)
     searcher.search("warm up the model", mode="hybrid")
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS of this process (model, indexes, vector import) {rss:,.0f} MB")
-    print(f"{'mode':<8} {'p50 ms':>8} {'p99 ms':>8}   ({len(queries)} queries, 20 hits + snippets)")
-    for mode in ("lexical", "dense", "hybrid"):
-        times = []
-        for query in queries:
+    latency, breakdown = {}, {}
+    for mode in MODES:
+        times = defaultdict(list)
+        for query, kind, filters, name in queries:
             started = time.perf_counter()
-            searcher.search(query, mode=mode, limit=20)
-            times.append((time.perf_counter() - started) * 1000)
-        p99 = statistics.quantiles(times, n=100)[98]
-        print(f"{mode:<8} {statistics.median(times):>8.1f} {p99:>8.1f}")
+            searcher.search(query, mode=mode, limit=20, filters=filters)
+            times[(kind, name)].append((time.perf_counter() - started) * 1000)
+        latency[mode] = _percentiles([t for part in times.values() for t in part])
+        breakdown[mode] = {f"{kind}/{name}": _percentiles(t) for (kind, name), t in times.items()}
+    stages = _hybrid_stages(searcher, queries)
+    latency["similar"] = _similar(searcher, workdir / "store.db", count)
+    recall = _recall(live.current(), embedder, [query for query, *_ in queries][:RECALL_QUERIES])
+    return {
+        "latency_ms": latency,
+        "latency_by_query_ms": breakdown,
+        "hybrid_stages_ms": stages,
+        "recall_at_10": recall,
+        "server_rss_mb": _rss("VmRSS"),
+        "server_peak_rss_mb": _rss("VmHWM"),
+        "queries": len(queries),
+    }
 
 
-def sample_queries(db: Path, count: int) -> list[str]:
-    """``count`` queries: titles of random papers and openings of others' abstracts, in turn."""
+def sample_queries(db: Path, count: int) -> list[tuple]:
+    """``count`` queries: (text, "title" or "abstract", filters, the filters' name)."""
+    from paperfeed.index.query import NO_FILTERS, Filters
+
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
-            "SELECT title, abstract FROM papers ORDER BY random() LIMIT ?", (count,)
+            "SELECT title, abstract, categories FROM papers ORDER BY random() LIMIT ?", (count,)
         ).fetchall()
-    return [t if i % 2 else " ".join(a.split()[:12]) for i, (t, a) in enumerate(rows)]
+        newest = conn.execute("SELECT max(announced) FROM papers").fetchone()[0]
+    end = date.fromisoformat(newest)
+    dates = Filters(date_from=end - timedelta(days=365), date_to=end)
+    queries = []
+    for i, (title, abstract, categories) in enumerate(rows):
+        text, kind = (title, "title") if i % 2 else (" ".join(abstract.split()[:12]), "abstract")
+        name = FILTERS[(i // 2) % 3]
+        category = json.loads(categories)[0] if name == "category" else None
+        filters = {"none": NO_FILTERS, "category": Filters(categories=[category]), "dates": dates}
+        queries.append((text, kind, filters[name], name))
+    return queries
+
+
+def _hybrid_stages(searcher, queries: list[tuple]) -> dict:
+    """Median milliseconds per hybrid search spent in each part, timed by wrapping it."""
+    from paperfeed.index.dense import VectorIndex
+    from paperfeed.index.lexical import LexicalIndex
+    from paperfeed.ranking import search
+
+    spent: dict[str, float] = defaultdict(float)
+    parts = {
+        "embed query": (type(searcher.embedder), "embed_query"),
+        "lexical search": (LexicalIndex, "search"),
+        "lexical filter of dense hits": (LexicalIndex, "passing"),
+        "graph search + rescoring": (VectorIndex, "search"),
+        "feedback vectors + cosines": (VectorIndex, "vectors_of"),
+        "feedback cosines": (VectorIndex, "cosines"),
+        "cards": (search, "paper_cards"),
+        "snippets": (LexicalIndex, "snippets"),
+    }
+    for label, (owner, name) in parts.items():
+        setattr(owner, name, _timer(getattr(owner, name), label, spent))
+    totals: dict[str, list[float]] = defaultdict(list)
+    for query, _, filters, _ in queries:
+        spent.clear()
+        started = time.perf_counter()
+        searcher.search(query, mode="hybrid", limit=20, filters=filters)
+        spent["total"] = (time.perf_counter() - started) * 1000
+        for label in [*parts, "total"]:
+            totals[label].append(spent.get(label, 0.0))
+    totals["fusion and the rest"] = [
+        total - sum(totals[label][i] for label in parts) for i, total in enumerate(totals["total"])
+    ]
+    return {label: round(statistics.median(values), 2) for label, values in totals.items()}
+
+
+def _timer(function, label: str, spent: dict):
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[label] += (time.perf_counter() - started) * 1000
+
+    return timed
+
+
+def _similar(searcher, db: Path, count: int) -> dict:
+    with sqlite3.connect(db) as conn:
+        query = "SELECT arxiv_id FROM papers ORDER BY random() LIMIT ?"
+        ids = [row[0] for row in conn.execute(query, (count,))]
+    times = []
+    for arxiv_id in ids:
+        started = time.perf_counter()
+        searcher.similar(arxiv_id, limit=10)
+        times.append((time.perf_counter() - started) * 1000)
+    return _percentiles(times)
+
+
+def _recall(index, embedder, texts: list[str]) -> dict:
+    """Recall@10 of the graph search (as ``VectorIndex.search`` and as the hybrid's dense
+    side asks: 200 from 400 candidates) against exact cosine over every stored row."""
+    queries = np.stack([embedder.embed_query(text) for text in texts])
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    stored = index._vectors  # the memory-mapped float16 rows, read a chunk at a time
+    live = index._keys >= 0
+    best = np.empty((len(queries), 0), np.int64)
+    best_scores = np.empty((len(queries), 0), np.float32)
+    for start in range(0, len(stored), CHUNK):
+        scores = queries @ stored[start : start + CHUNK].astype(np.float32).T
+        scores[:, ~live[start : start + CHUNK]] = -np.inf
+        rows = np.argpartition(-scores, 9, axis=1)[:, :10] + start
+        best = np.hstack([best, rows])
+        best_scores = np.hstack([best_scores, np.take_along_axis(scores, rows - start, 1)])
+        keep = np.argsort(-best_scores, axis=1)[:, :10]
+        best, best_scores = (
+            np.take_along_axis(best, keep, 1),
+            np.take_along_axis(best_scores, keep, 1),
+        )
+    exact = [set(index._arxiv_ids[row].astype(str)) for row in best]
+    found: dict[str, list[float]] = {"default": [], "hybrid_pool": []}
+    for query, truth in zip(queries, exact, strict=True):
+        found["default"].append(len(truth & {key for key, _ in index.search(query, 10)}) / 10)
+        pool = index.search(query, 200, candidates=400)[:10]
+        found["hybrid_pool"].append(len(truth & {key for key, _ in pool}) / 10)
+    return {name: round(float(np.mean(values)), 4) for name, values in found.items()}
 
 
 INDEX_RAM = """
@@ -144,41 +363,68 @@ import sys, numpy as np
 from pathlib import Path
 from paperfeed.index.dense import VectorIndex
 from paperfeed.index.lexical import LexicalIndex
-from paperfeed.index.live import LiveVectors
 from paperfeed.index.query import parse_query
 
 def rss():
     status = Path("/proc/self/status").read_text().split("\\n")
-    return next(int(l.split()[1]) for l in status if l.startswith("VmRSS")) // 1024
+    fields = ("VmRSS", "RssAnon", "RssFile")
+    return [next(int(l.split()[1]) for l in status if l.startswith(f)) // 1024 for f in fields]
 
 before = rss()
 folder = Path(sys.argv[1])
-lexical, dense = LexicalIndex.open(folder / "lexical"), VectorIndex(folder / "dense")
+lexical = LexicalIndex.open(folder / "lexical")
+dense = VectorIndex(folder / "dense", view=True)  # as LiveVectors opens it
 rng = np.random.default_rng(0)
 for words in ("neural networks", "quantum error correction", "graph attention") * 20:
     lexical.search(parse_query(words), limit=100)
     dense.search(rng.normal(size=dense.dim).astype(np.float32), 100)
-print(rss() - before)
+print(*[after - start for after, start in zip(rss(), before)])
 """
 
 
-def _index_ram(workdir: Path) -> str:
-    """Resident memory added by opening and searching the indexes (no model, no store);
-    tantivy's files are memory-mapped, so only the pages searches touch count."""
+def _index_ram(workdir: Path) -> dict:
+    """Resident memory (MB) added by opening and searching the indexes (no model, no store):
+    in all, the process's own ("anon") and pages of memory-mapped files (tantivy's, the graph,
+    the float16 vectors), which the kernel can drop and read again."""
     command = [sys.executable, "-c", INDEX_RAM, str(workdir)]
-    megabytes = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return f"{int(megabytes):,} MB"
+    found = subprocess.run(command, capture_output=True, text=True, check=True).stdout.split()
+    return dict(zip(("rss", "anon", "file"), map(int, found), strict=True))
 
 
-def _timed(label: str, action):
-    started = time.perf_counter()
-    value = action()
-    print(f"{label}: {time.perf_counter() - started:,.1f} s")
-    return value
+def _rss(field: str) -> int:
+    status = Path("/proc/self/status").read_text().splitlines()
+    return next(int(line.split()[1]) for line in status if line.startswith(field)) // 1024
 
 
-def _size(folder: Path) -> int:
-    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+def _percentiles(times: list[float]) -> dict:
+    p99 = statistics.quantiles(times, n=100)[98] if len(times) > 1 else times[0]
+    return {"p50": round(statistics.median(times), 1), "p99": round(p99, 1), "n": len(times)}
+
+
+def _print(report: dict) -> None:
+    print(f"machine: {report['machine']}; {report['papers']:,} papers (scale {report['scale']})")
+    print(f"vectors: {report['real_vectors']:,} real, the rest real + noise {report['noise']}")
+    for stage, seconds in report["build_s"].items():
+        print(f"build {stage:<8} {seconds:>10,.1f} s")
+    for part, megabytes in report["disk_mb"].items():
+        print(f"disk  {part:<12} {megabytes:>8,} MB")
+    print(f"index RAM {report['index_ram_parts_mb']} MB; server RSS {report['server_rss_mb']:,} MB")
+    print(f"recall@10 against exact search: {report['recall_at_10']}")
+    print(f"{'mode':<8} {'p50 ms':>8} {'p99 ms':>8}   ({report['queries']} queries, 20 hits)")
+    for mode, figures in report["latency_ms"].items():
+        print(f"{mode:<8} {figures['p50']:>8.1f} {figures['p99']:>8.1f}")
+    for mode, parts in report["latency_by_query_ms"].items():
+        cells = ", ".join(f"{key} {value['p50']}/{value['p99']}" for key, value in parts.items())
+        print(f"  {mode}: {cells}")
+    print(f"hybrid's parts, median ms: {report['hybrid_stages_ms']}")
+
+
+def _mb(size: int) -> int:
+    return round(size / 1e6)
+
+
+def _size(folder: Path, pattern: str = "*") -> int:
+    return sum(f.stat().st_size for f in folder.rglob(pattern) if f.is_file())
 
 
 if __name__ == "__main__":

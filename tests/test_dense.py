@@ -141,12 +141,19 @@ def test_stored_vectors_and_cosines_are_looked_up_by_id_in_any_version(
     assert cosines[0][1] == pytest.approx(float(expected[0] @ query), abs=2e-3)
 
 
-def test_a_saved_index_loads_with_identical_results(index: VectorIndex) -> None:
+@pytest.mark.parametrize("view", [False, True])
+def test_a_saved_index_loads_with_identical_results(index: VectorIndex, view: bool) -> None:
     query = HashEmbedder().embed_query("protein structure")
-    loaded = VectorIndex(index.folder)
+    loaded = VectorIndex(index.folder, view=view)
     assert (len(loaded), loaded.model, loaded.dim) == (5, HashEmbedder.model, 64)
     assert loaded.search(query, k=5) == index.search(query, k=5)
     assert loaded.similar("2501.00004") == index.similar("2501.00004")
+
+
+def test_a_viewed_index_is_read_only(engine: Engine, index: VectorIndex) -> None:
+    viewed = VectorIndex(index.folder, view=True)
+    with pytest.raises(RuntimeError, match="read-only"):
+        viewed.update(engine, HashEmbedder.model)
 
 
 def test_update_adds_new_and_reembedded_papers_and_drops_withdrawn_ones(

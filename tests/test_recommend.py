@@ -250,3 +250,23 @@ def test_a_newer_index_is_picked_up(
     quantum = ("Quantum codes", "Error correction.", ["quant-ph"], NEW, {QUANTUM: 1})
     add_papers(engine, tmp_path, {"2603.00008": quantum})
     assert ids(recommender.recommend(1, limit=2)) == ["2603.00008", "2603.00006"]
+
+
+def test_vectors_are_read_from_the_index_file_a_chunk_at_a_time(
+    recommender: Recommender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mark(recommender.engine, saved_papers, PROTEIN_OLD)
+    mark(recommender.engine, not_interested, "2603.00004")
+    expected = ids(recommender.recommend(1, categories=[]))
+    monkeypatch.setattr(recommend, "CHUNK", 2)
+    read: list[int] = []
+    take = VectorIndex.take
+    monkeypatch.setattr(
+        VectorIndex, "take", lambda self, rows: read.append(len(rows)) or take(self, rows)
+    )
+    assert ids(recommender.recommend(1, categories=[])) == expected
+    catalogue = recommender.catalogue()
+    assert max(read[:-1]) <= 2 and read[-1] == len(expected)  # scored in chunks; then those shown
+    assert len(catalogue) == len(PAPERS)
+    held = [value for value in vars(catalogue).values() if isinstance(value, np.ndarray)]
+    assert not any(array.ndim == 2 for array in held)  # no copy of the vectors in memory

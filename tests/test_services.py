@@ -80,9 +80,9 @@ def test_search_and_recommendations_read_one_vector_index(
     loads: list[Path] = []
 
     class CountedIndex(VectorIndex):
-        def __init__(self, folder: Path | str, *, strict: bool = False) -> None:
+        def __init__(self, folder: Path | str, **options: bool) -> None:
             loads.append(Path(folder))
-            super().__init__(folder, strict=strict)
+            super().__init__(folder, **options)
 
     monkeypatch.setattr(paperfeed.index.live, "VectorIndex", CountedIndex)
     monkeypatch.setattr(paperfeed.index.live, "RECHECK", 0.0)

@@ -19,13 +19,14 @@ class LiveVectors:
     """Search, similar papers, recommendations and digests share this handle: one index in
     memory, reloaded in one place when ``paperfeed index`` (or a worker) saves a newer one.
     A caller keeps the :class:`VectorIndex` it got, so a reload never changes an index under
-    a running search. A newer generation that fails its checks is not swapped in (the one in
-    memory keeps serving, and the admin is told once); one whose vectors file shrinks under
-    this process is dropped before it is read (see :meth:`VectorIndex.check`)."""
+    a running search. The graph is memory-mapped (viewed), not read into RAM. A newer
+    generation that fails its checks is not swapped in (the one in memory keeps serving, and
+    the admin is told once); one whose vectors file shrinks under this process is dropped
+    before it is read (see :meth:`VectorIndex.check`)."""
 
     def __init__(self, folder: Path | str) -> None:
         self.folder = Path(folder)
-        self._index = VectorIndex(self.folder)
+        self._index = VectorIndex(self.folder, view=True)
         self._checked = time.monotonic()
         self._loading = threading.Lock()
         self._refused: Saved | str | None = None  # the save last found broken, not retried
@@ -39,7 +40,7 @@ class LiveVectors:
             with self._loading:
                 if self._index is index:  # the folder's vectors file is cut short: unusable
                     set_aside(self.folder, str(exc), MEANWHILE)
-                    self._index = VectorIndex(self.folder)
+                    self._index = VectorIndex(self.folder, view=True)
         if time.monotonic() - self._checked >= RECHECK:
             with self._loading:
                 if time.monotonic() - self._checked >= RECHECK:
@@ -57,7 +58,7 @@ class LiveVectors:
         if saved is None or saved in (self._index.saved, self._refused):
             return
         try:
-            self._index = VectorIndex(self.folder, strict=True)
+            self._index = VectorIndex(self.folder, strict=True, view=True)
         except BrokenIndex as exc:
             self._refuse(saved, exc)
 

@@ -10,15 +10,16 @@ solve and scoring one matrix-vector product. ``bench/recommend.py`` chose it ove
 centroid, k nearest neighbours and logistic regression (same precision, better at "not
 interested", no per-request training set), and tuned ``RIDGE`` on profiles it does not report.
 
-A request reads the user's rows and the cards of the papers it shows; vectors, days and
-categories come from a :class:`Catalogue` in memory, read from the store once and again each
-time the vector index is saved anew.
+A request reads the user's rows and the cards of the papers it shows; days and categories
+come from a :class:`Catalogue` in memory, read from the store once and again each time the
+vector index is saved anew; vectors from the index's memory-mapped file, never all at once.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from array import array
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,15 +30,17 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine
 
+from paperfeed.index.dense import VectorIndex
 from paperfeed.index.live import LiveVectors
 from paperfeed.store.accounts import preferences_of
 from paperfeed.store.library import papers_by_mark
 from paperfeed.store.queries import cards_by_id, titles_of
-from paperfeed.store.vectors import STORED, unit_rows, visible_vectors
+from paperfeed.store.vectors import unit_rows, visible_papers
 
 RIDGE = 0.06  # L2 penalty on the weights (bias free), for unit-weight groups
 WINDOW = 30  # days up to the newest one, when no ``since`` is given
 BACKGROUND_SAMPLE = 50_000  # papers whose moments stand for all (plenty for 384 x 384)
+CHUNK = 65_536  # vectors read and scored at a time (100 MB as float32 at 384 dims)
 
 
 @dataclass(frozen=True)
@@ -122,38 +125,72 @@ class Recommendation:
 
 
 class Catalogue:
-    """The visible papers that have a vector, newest first, with their float32 vectors in RAM
-    (1.5 KB a paper at 384 dims): a date window is a slice and a category a list of rows."""
+    """The visible papers in the vector index, newest first: a date window is a slice and a
+    category a list of rows. Vectors stay in the index's memory-mapped float16 file (768
+    bytes a paper at 384 dims, on disk); the catalogue keeps ~30 bytes a paper in RAM and
+    reads the vectors a request needs, scoring many a chunk at a time."""
 
     def __init__(
         self,
-        arxiv_ids: list[str],
+        index: VectorIndex,
+        arxiv_ids: np.ndarray,
         days: np.ndarray,
-        vectors: np.ndarray,
+        positions: np.ndarray,
         categories: dict[str, np.ndarray],
     ) -> None:
-        self.arxiv_ids = arxiv_ids
+        self.index = index
+        self.arxiv_ids = arxiv_ids  # bytes
         self.days = days  # date ordinals, falling; 0 for a paper with no date
-        self.vectors = vectors
+        self.positions = positions  # each paper's row in the index
         self.categories = categories  # category -> its rows, rising
-        self.background = _background(vectors)
-        order = np.argsort(arxiv_ids)
-        self._by_id = (np.array(arxiv_ids)[order], order)
+        self._row_of = np.full(index.size, -1, np.int32)  # index row -> catalogue row
+        self._row_of[positions] = np.arange(len(positions))
+        self.background = _background(self)
         self._pools: dict[tuple[str, ...], np.ndarray] = {}
 
     @classmethod
-    def load(cls, engine: Engine, model: str | None, dim: int) -> Catalogue:
-        """Every visible paper with a vector under ``model``, with its day and categories, in
-        one streamed pass over the store."""
-        rows, parts = [], [np.empty((0, dim), STORED)]
-        for part, stored in visible_vectors(engine, model, dim):
-            rows += [(row.arxiv_id, _day(row), row.categories) for row in part]
-            parts.append(stored)
-        days = np.array([day for _, day, _ in rows], np.int64)
-        order = np.lexsort((np.array([key for key, _, _ in rows]), -days))
-        vectors = np.concatenate(parts)[order].astype(np.float32)
-        rows = [rows[i] for i in order]
-        return cls([key for key, _, _ in rows], days[order], vectors, _rows_by_category(rows))
+    def load(cls, engine: Engine, index: VectorIndex) -> Catalogue:
+        """Every visible paper with a vector in ``index``, with its day and categories, in one
+        streamed pass over the store."""
+        ids: list[np.ndarray] = []
+        days: list[np.ndarray] = []
+        listed: defaultdict[str, array[int]] = defaultdict(lambda: array("i"))
+        for part in visible_papers(engine):
+            for number, row in enumerate(part, sum(len(done) for done in ids)):
+                for category in row.categories or ():
+                    listed[category].append(number)
+            ids.append(np.array([row.arxiv_id for row in part], "S"))
+            days.append(np.array([_day(row) for row in part], np.int32))
+        every = np.concatenate(ids) if ids else np.empty(0, "S1")
+        day = np.concatenate(days) if days else np.empty(0, np.int32)
+        positions = index.positions(every)
+        kept = np.flatnonzero(positions >= 0)
+        order = kept[np.lexsort((every[kept], -day[kept]))]
+        row_of = np.full(len(every), -1, np.int32)
+        row_of[order] = np.arange(len(order))
+        categories = {}
+        for category, numbers in listed.items():
+            rows = row_of[np.frombuffer(numbers, np.int32)]
+            categories[category] = np.sort(rows[rows >= 0])
+        return cls(index, every[order], day[order], positions[order], categories)
+
+    def __len__(self) -> int:
+        return len(self.arxiv_ids)
+
+    def arxiv_id(self, row: int) -> str:
+        return str(self.arxiv_ids[row].decode())
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        """The float32 vectors of these rows, read from the memory-mapped file."""
+        return self.index.take(self.positions[rows])
+
+    def scores(self, rows: np.ndarray, weights: np.ndarray, bias: float) -> np.ndarray:
+        """``vectors(rows) @ weights + bias``, reading CHUNK rows at a time."""
+        parts = [
+            self.vectors(rows[start : start + CHUNK]) @ weights
+            for start in range(0, len(rows), CHUNK)
+        ]
+        return np.concatenate(parts) + bias if parts else np.empty(0, np.float32)
 
     def newest(self) -> date | None:
         return date.fromordinal(int(self.days[0])) if len(self.days) and self.days[0] else None
@@ -164,12 +201,9 @@ class Catalogue:
 
     def rows_of(self, arxiv_ids: Sequence[str]) -> np.ndarray:
         """The rows of these papers (those not in the catalogue left out)."""
-        sorted_ids, rows = self._by_id
-        if not len(sorted_ids) or not arxiv_ids:
-            return np.empty(0, np.int64)
-        wanted = np.array(arxiv_ids)
-        at = np.searchsorted(sorted_ids, wanted).clip(max=len(sorted_ids) - 1)
-        return rows[at[sorted_ids[at] == wanted]]
+        positions = self.index.positions(arxiv_ids)
+        rows = self._row_of[positions[positions >= 0]]
+        return rows[rows >= 0].astype(np.int64)
 
     def pool(self, arxiv_ids: tuple[str, ...]) -> np.ndarray:
         """The rows of these papers, rising; the last few asked for are kept (a digest run
@@ -195,20 +229,13 @@ def _day(row: Any) -> int:
     return day.toordinal() if day else 0
 
 
-def _background(vectors: np.ndarray) -> Background:
-    """The moments of up to BACKGROUND_SAMPLE evenly spread rows (zero for none)."""
-    if not len(vectors):
-        dim = vectors.shape[1]
+def _background(catalogue: Catalogue) -> Background:
+    """The moments of up to BACKGROUND_SAMPLE evenly spread papers (zero for none)."""
+    if not len(catalogue):
+        dim = catalogue.index.dim
         return Background(np.zeros(dim), np.zeros((dim, dim)))
-    return Background.of(vectors[:: max(1, len(vectors) // BACKGROUND_SAMPLE)])
-
-
-def _rows_by_category(rows: Sequence[tuple[str, int, list[str]]]) -> dict[str, np.ndarray]:
-    found: dict[str, list[int]] = defaultdict(list)
-    for number, (_, _, categories) in enumerate(rows):
-        for category in categories or ():
-            found[category].append(number)
-    return {category: np.array(numbers) for category, numbers in found.items()}
+    step = max(1, len(catalogue) // BACKGROUND_SAMPLE)
+    return Background.of(catalogue.vectors(np.arange(0, len(catalogue), step)))
 
 
 @dataclass
@@ -270,7 +297,7 @@ class Recommender:
         positives, sources = _positives(catalogue, profile.positives, seed_vectors)
         if not len(positives) or limit < 1:
             return []
-        negatives = catalogue.vectors[catalogue.rows_of(profile.negatives)]
+        negatives = catalogue.vectors(catalogue.rows_of(profile.negatives))
         weights, bias = fit(positives, negatives, catalogue.background)
         if within is None:
             pool = np.arange(catalogue.until(since or _window_start(catalogue)))
@@ -278,10 +305,10 @@ class Recommender:
             pool = catalogue.pool(within)
         wanted = profile.preferences.get("categories", []) if categories is None else categories
         candidates = _candidates(catalogue, pool, wanted, profile.owned)
-        scores = _scores(catalogue.vectors, candidates, weights, bias)
+        scores = catalogue.scores(candidates, weights, bias)
         words = profile.preferences.get("exclude", []) if exclude is None else exclude
         shown = self._shown(catalogue, candidates, scores, limit, words, known)
-        chosen = catalogue.vectors[[row for row, _, _ in shown]]
+        chosen = catalogue.vectors(np.array([row for row, _, _ in shown], np.int64))
         because = [sources[i] for i in nearest(positives, chosen)] if shown else []
         titles = titles_of(self.engine, [key for key in because if key])
         return [
@@ -295,7 +322,7 @@ class Recommender:
         with self._loading:
             index = self.vectors.current()
             if self._catalogue is None or self._catalogue[0] is not index:
-                self._catalogue = (index, Catalogue.load(self.engine, index.model, index.dim))
+                self._catalogue = (index, Catalogue.load(self.engine, index))
             return self._catalogue[1]
 
     def _shown(
@@ -313,7 +340,7 @@ class Recommender:
         shown: list[tuple[int, float, dict[str, Any]]] = []
         for batch in _best_first(scores, 2 * limit):
             rows = candidates[batch]
-            ids = [catalogue.arxiv_ids[row] for row in rows]
+            ids = [catalogue.arxiv_id(row) for row in rows]
             found = known or cards_by_id(self.engine, ids)
             for row, score, key in zip(rows, scores[batch], ids, strict=True):
                 card = found.get(key)
@@ -330,12 +357,12 @@ def _positives(
 ) -> tuple[np.ndarray, list[str | None]]:
     """The positives' vectors and, for each, its arXiv id (``None`` for a seed vector)."""
     rows = catalogue.rows_of(arxiv_ids)
-    dim = catalogue.vectors.shape[1]
+    dim = catalogue.index.dim
     seeds = np.empty((0, dim), np.float32)
-    if seed_vectors is not None and len(catalogue.arxiv_ids):
+    if seed_vectors is not None and len(catalogue):
         seeds = unit_rows(np.asarray(seed_vectors).reshape(-1, dim))
-    sources = [catalogue.arxiv_ids[row] for row in rows] + [None] * len(seeds)
-    return np.concatenate([catalogue.vectors[rows], seeds]), sources
+    sources: list[str | None] = [catalogue.arxiv_id(row) for row in rows]
+    return np.concatenate([catalogue.vectors(rows), seeds]), sources + [None] * len(seeds)
 
 
 def _window_start(catalogue: Catalogue) -> date:
@@ -355,14 +382,6 @@ def _candidates(
     rows = catalogue.rows_of(sorted(owned))
     keep[rows[rows < size]] = False
     return np.flatnonzero(keep)
-
-
-def _scores(vectors: np.ndarray, rows: np.ndarray, weights: np.ndarray, bias: float) -> np.ndarray:
-    """``vectors[rows] @ weights + bias`` for rising ``rows``, without copying the vectors
-    when the rows are many (all recent papers): then over the slice up to the last row."""
-    if len(rows) * 4 > len(vectors):
-        return (vectors[: int(rows[-1]) + 1] @ weights + bias)[rows]
-    return vectors[rows] @ weights + bias
 
 
 def _words(words: Sequence[str]) -> re.Pattern[str] | None:

@@ -340,31 +340,13 @@ def load_vectors(
             )
 
 
-def visible_vectors(
-    engine: Engine, model: str | None, dim: int
-) -> Iterator[tuple[Sequence[Row], np.ndarray]]:
-    """The visible papers (neither withdrawn nor hidden) with a vector under ``model``: rows of
-    ``arxiv_id``, ``announced``, ``published`` and ``categories``, and their vectors as stored,
-    a streamed part at a time."""
-    query = (
-        select(
-            papers.c.arxiv_id,
-            papers.c.announced,
-            papers.c.published,
-            papers.c.categories,
-            embeddings.c.vector,
-        )
-        .join(embeddings, embeddings.c.paper_id == papers.c.id)
-        .where(
-            embeddings.c.model == model,
-            papers.c.withdrawn.is_(False),
-            papers.c.hidden.is_(False),
-        )
-    )
+def visible_papers(engine: Engine) -> Iterator[Sequence[Row]]:
+    """The visible papers (neither withdrawn nor hidden): rows of ``arxiv_id``, ``announced``,
+    ``published`` and ``categories``, a streamed part at a time."""
+    query = select(papers.c.arxiv_id, papers.c.announced, papers.c.published, papers.c.categories)
+    query = query.where(papers.c.withdrawn.is_(False), papers.c.hidden.is_(False))
     with engine.connect() as conn:
-        for part in conn.execution_options(yield_per=20_000).execute(query).partitions():
-            blob = b"".join(row.vector for row in part)
-            yield part, np.frombuffer(blob, STORED).reshape(len(part), dim)
+        yield from conn.execution_options(yield_per=20_000).execute(query).partitions()
 
 
 def import_vectors(
