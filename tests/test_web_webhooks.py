@@ -84,9 +84,13 @@ def test_a_webhook_set_on_its_page_gets_the_new_papers(web: WebApp) -> None:
     user = find_user(web.engine, "ada@example.org")
     assert user is not None
     follow_id = follow(web.engine, user["id"], "author", "Grace Hopper")
+    following = browser.get("/following")
+    assert f'href="/follows/{follow_id}/webhook"' in following.text
+    signed_out = web.browser().get(f"/follows/{follow_id}/webhook", follow_redirects=False)
+    assert signed_out.headers["location"] == f"/login?next=/follows/{follow_id}/webhook"
     with Receiver() as receiver:
         page = browser.get(f"/follows/{follow_id}/webhook")
-        assert page.status_code == 200 and "author Grace Hopper" in page.text
+        assert page.status_code == 200 and "Webhook for Grace Hopper" in page.text
         saved = browser.post(
             f"/follows/{follow_id}/webhook",
             data={"url": receiver.url, "csrf_token": form_token(page.text)},

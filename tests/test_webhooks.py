@@ -4,6 +4,7 @@ that refuses it gets it no more, and a webhook that keeps failing is paused."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -91,7 +92,7 @@ def test_new_papers_are_posted_signed_and_once(
     assert [p["id"] for p in body["papers"]] == ["2603.00002", "2603.00001"]
     assert body["papers"][0]["url"] == "https://papers.example.org/papers/2603.00002"
     assert body["papers"][0]["authors"] == ["Ada Lovelace", "Alan Turing"]
-    assert body["text"].startswith("2 new papers for author Ada Lovelace")
+    assert body["text"].startswith("2 new papers for Ada Lovelace")
     assert "<https://papers.example.org/papers/2603.00001>" in body["content"]
 
     # later runs: nothing new, nothing sent; a new paper goes alone
@@ -111,6 +112,17 @@ def test_papers_from_before_the_webhook_days_are_not_sent(
     point(engine, hook, receiver.url)
     assert run(engine, client, T0 + timedelta(hours=1)) == DeliveryReport()
     assert receiver.calls == []
+
+
+def test_a_paper_imported_after_its_day_was_looked_at_is_still_sent(
+    engine: Engine, hook: dict[str, int], receiver: Receiver, client: httpx.Client
+) -> None:
+    point(engine, hook, receiver.url)
+    assert run(engine, client, T0 + timedelta(days=1)) == DeliveryReport()
+    # the next day, a sync brings a paper of the day before
+    add_papers(engine, "2603.00009", day=DAY)
+    assert run(engine, client, T0 + timedelta(days=1, minutes=1)) == DeliveryReport(sent=1)
+    assert [p["id"] for p in receiver.calls[0].json["papers"]] == ["2603.00009"]
 
 
 def test_a_receiver_down_gets_the_call_once_it_is_up(
@@ -310,3 +322,33 @@ def test_private_addresses_are_refused_unless_allowed(
     report = deliver_webhooks(engine, client, now=T0 + timedelta(hours=1))
     assert report == DeliveryReport(failed=1)
     assert receiver.calls == []
+
+
+def test_a_call_goes_to_the_address_that_was_checked(
+    engine: Engine, hook: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: a name answering a public address to the check and a private one to the
+    connection must not reach inside, so the call is made to the checked address."""
+    answers = iter(["93.184.216.34", "127.0.0.1"])
+
+    def resolve(host: str, port: int, **_: Any) -> list[tuple[Any, ...]]:
+        assert host == "hooks.example.org"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    point(engine, hook, "https://hooks.example.org/in")
+    add_papers(engine, "2603.00001")
+    now = T0 + timedelta(hours=1)
+    queue_webhooks(engine, None, LINKS, now)
+    with httpx.Client(transport=httpx.MockTransport(answer)) as outside:
+        assert deliver_webhooks(engine, outside, now=now) == DeliveryReport(sent=1)
+    (request,) = seen
+    assert request.url.host == "93.184.216.34" and request.url.scheme == "https"
+    assert request.headers["Host"] == "hooks.example.org"
+    assert request.extensions["sni_hostname"] == "hooks.example.org"

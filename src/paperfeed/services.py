@@ -194,15 +194,19 @@ class Services:
             follow_redirects=False,
         )
 
-    def run_webhooks(self, now: datetime | None = None) -> tuple[QueueReport, DeliveryReport]:
-        """Queue the follows' new papers for their webhooks and make the due calls (see
-        :mod:`paperfeed.digest.webhooks`)."""
+    def run_webhooks(
+        self, now: datetime | None = None, *, limit: int | None = None
+    ) -> tuple[QueueReport, DeliveryReport]:
+        """Queue the follows' new papers for their webhooks and make the due calls, at most
+        ``limit`` (see :mod:`paperfeed.digest.webhooks`)."""
         queued = queue_webhooks(
             self.engine, self.searcher, self.mailer.links, now or datetime.now(UTC)
         )
         allow_private = self.settings.webhook_allow_private
         with self.webhook_client() as client:
-            delivered = deliver_webhooks(self.engine, client, allow_private=allow_private, now=now)
+            delivered = deliver_webhooks(
+                self.engine, client, allow_private=allow_private, now=now, limit=limit
+            )
         return queued, delivered
 
     def run_digests(

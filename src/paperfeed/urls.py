@@ -44,7 +44,7 @@ def webhook_url(value: object, *, allow_private: bool = False) -> str:
     not one of this machine's or a private network's (``localhost``, ``127.0.0.1``,
     ``10.0.0.0/8``, ...), which a user's webhook could otherwise reach through the server.
     Raises :class:`ValueError` saying why. Names are checked again when a call is made
-    (:func:`private_host`): one may resolve to a private address later."""
+    (:func:`public_address`): one may resolve to a private address later."""
     url = safe_url(value)
     if url is None:
         raise ValueError(f"a webhook needs an http(s) URL of at most {MAX_URL} characters")
@@ -54,17 +54,25 @@ def webhook_url(value: object, *, allow_private: bool = False) -> str:
     return url
 
 
-def private_host(host: str, port: int) -> bool:
-    """Whether ``host`` is, or resolves to, a local or private address (DNS is asked: a
-    public name may point inside). A name that does not resolve is not: the call then fails
-    as unreachable."""
+class PrivateAddress(ValueError):
+    """A name that is, or resolves to, a local or private address."""
+
+
+def public_address(host: str, port: int) -> str:
+    """The address to connect to for ``host``: the first it resolves to, once every address
+    it resolves to is public. The caller connects to this address, not to the name, so that a
+    second look-up cannot point elsewhere (DNS rebinding). Raises :class:`PrivateAddress`, or
+    :class:`OSError` when the name does not resolve."""
     if _private_ip(host) or _local_name(host):
-        return True
+        raise PrivateAddress(host)
     try:
         found = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return False
-    return any(_private_ip(str(address[4][0])) for address in found)
+    except UnicodeError as error:
+        raise OSError(f"{host!r} is not a host name") from error
+    addresses = [str(address[4][0]) for address in found]
+    if not addresses or any(_private_ip(address) for address in addresses):
+        raise PrivateAddress(host)
+    return addresses[0]
 
 
 def _private_ip(host: str) -> bool:

@@ -20,7 +20,8 @@ cannot reach its server logs one line and is tried again later, after waits that
 
 Every ``WEBHOOKS_EVERY`` seconds a round also queues the follows' new papers for their webhooks
 and makes the due calls (:mod:`paperfeed.digest.webhooks`); a receiver that does not answer
-holds a round for at most ``webhook_timeout`` seconds per call.
+holds a round for at most ``webhook_timeout`` seconds per call, and a round makes at most
+``WEBHOOK_CALLS`` calls.
 
 Each digest run does only what is due, so the interval only bounds how late after a
 subscriber's hour the digest goes out. Several workers (or cron as well) may run it: the
@@ -59,6 +60,8 @@ BACKOFF = 300.0  # seconds: the longest wait after rounds that keep failing
 SYNC_RETRY = 60.0  # seconds before a sync that failed is tried again; doubles while failing
 SYNC_BACKOFF = 3600.0  # seconds: the longest wait between syncs that keep failing
 WEBHOOKS_EVERY = 60.0  # seconds between looks for the webhooks' new papers and due calls
+# calls a round makes at most: receivers that do not answer hold it for a bounded time
+WEBHOOK_CALLS = 20
 
 
 @dataclass
@@ -68,7 +71,6 @@ class RoundReport:
     embedded: int = 0
     keywords: int = 0  # papers given key phrases
     saved: bool = False  # a new vector-index generation
-    calls: int = 0  # webhook calls made (sent, to retry or failed)
 
     def __bool__(self) -> bool:
         return bool(self.synced or self.words or self.embedded or self.keywords or self.saved)
@@ -154,17 +156,15 @@ class Worker:
                 ", new vector index" if report.saved else "",
             )
         if not self.stop.is_set() and time.monotonic() >= self._webhooks_after:
-            report.calls = self._webhooks()
+            self._webhooks()
         return report
 
-    def _webhooks(self) -> int:
-        """Queue the webhooks' new papers (indexed by now) and make the due calls; the calls
-        made."""
+    def _webhooks(self) -> None:
+        """Queue the webhooks' new papers (indexed by now) and make some of the due calls."""
         self._webhooks_after = time.monotonic() + WEBHOOKS_EVERY
-        queued, delivered = self.services.run_webhooks()
+        queued, delivered = self.services.run_webhooks(limit=WEBHOOK_CALLS)
         if queued.calls or delivered.tried:
             log.info("webhooks: %s; %s", queued, delivered)
-        return delivered.tried
 
     def _sync(self) -> int:
         """Run the due syncs; the number of new papers. A sync that fails (no network, a

@@ -46,7 +46,7 @@ from paperfeed.sources.http import retry_after
 from paperfeed.store.outbox import claim_message, count_unsent, update_message
 from paperfeed.store.schema import OutboxStatus
 from paperfeed.store.webhooks import record_call
-from paperfeed.urls import private_host
+from paperfeed.urls import PrivateAddress, public_address
 
 PAUSE_AFTER = 3  # calls in a row failed for good (each after its retries)
 RETRY_STATUSES = {408, 429}  # and every 5xx
@@ -160,10 +160,6 @@ def _failed(engine: Engine, row: Row[Any], attempts: int, error: str, now: datet
 def _call(client: httpx.Client, row: Row[Any], allow_private: bool) -> None:
     """POST the call; raises :class:`Refused` or :class:`TryLater` unless it got a 2xx."""
     url = httpx.URL(row.url)
-    if not allow_private and private_host(
-        url.host, url.port or (443 if url.scheme == "https" else 80)
-    ):
-        raise Refused(f"{url.host} is a local or private address; webhooks go to public ones")
     body = row.message.encode()
     headers = {
         "Content-Type": "application/json",
@@ -171,9 +167,24 @@ def _call(client: httpx.Client, row: Row[Any], allow_private: bool) -> None:
         "X-Paperfeed-Delivery": str(row.id),
         "X-Paperfeed-Signature": signature(row.secret, body),
     }
+    extensions: dict[str, Any] = {}
+    if not allow_private:
+        try:
+            address = public_address(url.host, url.port or (443 if url.scheme == "https" else 80))
+        except PrivateAddress:
+            why = f"{url.host} is a local or private address; webhooks go to public ones"
+            raise Refused(why) from None
+        except OSError as error:
+            raise TryLater(f"cannot resolve {url.host} ({error})") from None
+        # to the address checked, under the name (Host, and TLS's server name and certificate)
+        headers["Host"] = url.netloc.decode("ascii")
+        extensions["sni_hostname"] = url.host
+        url = url.copy_with(host=address)
     try:
         # streamed and never read: a receiver's answer could be any size
-        with client.stream("POST", url, content=body, headers=headers) as response:
+        with client.stream(
+            "POST", url, content=body, headers=headers, extensions=extensions
+        ) as response:
             status = response.status_code
             wait = retry_after(response)
     except httpx.TimeoutException:

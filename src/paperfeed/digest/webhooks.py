@@ -2,7 +2,9 @@
 outbox that sends the mails.
 
 **Queueing.** :func:`queue_webhooks` looks, for each follow with a webhook that is not paused,
-for the papers that matched it since it last looked, leaves out those its calls carried
+for the papers that matched it and came to the feed from :data:`LOOK_BACK` before the day it
+last looked (a paper imported late, with an earlier day, is still found; a new webhook's
+first calls may so carry papers of the last days), leaves out those its calls carried
 before, and queues one call per :data:`MAX_PAPERS` of them. The call, the papers it carries
 (``webhook_papers``: a paper is carried once per follow, never twice) and the follow's new
 watermark are written in one transaction, which a second run at once loses (it finds the
@@ -39,15 +41,15 @@ import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs
 
 from sqlalchemy import Engine
 
 from paperfeed.digest.links import Links
-from paperfeed.ranking.following import followed_papers
+from paperfeed.ranking.following import followed_papers, label
 from paperfeed.ranking.search import Searcher
+from paperfeed.store.feed import period_papers
 from paperfeed.store.outbox import queue_message
 from paperfeed.store.schema import FollowKind, MailKind, OutboxStatus
 from paperfeed.store.webhooks import carried_by, save_webhook_papers, take_turn, webhook_follows
@@ -60,6 +62,7 @@ CHAT_CHARS = 1900  # Discord refuses a content of over 2,000 characters
 SLACK_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 DISCORD_MARKUP = "\\*_~`|<>[]()@#"
 TARGET_CHARS = 200  # of what a follow watches, in a chat's heading
+LOOK_BACK = timedelta(days=2)  # before the day a webhook last looked: late imports
 
 
 @dataclass
@@ -76,6 +79,7 @@ class QueueReport:
         return (
             f"{counted(self.follows, 'webhook')} looked at: {counted(self.calls, 'call')} "
             f"queued with {counted(self.papers, 'new paper')}"
+            + (f" ({counted(self.busy, 'webhook')} left to another run)" if self.busy else "")
         )
 
 
@@ -85,14 +89,26 @@ def queue_webhooks(
     """Queue a call for each webhook with papers that matched its follow since it last
     looked (up to ``now``) and that none of its calls carried."""
     report = QueueReport()
-    for follow in webhook_follows(engine):
+    due = [
+        follow
+        for follow in webhook_follows(engine)
+        if follow["webhook_checked_at"] is None or follow["webhook_checked_at"] < now
+    ]
+    starts = [f["webhook_checked_at"].date() - LOOK_BACK for f in due if f["webhook_checked_at"]]
+    known, window = None, None
+    if searcher is not None and starts and any(f["kind"] == FollowKind.SEARCH for f in due):
+        # the days' papers and their vectors read once for every followed search
+        known = {card["arxiv_id"]: card for card in period_papers(engine, min(starts), now.date())}
+        window = searcher.window(list(known))
+    for follow in due:
         start = follow["webhook_checked_at"]
-        if start is not None and start >= now:
-            continue
         report.follows += 1
         cards: list[dict[str, Any]] = []
         if start is not None:  # a new webhook starts from now
-            found = followed_papers(engine, searcher, [follow], start.date(), now.date())
+            first = start.date() - LOOK_BACK
+            found = followed_papers(
+                engine, searcher, [follow], first, now.date(), known=known, window=window
+            )
             cards = [paper.card for paper in found]
         sent = carried_by(engine, follow["id"], [card["id"] for card in cards])
         fresh = [card for card in cards if card["id"] not in sent]
@@ -135,7 +151,7 @@ def payload(follow: dict[str, Any], cards: Sequence[dict[str, Any]], links: Link
         }
         for card in cards
     ]
-    what = " ".join(describe(follow).split())
+    what = " ".join(label(follow).split())
     if len(what) > TARGET_CHARS:
         what = what[:TARGET_CHARS] + "…"
     heading = f"{counted(len(papers), 'new paper')} for {what}"
@@ -148,15 +164,6 @@ def payload(follow: dict[str, Any], cards: Sequence[dict[str, Any]], links: Link
         "allowed_mentions": {"parse": []},
     }
     return json.dumps(body, ensure_ascii=False)
-
-
-def describe(follow: dict[str, Any]) -> str:
-    """What a follow watches, in words: ``author Ada Lovelace``, ``search "graph pooling"``."""
-    if follow["kind"] != FollowKind.SEARCH:
-        return f"{follow['kind']} {follow['target']}"
-    fields = parse_qs(follow["target"])
-    words = " ".join(fields.get("q", [])) or follow["target"]
-    return f'search "{words}"' + (f" in {', '.join(fields['cat'])}" if "cat" in fields else "")
 
 
 def signature(secret: str, body: bytes) -> str:

@@ -9,19 +9,19 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from paperfeed.digest.webhook_delivery import PAUSE_AFTER
-from paperfeed.digest.webhooks import describe
+from paperfeed.ranking.following import label
 from paperfeed.services import Services
 from paperfeed.store.webhooks import NoFollow, clear_webhook, set_webhook, user_follow
 from paperfeed.urls import MAX_URL, webhook_url
 from paperfeed.web.api_docs import Auth, documented
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
-from paperfeed.web.security import acting_user, require_user
-from paperfeed.web.views import CsrfField, OnField, iso
+from paperfeed.web.security import acting_user, current_user, require_user
+from paperfeed.web.views import CsrfField, OnField, iso, sign_in_first
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["follows"])
@@ -84,7 +84,7 @@ def _webhook_page(
         "webhook.html",
         status,
         follow=follow,
-        what=describe(follow),
+        what=label(follow),
         secret=secret,
         pause_after=PAUSE_AFTER,
     )
@@ -94,8 +94,10 @@ def _webhook_page(
 
 
 @router.get("/follows/{follow_id}/webhook")
-def webhook_page(request: Request, services: ServicesDep, follow_id: FollowId) -> HTMLResponse:
-    user = require_user(request)
+def webhook_page(request: Request, services: ServicesDep, follow_id: FollowId) -> Response:
+    user = current_user(request)
+    if user is None:
+        return sign_in_first(request)
     return _webhook_page(request, _own(services, user, follow_id))
 
 
@@ -146,7 +148,8 @@ def put_webhook(
     request: Request, services: ServicesDep, follow_id: FollowId, body: WebhookSetting
 ) -> dict[str, Any]:
     """`secret` is given when one is made (the first time, or with `newSecret`), never again.
-    A paused webhook starts again; either way, only papers arriving from now on are sent."""
+    A paused webhook starts again; either way, papers that came to the feed in the last two
+    days may be sent, older ones not."""
     user = acting_user(request, None)
     follow, secret = _set(services, user, follow_id, body.url, body.new_secret)
     return webhook_json(follow, secret)
