@@ -37,12 +37,18 @@ class Trends:
     series: list[Series]
 
 
-def trends(lexical: LexicalIndex, queries: Sequence[str], filters: Filters = NO_FILTERS) -> Trends:
-    """The trends of ``queries`` (at most ``MAX_QUERIES``), with the same ``filters``."""
+def trends(
+    lexical: LexicalIndex,
+    queries: Sequence[str],
+    filters: Filters = NO_FILTERS,
+    newest: date | None = None,
+) -> Trends:
+    """The trends of ``queries`` (at most ``MAX_QUERIES``), with the same ``filters``, up to
+    the feed's ``newest`` day (by default the index's, which it reads through)."""
     if len(queries) > MAX_QUERIES:
         raise ValueError(f"at most {MAX_QUERIES} searches are compared, not {len(queries)}")
     counts = [lexical.day_counts(parse_query(query), filters) for query in queries]
-    newest = lexical.newest_day()
+    newest = newest or lexical.newest_day()
     if newest is None or not queries:
         return Trends([], [], [Series(query, [], [], 0) for query in queries])
     end = min(newest, filters.date_to) if filters.date_to else newest

@@ -16,7 +16,7 @@ from paperfeed.web.charts import Chart, counts_chart
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import page
 from paperfeed.web.search_form import FilterForm
-from paperfeed.web.views import api_categories
+from paperfeed.web.views import api_categories, latest_day
 
 MAX_QUERY = 250  # characters of one search, as the search API's
 FILTERS_ONLY = "Papers in the filters"  # the name of a search without words
@@ -42,7 +42,7 @@ class TrendsForm(FilterForm):
 def search_trends(services: Services, form: FilterForm, queries: list[str]) -> Trends:
     """How many papers each of ``queries`` finds per month and week, with ``form``'s filters:
     every paper with the query's words, counted by the lexical index."""
-    return trends(services.lexical, queries, form.filters())
+    return trends(services.lexical, queries, form.filters(), latest_day(services.engine))
 
 
 def trend_charts(found: Trends, key: str) -> list[Chart]:
