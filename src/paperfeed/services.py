@@ -202,7 +202,9 @@ class Services:
         )
         allow_private = self.settings.webhook_allow_private
         with self.webhook_client() as client:
-            delivered = deliver_webhooks(self.engine, client, allow_private=allow_private, now=now)
+            delivered = deliver_webhooks(
+                self.engine, client, allow_private=allow_private, mailer=self.mailer, now=now
+            )
         return queued, delivered
 
     def run_digests(

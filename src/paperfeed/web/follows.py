@@ -1,6 +1,7 @@
 """Following authors, organisations, categories and searches: the one-click buttons on their
 pages (POST forms with the session's CSRF token), the Following page (what the user follows,
-unfollow buttons, the secret Atom feed URL and a new one on demand), and ``/api/follows``."""
+unfollow buttons, the secret Atom feed URL and a new one on demand, a mail for each comment on
+a followed author's paper), and ``/api/follows``."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from paperfeed.store.follows import (
     follow,
     followed,
     new_feed_key,
+    set_follow_mail,
     unfollow,
     user_follows,
 )
@@ -33,7 +35,7 @@ from paperfeed.web.api_docs import Auth, documented
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.render import author_url, page
 from paperfeed.web.security import acting_user, check_csrf, current_user, require_user
-from paperfeed.web.views import CsrfField, back, iso, latest_day, local
+from paperfeed.web.views import CsrfField, OnField, back, iso, latest_day, local
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/follows", tags=["follows"])
@@ -176,6 +178,16 @@ def new_feed_url(request: Request, services: ServicesDep, csrf_token: CsrfField 
     user = acting_user(request, csrf_token)
     new_feed_key(services.engine, user["id"])
     return RedirectResponse("/following?new=1#feed", 303)
+
+
+@router.post("/following/comment-mail")
+def comment_mail_form(
+    request: Request, services: ServicesDep, on: OnField = False, csrf_token: CsrfField = ""
+) -> RedirectResponse:
+    """Opt in to (or out of) a mail for each comment on a paper by an author one follows."""
+    user = acting_user(request, csrf_token)
+    set_follow_mail(services.engine, user["id"], on)
+    return RedirectResponse("/following#comment-mail", 303)
 
 
 # the API ----------------------------------------------------------------------------------
