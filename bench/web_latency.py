@@ -9,7 +9,9 @@ through the ASGI app in this process (``fastapi.testclient.TestClient``): server
 page rendered, no network. Search pages run the default hybrid mode (query embedding included).
 The arXiv files name no organisations and few DOIs: the bench gives ``ORGS`` organisations
 ``PER_ORG`` papers each and one paper in ten a DOI, once (marked by the organisations), so that
-the organisation page and the library's DOI match have something to find. Library matching
+the organisation page and the library's DOI match have something to find. The home feed and
+the Atom feed are those of one account (made once, by an API token) that follows a category,
+an author of the newest day and a search. Library matching
 (one reference by DOI, one by title, as an import of a reference file does) is timed as a
 function call: its page needs a signed-in upload.
 """
@@ -39,15 +41,21 @@ from paperfeed.index.lexical import LexicalIndex
 from paperfeed.index.live import LiveVectors
 from paperfeed.library.matching import match_references
 from paperfeed.library.references import Reference
+from paperfeed.ranking.following import search_target
 from paperfeed.ranking.search import Searcher, Tuning
 from paperfeed.services import Services
 from paperfeed.settings import Settings
+from paperfeed.store.accounts import create_token, create_user, find_user
 from paperfeed.store.database import open_store
+from paperfeed.store.follows import feed_key, follow
+from paperfeed.store.schema import FollowKind
 from paperfeed.store.vectors import count_to_embed, import_vectors
 from paperfeed.web.app import create_app
 
 REAL = 10_000  # papers embedded for real, as search_speed.py's default
 ORGS, PER_ORG = 20, 100
+FOLLOWER = "bench-follower@example.org"
+FOLLOWED_CATEGORY, FOLLOWED_SEARCH = "cs.CL", "large language models"
 
 
 def main() -> None:
@@ -73,7 +81,9 @@ def main() -> None:
         app = create_app(services)
         with TestClient(app) as client:
             _measure(
-                _requests(client, _pages(db, args.requests)) | _matches(searcher, db, args.requests)
+                _requests(client, _pages(db, args.requests))
+                | _feeds(client, searcher, db, args.requests)
+                | _matches(searcher, db, args.requests)
             )
 
 
@@ -162,12 +172,41 @@ _AUTHORS = """SELECT a.name FROM paper_authors l JOIN authors a ON a.id = l.auth
     WHERE l.position = 0 ORDER BY random() LIMIT ?"""
 
 
-def _requests(client: TestClient, pages: dict[str, list[str]]) -> dict[str, list[Callable]]:
+def _feeds(
+    client: TestClient, searcher: Searcher, db: Path, count: int
+) -> dict[str, list[Callable]]:
+    """The home feed and the Atom feed of :data:`FOLLOWER` (made on the first run), who
+    follows a category, the first author of a paper of the newest day, and a search."""
+    engine = searcher.engine
+    user = find_user(engine, FOLLOWER) or create_user(engine, FOLLOWER, "bench password")
+    with sqlite3.connect(db) as conn:
+        author = conn.execute(_NEWEST_AUTHOR).fetchone()[0]
+    for kind, target in (
+        (FollowKind.CATEGORY, FOLLOWED_CATEGORY),
+        (FollowKind.AUTHOR, author),
+        (FollowKind.SEARCH, search_target(FOLLOWED_SEARCH)),
+    ):
+        follow(engine, user["id"], kind, target)
+    auth = {"Authorization": f"Bearer {create_token(engine, user['id'], 'bench')}"}
+    atom = f"/feeds/{feed_key(engine, user['id'])}.atom"
+    return _requests(client, {"/ (feed)": ["/"] * count}, auth) | _requests(
+        client, {"/feeds/K.atom": [atom] * count}
+    )
+
+
+_NEWEST_AUTHOR = """SELECT a.name FROM paper_authors l JOIN authors a ON a.id = l.author_id
+    JOIN papers p ON p.id = l.paper_id WHERE l.position = 0
+    ORDER BY p.announced DESC, p.id LIMIT 1"""
+
+
+def _requests(
+    client: TestClient, pages: dict[str, list[str]], headers: dict[str, str] | None = None
+) -> dict[str, list[Callable]]:
     """Each URL as a call that fails the bench unless the page answers 200."""
 
     def get(url: str) -> Callable[[], int]:
         def call() -> int:
-            response = client.get(url)
+            response = client.get(url, headers=headers)
             if response.status_code != 200:
                 raise SystemExit(f"{url}: HTTP {response.status_code}")
             return len(response.content)

@@ -19,8 +19,11 @@ from lxml import html
 from sqlalchemy import select, update
 
 from paperfeed.comment_html import comment_html
+from paperfeed.digest.run import mail_comment
 from paperfeed.store.accounts import create_token, create_user, make_admin
-from paperfeed.store.schema import MailKind, outbox, users
+from paperfeed.store.comments import get_comment
+from paperfeed.store.follows import follow
+from paperfeed.store.schema import FollowKind, MailKind, outbox, users
 from paperfeed.store.user_data import delete_account, export_user_data
 from web_app import HOSTILE, WebApp, build, form_token, sign_up
 
@@ -450,6 +453,66 @@ def test_replies_are_mailed_to_those_who_opted_in(web: WebApp) -> None:
     assert mail["Subject"] == "bob replied to your comment on arXiv:2503.00001"
     text = mail.get_body(("plain",)).get_content()
     assert "Answer" in text and f"/papers/{PAPER}#comment-{answer['id']}" in text
+
+
+def followed_comment_mails(web: WebApp) -> list[tuple[str, str]]:
+    with web.engine.connect() as conn:
+        query = (
+            select(outbox.c.key, outbox.c.email)
+            .where(outbox.c.kind == MailKind.FOLLOWED_COMMENT)
+            .order_by(outbox.c.id)
+        )
+        return [tuple(row) for row in conn.execute(query)]
+
+
+def verified(web: WebApp, user_id: int, **values: object) -> None:
+    with web.engine.begin() as conn:
+        change = {"email_verified_at": datetime.now(UTC), **values}
+        conn.execute(update(users).where(users.c.id == user_id).values(change))
+
+
+def test_comments_are_mailed_to_followers_of_the_authors_who_opted_in(web: WebApp) -> None:
+    client = web.browser()
+    ada_id, ada = token_of(web, "ada@example.org")
+    bob_id, bob = token_of(web, "bob@example.org")
+    carol_id, _ = token_of(web, "carol@example.org")
+    dave_id, _ = token_of(web, "dave@example.org")
+    for user_id in (ada_id, bob_id, carol_id, dave_id):
+        follow(web.engine, user_id, FollowKind.AUTHOR, "Alan Turing")  # an author of PAPER
+    verified(web, ada_id, follow_mail=True)
+    verified(web, bob_id, follow_mail=True)
+    verified(web, carol_id)  # follows, but did not opt in
+    browser = web.browser()  # dave opts in on the Following page, his address unconfirmed
+    token = sign_up(browser, "erin@example.org")
+    browser.post("/following/comment-mail", data={"on": "true", "csrf_token": token})
+    assert "Stop mailing me their comments" in browser.get("/following").text
+
+    first = post(client, bob, "What about sparse graphs?")
+    assert followed_comment_mails(web) == [(f"comment:{first['id']}:{ada_id}", "ada@example.org")]
+    reply = post(client, ada, "They work", parent=first["id"])
+    again = get_comment(web.engine, reply["id"]) or {}
+    assert not mail_comment(web.engine, again, web.services.mailer)  # once per comment
+    assert followed_comment_mails(web)[1:] == [
+        (f"comment:{reply['id']}:{bob_id}", "bob@example.org")
+    ]
+    with web.engine.connect() as conn:
+        query = select(outbox.c.message).where(outbox.c.key == f"comment:{first['id']}:{ada_id}")
+        mail = message_from_string(conn.execute(query).scalar_one(), policy=default)
+    assert mail["Subject"] == "bob commented on arXiv:2503.00001, by Alan Turing"
+    text = mail.get_body(("plain",)).get_content()
+    assert "What about sparse graphs?" in text and f"#comment-{first['id']}" in text
+
+
+def test_a_reply_is_mailed_once_to_a_follower_it_answers(web: WebApp) -> None:
+    client = web.browser()
+    ada_id, ada = token_of(web, "ada@example.org")
+    _, bob = token_of(web, "bob@example.org")
+    follow(web.engine, ada_id, FollowKind.AUTHOR, "Ada Lovelace")
+    verified(web, ada_id, follow_mail=True, reply_mail=True)
+    question = post(client, ada, "Question")
+    answer = post(client, bob, "Answer", parent=question["id"])
+    assert reply_mails(web) == [(f"reply:{answer['id']}", "ada@example.org")]
+    assert followed_comment_mails(web) == []
 
 
 # an account's data ------------------------------------------------------------------------

@@ -275,8 +275,17 @@ def mail() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, mail: SmtpServer) -> Iterator[str]:
+def server(served: tuple[str, Services]) -> str:
     """The app served on a free local port; its URL."""
+    return served[0]
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, mail: SmtpServer
+) -> Iterator[tuple[str, Services]]:
+    """The app served on a free local port: its URL, and its services for the worker's steps
+    (webhooks may go to this machine's receivers)."""
     folder = tmp_path_factory.mktemp("e2e")
     with pytest.MonkeyPatch.context() as env:
         for name in list(os.environ):
@@ -292,6 +301,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, mail: SmtpServer) -> Iterat
             submit_rate="1000/minute",
             subscribe_rate="1000/minute",
             smtp_url=mail.url,
+            webhook_allow_private=True,
         )
         engine = open_store(settings.database)
         ingest(engine, MemorySource(records()))
@@ -305,7 +315,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, mail: SmtpServer) -> Iterat
         )
         app = create_app(services)
         with LiveServer(app) as live:
-            yield live.url
+            yield live.url, services
         engine.dispose()
 
 

@@ -14,9 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from lxml import html
 
+from memory_source import MemorySource, paper
 from paperfeed.digest.content import Contents
 from paperfeed.digest.mail import DigestMail
 from paperfeed.digest.schedule import period_of
+from paperfeed.ingest.pipeline import ingest
 from paperfeed.ranking.following import (
     followed_papers,
     ranked,
@@ -251,6 +253,26 @@ def test_home_is_the_feed_of_what_you_follow_with_a_remembered_switch(web: WebAp
     assert client.get("/?view=feed").url.path == "/"
     assert client.get("/").url.path == "/"
     assert web.browser().get("/").url.path == "/papers"  # signed out: the day
+
+
+def test_a_followed_search_reads_the_week_once_per_version_of_the_store(
+    web: WebApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = web.browser()
+    token = sign_up(client)
+    search = {"kind": "search", "target": "q=diffusion&cat=cs.LG", "csrf_token": token}
+    client.post("/follow", data=search)
+    windows = []
+    made = web.searcher.window
+    monkeypatch.setattr(web.searcher, "window", lambda ids: windows.append(ids) or made(ids))
+    assert card_ids(client.get("/").text) == ["2503.00403"]
+    assert card_ids(client.get("/").text) == ["2503.00403"]
+    assert len(windows) == 1  # the second request matched the search in the kept week
+    new = paper("2503.00500", title="Diffusion for graphs", announced=NEXT_MONDAY)
+    ingest(web.engine, MemorySource([new]))
+    web.searcher.lexical.update(web.engine)
+    assert set(card_ids(client.get("/").text)) == {"2503.00500", "2503.00403"}
+    assert len(windows) == 2
 
 
 # the Atom feed ----------------------------------------------------------------------------

@@ -7,29 +7,33 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from email import message_from_string
+from email.policy import default
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from conftest import free_port
 from memory_source import MemorySource, paper
 from paperfeed.digest.links import Links
 from paperfeed.digest.outbox import LEASE, DeliveryReport, retry_delay
+from paperfeed.digest.run import Mailer
 from paperfeed.digest.webhook_delivery import PAUSE_AFTER, deliver_webhooks
 from paperfeed.digest.webhooks import queue_webhooks, verify
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.store.accounts import create_user
 from paperfeed.store.follows import follow
 from paperfeed.store.outbox import claim_message
-from paperfeed.store.schema import outbox
+from paperfeed.store.schema import MailKind, outbox, users
 from paperfeed.store.webhooks import clear_webhook, set_webhook, user_follow
 from paperfeed.urls import webhook_url
 from webhook_receiver import Answer, Receiver
 
 DAY = date(2026, 3, 2)
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 LINKS = Links("https://papers.example.org", "not-a-secret")
 HOSTILE_TITLE = '<script>alert(1)</script> @everyone *bold* & "quotes" $\\alpha$'
 
@@ -235,6 +239,33 @@ def test_pausing_cancels_the_calls_waiting(
     report = deliver_webhooks(engine, client, allow_private=True, now=T0 + timedelta(hours=1))
     assert report == DeliveryReport(failed=PAUSE_AFTER)
     assert [status for status, _ in calls(engine)] == ["failed"] * PAUSE_AFTER + ["cancelled"]
+
+
+def test_a_paused_webhook_is_mailed_to_its_owner_once(
+    engine: Engine, hook: dict[str, int], receiver: Receiver, client: httpx.Client
+) -> None:
+    with engine.begin() as conn:
+        mine = users.c.id == hook["user"]
+        conn.execute(update(users).where(mine).values(email_verified_at=T0))
+    point(engine, hook, receiver.url)
+    for number in range(PAUSE_AFTER + 2):
+        add_papers(engine, f"2603.0000{number + 1}")
+        queue_webhooks(engine, None, LINKS, T0 + timedelta(minutes=number + 1))
+    receiver.script.extend([Answer(400)] * (PAUSE_AFTER + 2))
+    mailer = Mailer(LINKS, "paperfeed <paperfeed@example.org>", None)
+    for _ in range(2):
+        deliver_webhooks(engine, client, allow_private=True, mailer=mailer, now=T0 + HOUR)
+    with engine.connect() as conn:
+        query = select(outbox.c.key, outbox.c.email, outbox.c.message)
+        mails = conn.execute(query.where(outbox.c.kind == MailKind.PAUSED)).all()
+    assert [(key, email) for key, email, _ in mails] == [
+        (f"paused:{hook['follow']}:{(T0 + HOUR).isoformat()}", "ada@example.org")
+    ]
+    mail = message_from_string(mails[0].message, policy=default)
+    assert mail["Subject"] == "Your paperfeed webhook for Ada Lovelace was paused"
+    text = mail.get_body(("plain",)).get_content()
+    link = f"https://papers.example.org/follows/{hook['follow']}/webhook"
+    assert "HTTP 400: the receiver refused the call" in text and link in text
 
 
 def test_a_cleared_webhook_makes_no_more_calls(

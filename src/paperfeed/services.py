@@ -205,7 +205,12 @@ class Services:
         allow_private = self.settings.webhook_allow_private
         with self.webhook_client() as client:
             delivered = deliver_webhooks(
-                self.engine, client, allow_private=allow_private, now=now, limit=limit
+                self.engine,
+                client,
+                allow_private=allow_private,
+                mailer=self.mailer,
+                now=now,
+                limit=limit,
             )
         return queued, delivered
 

@@ -1,6 +1,7 @@
-"""Mails as sent: a digest, a subscription's link (asking to confirm it, or to manage it), or
-the link that verifies an account's address; multipart plain text + HTML, with the one-click
-unsubscribe headers of RFC 8058 on every digest."""
+"""Mails as sent: a digest, a subscription's link (asking to confirm it, or to manage it), the
+link that verifies an account's address, a comment for those who asked to hear of it, or a
+paused webhook; multipart plain text + HTML, with the one-click unsubscribe headers of RFC 8058
+on every digest."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from markupsafe import Markup
 
 from paperfeed.digest.content import Digest
 from paperfeed.digest.links import VERIFY_FOR, Links
+from paperfeed.ranking.following import label
 from paperfeed.store.schema import DigestKind, SubscriptionStatus
 from paperfeed.text import lead, plain
 from paperfeed.urls import code_url
@@ -154,6 +156,40 @@ def reply_message(
         "site": links.site(),
     }
     return _render("reply", context).message(sender, recipient["email"])
+
+
+def followed_comment_message(
+    comment: dict[str, Any], recipient: dict[str, Any], links: Links, sender: str
+) -> Message:
+    """The mail telling a follower who opted in that ``comment`` was posted on a paper by an
+    author they follow (``recipient["authors"]``)."""
+    who = comment["author"] or "Somebody"
+    context = {
+        "subject": f"{who} commented on arXiv:{comment['arxiv_id']}, "
+        f"by {' and '.join(recipient['authors'])}",
+        "comment": comment,
+        "name": recipient["name"],
+        "authors": recipient["authors"],
+        "link": f"{links.paper(comment['arxiv_id'])}#comment-{comment['id']}",
+        "following": links.site("/following#comment-mail"),
+        "site": links.site(),
+    }
+    return _render("followed_comment", context).message(sender, recipient["email"])
+
+
+def paused_message(follow: dict[str, Any], links: Links, sender: str) -> Message:
+    """The mail telling a follow's owner (``email``, ``name``) that its webhook was paused after
+    failing again and again (``webhook_error``: the last reason), with the webhook's page."""
+    context = {
+        "subject": f"Your paperfeed webhook for {label(follow)} was paused",
+        "name": follow["name"],
+        "what": label(follow),
+        "url": follow["webhook_url"],
+        "error": follow["webhook_error"],
+        "link": links.site(f"/follows/{follow['id']}/webhook"),
+        "site": links.site(),
+    }
+    return _render("paused", context).message(sender, follow["email"])
 
 
 def _entry(card: dict[str, Any], links: Links) -> dict[str, Any]:

@@ -19,14 +19,20 @@ from sqlalchemy import Engine
 
 from paperfeed.digest.content import Contents, Digest
 from paperfeed.digest.links import Links
-from paperfeed.digest.mail import DigestMail, link_message, reply_message, verify_message
+from paperfeed.digest.mail import (
+    DigestMail,
+    followed_comment_message,
+    link_message,
+    reply_message,
+    verify_message,
+)
 from paperfeed.digest.outbox import DeliveryReport, deliver, enqueue, prune
 from paperfeed.digest.schedule import LOOK_BACK, due_period, period_of
 from paperfeed.digest.smtp import SmtpConfig
 from paperfeed.ranking.recommend import Recommender
 from paperfeed.ranking.search import Searcher
 from paperfeed.ranking.trending import clock
-from paperfeed.store.comments import reply_recipient
+from paperfeed.store.comments import comment_followers, reply_recipient
 from paperfeed.store.feed import latest_day
 from paperfeed.store.outbox import digest_keys_since, save_carried, suppressed_emails
 from paperfeed.store.schema import DigestKind, MailKind, SubscriptionStatus
@@ -170,16 +176,38 @@ def mail_verification(engine: Engine, user: dict[str, Any], mailer: Mailer) -> N
         )
 
 
-def mail_reply(engine: Engine, reply: dict[str, Any], mailer: Mailer) -> bool:
-    """Queue the mail about ``reply`` for the author of the comment it answers, if they want
-    one (:func:`reply_recipient`); once per reply, however often this is called."""
-    recipient = reply_recipient(engine, reply["id"])
-    if recipient is None:
-        return False
-    message = reply_message(reply, recipient, mailer.links, mailer.sender)
+def mail_comment(engine: Engine, comment: dict[str, Any], mailer: Mailer) -> bool:
+    """Queue the mails about a new comment, each once however often this is called, in one
+    transaction: to the author of the comment it answers if they want one
+    (:func:`reply_recipient`), and to the followers of its paper's authors who want one
+    (:func:`comment_followers`; not again to the author it answers). Whether any was queued."""
+    answered = reply_recipient(engine, comment["id"]) if comment["parent_id"] else None
+    followers = comment_followers(engine, comment["id"], answered["id"] if answered else None)
+    links, sender = mailer.links, mailer.sender
+    mails = (
+        [
+            (
+                f"{MailKind.REPLY}:{comment['id']}",
+                MailKind.REPLY,
+                answered["email"],
+                reply_message(comment, answered, links, sender),
+            )
+        ]
+        if answered
+        else []
+    )
+    mails += [
+        (
+            f"{MailKind.FOLLOWED_COMMENT}:{comment['id']}:{follower['id']}",
+            MailKind.FOLLOWED_COMMENT,
+            follower["email"],
+            followed_comment_message(comment, follower, links, sender),
+        )
+        for follower in followers
+    ]
     with engine.begin() as conn:
-        key = f"{MailKind.REPLY}:{reply['id']}"
-        return enqueue(conn, key, recipient["email"], MailKind.REPLY, message) is not None
+        queued = [enqueue(conn, key, email, kind, message) for key, kind, email, message in mails]
+    return any(outbox_id is not None for outbox_id in queued)
 
 
 def run_digests(

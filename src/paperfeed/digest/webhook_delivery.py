@@ -14,7 +14,8 @@ A call's answer decides what becomes of it:
 
 Each failure is shown on the user's follow (its ``webhook_error``). After :data:`PAUSE_AFTER`
 calls in a row failed for good, the webhook is paused: its unsent calls are cancelled, no
-more are queued, and the user sees why; setting its URL again starts it afresh.
+more are queued, the user sees why, and is mailed once with why and the webhook's page
+(when their address is verified); setting its URL again starts it afresh.
 
 Delivery is at least once. A call's outcome is committed right after the answer, so a
 process killed between the receiver's 2xx and that commit makes the call again once its
@@ -30,21 +31,24 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, Row
+from sqlalchemy import Connection, Engine, Row
 
+from paperfeed.digest.mail import paused_message
 from paperfeed.digest.outbox import (
     LEASE,
     LONGEST_RETRY,
     MAX_AGE,
     MAX_ATTEMPTS,
     DeliveryReport,
+    enqueue,
     moving_clock,
     retry_delay,
 )
+from paperfeed.digest.run import Mailer
 from paperfeed.digest.webhooks import EVENT, signature
 from paperfeed.sources.http import retry_after
 from paperfeed.store.outbox import claim_message, count_unsent, update_message
-from paperfeed.store.schema import OutboxStatus
+from paperfeed.store.schema import MailKind, OutboxStatus
 from paperfeed.store.webhooks import record_call
 from paperfeed.urls import PrivateAddress, public_address
 
@@ -69,12 +73,13 @@ def deliver_webhooks(
     client: httpx.Client,
     *,
     allow_private: bool = False,
+    mailer: Mailer | None = None,
     now: datetime | None = None,
     limit: int | None = None,
 ) -> DeliveryReport:
     """Make the due webhook calls, oldest first, with ``client`` (its timeout bounds each);
-    ``now`` fixes the clock for due times, backoff and ``sent_at``; ``limit`` caps the calls
-    tried."""
+    a webhook paused is told to its owner through ``mailer``'s outbox; ``now`` fixes the
+    clock for due times, backoff and ``sent_at``; ``limit`` caps the calls tried."""
     lease_clock = moving_clock(now)
     clock: Callable[[], datetime] = (lambda: now) if now else lease_clock
     report = DeliveryReport()
@@ -82,7 +87,7 @@ def deliver_webhooks(
         claimed = claim_message(engine, clock(), lease_clock() + LEASE, webhooks=True)
         if claimed is None:
             break
-        _attempt(engine, client, claimed, clock(), report, allow_private)
+        _attempt(engine, client, claimed, clock(), report, allow_private, mailer)
     report.waiting = max(0, count_unsent(engine, webhooks=True) - report.retry_later)
     return report
 
@@ -94,6 +99,7 @@ def _attempt(
     now: datetime,
     report: DeliveryReport,
     allow_private: bool,
+    mailer: Mailer | None,
 ) -> None:
     if row.url is None or row.paused_at is not None:
         why = "the webhook was paused" if row.url else "the webhook was removed"
@@ -104,12 +110,13 @@ def _attempt(
     try:
         _call(client, row, allow_private)
     except Refused as error:
-        _failed(engine, row, attempts, str(error), now)
+        _failed(engine, row, attempts, str(error), now, mailer)
         report.failed += 1
     except TryLater as error:
         too_long = attempts >= MAX_ATTEMPTS or now - row.created_at >= MAX_AGE
         if too_long:
-            _failed(engine, row, attempts, f"{error} (gave up after {attempts} tries)", now)
+            why = f"{error} (gave up after {attempts} tries)"
+            _failed(engine, row, attempts, why, now, mailer)
             report.failed += 1
             return
         wait = max(retry_delay(attempts), timedelta(seconds=error.wait or 0))
@@ -143,7 +150,14 @@ def _attempt(
         report.sent += 1
 
 
-def _failed(engine: Engine, row: Row[Any], attempts: int, error: str, now: datetime) -> None:
+def _failed(
+    engine: Engine,
+    row: Row[Any],
+    attempts: int,
+    error: str,
+    now: datetime,
+    mailer: Mailer | None,
+) -> None:
     values = {"status": OutboxStatus.FAILED, "attempts": attempts, "last_error": error}
     record_call(
         engine,
@@ -153,8 +167,22 @@ def _failed(engine: Engine, row: Row[Any], attempts: int, error: str, now: datet
         error=error,
         failed=True,
         pause_after=PAUSE_AFTER,
+        on_pause=_mail_owner(mailer, now) if mailer else None,
         **values,
     )
+
+
+def _mail_owner(mailer: Mailer, now: datetime) -> Callable[[Connection, dict[str, Any]], None]:
+    """Queue, in the transaction that pauses a webhook, the mail telling its owner: once per
+    pause, and only to a verified address."""
+
+    def queue(conn: Connection, follow: dict[str, Any]) -> None:
+        if follow["email_verified_at"] is not None:
+            message = paused_message(follow, mailer.links, mailer.sender)
+            key = f"{MailKind.PAUSED}:{follow['id']}:{now.isoformat()}"
+            enqueue(conn, key, follow["email"], MailKind.PAUSED, message, now=now)
+
+    return queue
 
 
 def _call(client: httpx.Client, row: Row[Any], allow_private: bool) -> None:

@@ -201,6 +201,12 @@ class Searcher:
             return Window(ids, among, [], np.empty((0, 0), np.float32))
         return Window(ids, among, *vectors.rows(ids))
 
+    def window_version(self) -> object:
+        """What a :meth:`window`'s vectors come from (the saved vector index in use): a window
+        made under the same version of the store and this one is still right."""
+        vectors = self._usable_vectors()
+        return vectors.saved if vectors is not None else None
+
     def match(self, text: str, window: Window, filters: Filters = NO_FILTERS) -> Ranked:
         """Which of the window's papers a saved search finds, best first: those with the
         query's words (every word of a keyword query), or close to it in meaning (cosine >=

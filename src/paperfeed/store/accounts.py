@@ -39,6 +39,7 @@ PUBLIC = (
     users.c.email_verified_at,
     users.c.banned_at,
     users.c.reply_mail,
+    users.c.follow_mail,
 )
 PUBLIC_NAMES = tuple(column.name for column in PUBLIC)
 

@@ -1,6 +1,7 @@
 """Discussions: comments on papers and replies to them, edited or deleted by their authors,
 reported by readers, hidden or restored by an admin; banned accounts; who opted in to a mail
-for each reply. Each write is one transaction.
+for each reply, or for each comment on a paper by an author they follow. Each write is one
+transaction.
 
 A comment deleted while it has replies stays as an empty placeholder so that its thread
 holds together; placeholders left without replies are removed. A comment or placeholder
@@ -19,7 +20,16 @@ from sqlalchemy.orm import aliased
 from paperfeed.comment_html import comment_html
 from paperfeed.store.activity import paper_id_of
 from paperfeed.store.queries import SHOWN_COMMENT
-from paperfeed.store.schema import comment_reports, comments, papers, users
+from paperfeed.store.schema import (
+    FollowKind,
+    authors,
+    comment_reports,
+    comments,
+    follows,
+    paper_authors,
+    papers,
+    users,
+)
 from paperfeed.store.sql import inserted
 
 MAX_BODY = 10_000  # characters of Markdown
@@ -292,6 +302,39 @@ def reply_recipient(engine: Engine, comment_id: int) -> dict[str, Any] | None:
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
     return dict(row) if row else None
+
+
+def comment_followers(
+    engine: Engine, comment_id: int, leave_out: int | None = None
+) -> list[dict[str, Any]]:
+    """Who is to be mailed about the new comment ``comment_id`` as a follower of one of its
+    paper's authors: each account (``id``, ``email``, ``name``, the followed ``authors`` in
+    the paper's order) that opted in, with a verified address, but its author and
+    ``leave_out`` (the one a reply mail tells already)."""
+    query = (
+        select(users.c.id, users.c.email, users.c.name, authors.c.name.label("author"))
+        .select_from(comments)
+        .join(paper_authors, paper_authors.c.paper_id == comments.c.paper_id)
+        .join(authors, authors.c.id == paper_authors.c.author_id)
+        .join(follows, (follows.c.kind == FollowKind.AUTHOR) & (follows.c.target == authors.c.name))
+        .join(users, users.c.id == follows.c.user_id)
+        .where(
+            comments.c.id == comment_id,
+            users.c.follow_mail.is_(True),
+            users.c.email_verified_at.is_not(None),
+            comments.c.user_id.is_distinct_from(users.c.id),
+            users.c.id.is_distinct_from(leave_out),
+        )
+        .order_by(users.c.id, paper_authors.c.position)
+    )
+    found: dict[int, dict[str, Any]] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(query).mappings():
+            recipient = found.setdefault(row["id"], {**row, "authors": []})
+            recipient["authors"].append(row["author"])
+    for recipient in found.values():
+        del recipient["author"]
+    return list(found.values())
 
 
 def user_comments(conn: Connection, user_id: int) -> list[dict[str, Any]]:

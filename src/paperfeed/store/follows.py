@@ -1,5 +1,6 @@
-"""What users follow: authors, organisations, categories and searches (``follows``), and the
-secret key of each account's Atom feed of them."""
+"""What users follow: authors, organisations, categories and searches (``follows``), the
+secret key of each account's Atom feed of them, and whether comments on their followed
+authors' papers are mailed to them."""
 
 from __future__ import annotations
 
@@ -90,3 +91,9 @@ def new_feed_key(engine: Engine, user_id: int) -> str:
     with engine.begin() as conn:
         conn.execute(update(users).where(users.c.id == user_id).values(feed_key=key))
     return key
+
+
+def set_follow_mail(engine: Engine, user_id: int, on: bool) -> None:
+    """Opt in to (or out of) a mail for each comment on a paper by an author one follows."""
+    with engine.begin() as conn:
+        conn.execute(update(users).where(users.c.id == user_id).values(follow_mail=on))

@@ -202,6 +202,8 @@ class User(Base):
     banned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # opted in on the profile: a mail for each reply to one of the account's comments
     reply_mail: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # opted in on the Following page: a mail for each comment on a paper by a followed author
+    follow_mail: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # the secret part of the account's Atom feed URL (of what it follows); made on first use
     feed_key: Mapped[str | None] = mapped_column(String(64))
 
@@ -445,6 +447,8 @@ class MailKind(StrEnum):
     MANAGE = "manage"  # a live subscription's manage link, sent again when asked for it
     VERIFY = "verify"  # asks an account's address to confirm it is the account holder's
     REPLY = "reply"  # a reply to one of the account's comments (opted in)
+    FOLLOWED_COMMENT = "comment"  # a comment on a paper by a followed author (opted in)
+    PAUSED = "paused"  # tells a follow's owner that its webhook was paused
     DIGEST = "digest"
     WEBHOOK = "webhook"  # a follow's new papers POSTed as JSON to its webhook, not a mail
 

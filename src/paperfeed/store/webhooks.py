@@ -7,14 +7,14 @@ Sending, retrying and when to pause are :mod:`paperfeed.digest.webhooks`'s.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from paperfeed.store.outbox import UNSENT
-from paperfeed.store.schema import MailKind, OutboxStatus, follows, outbox, webhook_papers
+from paperfeed.store.schema import MailKind, OutboxStatus, follows, outbox, users, webhook_papers
 from paperfeed.store.sql import chunks
 
 
@@ -129,12 +129,15 @@ def record_call(
     error: str | None,
     failed: bool,
     pause_after: int,
+    on_pause: Callable[[Connection, dict[str, Any]], None] | None = None,
     **values: object,
 ) -> bool:
     """Record a call's outcome (``values`` for its outbox row) and the webhook's with it: a
     success clears its error and failures; an error is kept for the user to see, and a call
     that ``failed`` for good counts one more failure in a row. At ``pause_after`` the webhook
-    is paused and its unsent calls are cancelled. Whether it was paused now."""
+    is paused, its unsent calls are cancelled and ``on_pause`` is given the transaction and
+    the follow with its owner's ``email``, ``name`` and ``email_verified_at``. Whether it was
+    paused now."""
     with engine.begin() as conn:
         conn.execute(update(outbox).where(outbox.c.id == message_id).values(values))
         mine = follows.c.id == follow_id
@@ -158,4 +161,8 @@ def record_call(
         )
         cancel = {"status": OutboxStatus.CANCELLED, "last_error": "webhook paused"}
         conn.execute(update(outbox).where(pending).values(cancel))
+        if on_pause is not None:
+            owner = (users.c.email, users.c.name, users.c.email_verified_at)
+            query = select(follows, *owner).join(users, users.c.id == follows.c.user_id)
+            on_pause(conn, dict(conn.execute(query.where(mine)).mappings().one()))
         return True

@@ -97,6 +97,7 @@ def create_app(services: Services) -> FastAPI:
     # similar papers (for SIMILAR_KEPT seconds at most)
     app.state.cards, app.state.days = Kept(3000), Kept(32)
     app.state.similar = Kept(2000, ttl=papers.SIMILAR_KEPT)
+    app.state.weeks = Kept(4)  # the recent days' papers that followed searches are matched in
     app.add_middleware(
         SessionMiddleware,
         secret_key=services.secret_key,

@@ -1,7 +1,8 @@
 """Discussions on paper pages and in the API: threaded comments, replies, editing and
 deleting one's own, reports, and the admin queue (hide or restore a comment, ban or unban its
 author). Posting is rate-limited per user; a reply is mailed to the author of the comment it
-answers when they opted in on their profile."""
+answers when they opted in on their profile, and a comment to the followers of its paper's
+authors who opted in on their Following page."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from paperfeed.digest.outbox import deliver
-from paperfeed.digest.run import mail_reply
+from paperfeed.digest.run import mail_comment
 from paperfeed.services import Services
 from paperfeed.store.comments import (
     MAX_BODY,
@@ -126,13 +127,13 @@ def post_comment(
     parent: int | None,
     csrf: str | None = None,
 ) -> dict[str, Any]:
-    """The signed-in user's comment or reply (rate-limited per user), its reply mail queued
-    and sent after the response; the new comment."""
+    """The signed-in user's comment or reply (rate-limited per user), its mails queued and
+    sent after the response; the new comment."""
     user = acting_user(request, csrf)
     rate_limit(request, services.settings.comment_rate, "comment", key=str(user["id"]))
     comment_id = _done(add_comment, services.engine, user["id"], arxiv_id, body, parent)
     comment = get_comment(services.engine, comment_id) or {}
-    if parent is not None and mail_reply(services.engine, comment, services.mailer):
+    if mail_comment(services.engine, comment, services.mailer):
         background.add_task(deliver, services.engine, services.mailer.smtp)
     return comment
 

@@ -65,7 +65,8 @@ def following_feed(request: Request, services: ServicesDep, key: str) -> Respons
             "This feed address is not valid: it may have been replaced by a new one (see the "
             "Following page of your account).",
         )
-    found, _ = recent_followed(services, user_follows(services.engine, owner), FOLLOWED_DAYS)
+    follows = user_follows(services.engine, owner)
+    found, _ = recent_followed(services, follows, request.app.state.weeks, FOLLOWED_DAYS)
     items = [paper.shown() for paper in found[:ITEMS]]
     return _render(request, "atom", "paperfeed: papers you follow", "/", items)
 

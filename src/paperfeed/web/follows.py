@@ -1,6 +1,7 @@
 """Following authors, organisations, categories and searches: the one-click buttons on their
 pages (POST forms with the session's CSRF token), the Following page (what the user follows,
-unfollow buttons, the secret Atom feed URL and a new one on demand), and ``/api/follows``."""
+unfollow buttons, the secret Atom feed URL and a new one on demand, a mail for each comment on
+a followed author's paper), and ``/api/follows``."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Form, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import Engine
 
 from paperfeed.index.query import read_categories
 from paperfeed.ranking.following import FollowedPaper, followed_papers, label, read_search_target
+from paperfeed.ranking.search import Searcher, Window
 from paperfeed.ranking.trending import clock
 from paperfeed.services import Services
 from paperfeed.store import feed
+from paperfeed.store.changes import shown_version
 from paperfeed.store.follows import (
     TARGET_CHARS,
     FollowError,
@@ -25,15 +29,17 @@ from paperfeed.store.follows import (
     follow,
     followed,
     new_feed_key,
+    set_follow_mail,
     unfollow,
     user_follows,
 )
 from paperfeed.store.schema import FollowKind
 from paperfeed.web.api_docs import Auth, documented
 from paperfeed.web.deps import ServicesDep
+from paperfeed.web.kept import Kept
 from paperfeed.web.render import author_url, page
 from paperfeed.web.security import acting_user, check_csrf, current_user, require_user
-from paperfeed.web.views import CsrfField, back, iso, latest_day, local
+from paperfeed.web.views import CsrfField, OnField, back, iso, latest_day, local
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/follows", tags=["follows"])
@@ -41,6 +47,7 @@ FollowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="A follow's id")]
 KindField = Annotated[str, Form(max_length=20)]
 TargetField = Annotated[str, Form(max_length=TARGET_CHARS)]
 RECENT_DAYS = 7  # a feed of follows shows the papers of the week up to the newest day
+Week = tuple[dict[str, dict[str, Any]], Window]  # the days' cards by id, and their window
 
 
 def checked_target(services: Services, kind: str, target: str) -> str:
@@ -111,17 +118,33 @@ def add_follow(services: Services, user: Mapping[str, Any], kind: str, target: s
 
 
 def recent_followed(
-    services: Services, follows: list[dict[str, Any]], days: int = RECENT_DAYS
+    services: Services,
+    follows: list[dict[str, Any]],
+    weeks: Kept[Week],
+    days: int = RECENT_DAYS,
 ) -> tuple[list[FollowedPaper], datetime]:
     """The papers of ``follows`` from the ``days`` up to the newest announcement day (newest
-    first), and the moment their trending scores are taken at."""
-    newest = latest_day(services.engine)
+    first), and the moment their trending scores are taken at. Followed searches are matched
+    against the days' papers kept in ``weeks`` (the app's ``state.weeks``) until the store
+    or the vector index changes: reading and gathering them costs more than matching."""
+    engine, searcher = services.engine, services.searcher
+    newest = latest_day(engine)
     if newest is None or not follows:
         return [], datetime.now(UTC)
     last = max(newest, datetime.now(UTC).date())
     first: date = newest - timedelta(days=days - 1)
-    found = followed_papers(services.engine, services.searcher, follows, first, last)
+    known, window = None, None
+    if searcher is not None and any(row["kind"] == FollowKind.SEARCH for row in follows):
+        version = (first, last, shown_version(engine), searcher.window_version())
+        known, window = weeks.get(version, lambda: _week(engine, searcher, first, last))
+    found = followed_papers(engine, searcher, follows, first, last, known=known, window=window)
     return found, clock(newest)
+
+
+def _week(engine: Engine, searcher: Searcher, first: date, last: date) -> Week:
+    """The cards of the papers that came from day ``first`` to ``last``, and their window."""
+    known = {card["arxiv_id"]: card for card in feed.period_papers(engine, first, last)}
+    return known, searcher.window(list(known))
 
 
 # the pages --------------------------------------------------------------------------------
@@ -176,6 +199,16 @@ def new_feed_url(request: Request, services: ServicesDep, csrf_token: CsrfField 
     user = acting_user(request, csrf_token)
     new_feed_key(services.engine, user["id"])
     return RedirectResponse("/following?new=1#feed", 303)
+
+
+@router.post("/following/comment-mail")
+def comment_mail_form(
+    request: Request, services: ServicesDep, on: OnField = False, csrf_token: CsrfField = ""
+) -> RedirectResponse:
+    """Opt in to (or out of) a mail for each comment on a paper by an author one follows."""
+    user = acting_user(request, csrf_token)
+    set_follow_mail(services.engine, user["id"], on)
+    return RedirectResponse("/following#comment-mail", 303)
 
 
 # the API ----------------------------------------------------------------------------------

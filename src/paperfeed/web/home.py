@@ -30,7 +30,7 @@ def home(request: Request, services: ServicesDep, view: str | None = None) -> Re
     follows = user_follows(services.engine, user["id"])
     if not follows:
         return RedirectResponse("/papers", 307)
-    found, now = recent_followed(services, follows)
+    found, now = recent_followed(services, follows, request.app.state.weeks)
     chosen = ranked(services.recommender, user["id"], found, now)[:SHOWN]
     items = with_marks(services, user, [paper.shown() for paper in chosen])
     return page(
