@@ -5,6 +5,9 @@ adaptation in psycopg; COPY streams the rows and PostgreSQL parses them in one g
 may meet stored keys, and updates, go through a staging table: COPY into it, then one
 ``INSERT … SELECT … ON CONFLICT`` or ``UPDATE … FROM``. Values go through the columns' types as
 SQLAlchemy would bind them, so the rows stored are the ones ``executemany`` would store.
+Stored rows are matched to staged ones by ``= ANY(ARRAY(SELECT … FROM stage))``, which walks
+the key's index for the staged keys alone: with a join the planner may hash the whole table,
+a cost per batch that grows with the store.
 """
 
 from __future__ import annotations
@@ -33,15 +36,13 @@ def ensure_keys(conn: Connection, table: Table, key: str, rows: Sequence[Row]) -
     stage = _stage(conn, table, columns, rows)
     target, column = _quote(conn, table.name), _quote(conn, key)
     names = ", ".join(_quote(conn, name) for name in columns)
+    stored = f"SELECT {column}, id FROM {target} WHERE {_staged(target, column, stage)}"
     conn.exec_driver_sql(
-        f"INSERT INTO {target} ({names}) SELECT {names} FROM {stage} WHERE NOT EXISTS"
-        f" (SELECT FROM {target} WHERE {target}.{column} = {stage}.{column})"
+        f"INSERT INTO {target} ({names}) SELECT {names} FROM {stage}"
+        f" WHERE {column} NOT IN (SELECT {column} FROM ({stored}) AS stored)"
         f" ORDER BY {column} ON CONFLICT ({column}) DO NOTHING"
     )
-    found = conn.exec_driver_sql(
-        f"SELECT {stage}.{column}, {target}.id FROM {stage}"
-        f" JOIN {target} ON {target}.{column} = {stage}.{column}"
-    )
+    found = conn.exec_driver_sql(stored)
     return {key: row_id for key, row_id in found}
 
 
@@ -56,9 +57,10 @@ def update_rows(conn: Connection, table: Table, rows: Sequence[Row], key: str = 
     assignments = ", ".join(
         f"{_quote(conn, name)} = {stage}.{_quote(conn, name)}" for name in columns if name != key
     )
+    column = _quote(conn, key)
     conn.exec_driver_sql(
         f"UPDATE {target} SET {assignments} FROM {stage}"
-        f" WHERE {target}.{_quote(conn, key)} = {stage}.{_quote(conn, key)}"
+        f" WHERE {target}.{column} = {stage}.{column} AND {_staged(target, column, stage)}"
     )
 
 
@@ -90,6 +92,11 @@ def _copy(
             copy.write_row(
                 [process(row[name]) if process else row[name] for name, process in processors]
             )
+
+
+def _staged(target: str, column: str, stage: str) -> str:
+    """The rows of ``target`` whose ``column`` is among the staged ones, found by its index."""
+    return f"{target}.{column} = ANY(ARRAY(SELECT {column} FROM {stage}))"
 
 
 def _quote(conn: Connection, name: str) -> str:
