@@ -3,12 +3,15 @@ hello-world ASGI app under uvicorn measured the same way in the same run as the 
 
     pip install locust
     python bench/load.py [--json] [--seconds 20] [--users 10 50] [--workers 1 2]
+        [--database-url postgresql://USER:PASSWORD@HOST/DB]
 
 Target (issue 18) on 2 cores: 0 errors; `/papers` and `/papers/<id>` >= 200 req/s with 2
 workers at p99 <= 300 ms.
 
 The store is the shared week sample (1,283 papers) imported into a temporary PAPERFEED_HOME and
-indexed by words only (`paperfeed index --no-embed`: search is lexical, no model loaded). Each
+indexed by words only (`paperfeed index --no-embed`: search is lexical, no model loaded); with
+``--database-url`` the store is that PostgreSQL database instead of a SQLite file (give one
+made for the bench: the import is idempotent, but the bench leaves the sample in it). Each
 server (`paperfeed serve --workers N`, uvicorn's defaults, access log included; the reference:
 `uvicorn load:hello --workers N`) runs in a subprocess on a free port of 127.0.0.1. Cases: the
 newest day's page (`/papers`), a paper page (`/papers/<id>`, random ids of the sample), a
@@ -103,6 +106,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, nargs="+", default=[10, 50])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--database-url", help="a PostgreSQL database to serve from")
     args = parser.parse_args()
     if not 0 < args.seconds <= 60:
         parser.error("--seconds: more than 0, at most 60")
@@ -113,11 +117,16 @@ def main() -> None:
     from recommend import machine
 
     host = machine()  # the load average before this run adds its own
+    store = "postgresql" if args.database_url else "sqlite"
+    if not args.json:
+        print(f"{host}; store: {store}")
     papers = [json.loads(text) for text in args.data.read_text().splitlines() if text.strip()]
     servers = {"hello": {"hello": lambda rng: "/"}, "paperfeed": paper_cases(papers)}
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="paperfeed-load-") as home:
         env = {**os.environ, "PAPERFEED_HOME": home}
+        if args.database_url:
+            env["PAPERFEED_DATABASE_URL"] = args.database_url
         prepare_store(args.data, env)
         for workers, (server, cases) in itertools.product(args.workers, servers.items()):
             with serving(server, workers, env) as url:
@@ -127,7 +136,8 @@ def main() -> None:
                     results.append(row | figures)
                     if not args.json:
                         print(line(results[-1]), flush=True)
-    report = {"machine": host, "seconds": args.seconds, "target": TARGET, "cases": results}
+    report = {"machine": host, "store": store, "seconds": args.seconds, "target": TARGET}
+    report["cases"] = results
     report["targets_met"] = targets_met(results)
     if args.json:
         print(json.dumps(report, indent=2))

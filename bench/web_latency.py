@@ -1,10 +1,15 @@
 """Web page latency at scale: every page kind and its API twin, p50/p99 in the server.
 
     python bench/web_latency.py [--requests 200] [--workdir DIR]
+        [--database-url postgresql://USER:PASSWORD@HOST/DB]
 
 Runs on the scale-1 store of `bench/search_speed.py` (138,132 papers; real vectors for 10,000
 of them, noisy copies for the rest), building whatever is missing with its helpers; a store
-made before authors were linked to papers (empty ``paper_authors``) is rebuilt. Requests go
+made before authors were linked to papers (empty ``paper_authors``) is rebuilt. With
+``--database-url`` the pages are served from that PostgreSQL database instead, the same bulk
+files imported into it by `paperfeed ingest` if it has no papers, the same vectors imported,
+its own indexes under ``WORKDIR/postgresql``; the SQLite store is still built, as the source of
+the URLs asked for (the same for both stores) and of the vectors. Requests go
 through the ASGI app in this process (``fastapi.testclient.TestClient``): server time with the
 page rendered, no network. Search pages run the default hybrid mode (query embedding included).
 The arXiv files name no organisations and few DOIs: the bench gives ``ORGS`` organisations
@@ -25,6 +30,8 @@ import random
 import shutil
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,7 +40,9 @@ from urllib.parse import quote, urlencode
 
 import platformdirs
 from fastapi.testclient import TestClient
+from ingest import BULK
 from search_speed import _store, _timed, _vectors, sample_queries
+from sqlalchemy import Engine, text
 
 from paperfeed.index.dense import VectorIndex
 from paperfeed.index.embedders import make_embedder
@@ -64,16 +73,25 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=data)
     parser.add_argument("--requests", type=int, default=200, help="requests per page")
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--database-url", help="a PostgreSQL database to serve from")
     args = parser.parse_args()
     workdir = args.workdir or Path(platformdirs.user_cache_dir("paperfeed-bench")) / "speed-x1"
     workdir.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}")
+    store = "postgresql" if args.database_url else "sqlite"
+    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; store: {store}")
     db = workdir / "store.db"
     _drop_outdated(workdir, db)
     count = _timed("store (imported if missing)", lambda: _store(args.data, 1, db))
     print(f"  {count:,} papers")
-    _add_organisations_and_dois(db)
-    searcher = _searcher(workdir, db)
+    if args.database_url:
+        engine = open_store(args.database_url)
+        count = _timed("PostgreSQL store (imported if empty)", lambda: _fill(engine, args.data))
+        print(f"  {count:,} papers")
+        folder = workdir / "postgresql"
+    else:
+        engine, folder = open_store(f"sqlite:///{db}"), workdir
+    _add_organisations_and_dois(engine)
+    searcher = _searcher(engine, folder, workdir, db)
     with tempfile.TemporaryDirectory() as home:  # the app's session key, nothing else
         services = Services.from_settings(
             Settings(home=Path(home)), engine=searcher.engine, searcher=searcher
@@ -82,8 +100,8 @@ def main() -> None:
         with TestClient(app) as client:
             _measure(
                 _requests(client, _pages(db, args.requests))
-                | _feeds(client, searcher, db, args.requests)
-                | _matches(searcher, db, args.requests)
+                | _feeds(client, searcher, args.requests)
+                | _matches(searcher, args.requests)
             )
 
 
@@ -105,39 +123,53 @@ def _drop_outdated(workdir: Path, db: Path) -> None:
             shutil.rmtree(workdir / folder, ignore_errors=True)
 
 
-def _add_organisations_and_dois(db: Path) -> None:
+def _fill(engine: Engine, data: Path) -> int:
+    """The papers of ``engine``'s store, the bulk files imported by the CLI if it has none."""
+    with engine.connect() as conn:
+        if count := conn.execute(text("SELECT count(*) FROM papers")).scalar_one():
+            return int(count)
+    env = {**os.environ, "PAPERFEED_DATABASE_URL": engine.url.render_as_string(False)}
+    command = [sys.executable, "-m", "paperfeed", "ingest", "jsonl"]
+    subprocess.run([*command, *(str(data / name) for name in BULK)], env=env, check=True)
+    return _fill(engine, data)
+
+
+def _add_organisations_and_dois(engine: Engine) -> None:
     """Organisations for ``ORGS * PER_ORG`` random papers and DOIs for one paper in ten, unless
     the store has organisations already."""
     rng = random.Random(1)
-    with sqlite3.connect(db) as conn:
-        if conn.execute("SELECT count(*) FROM organisations").fetchone()[0]:
+    with engine.begin() as conn:
+        if conn.execute(text("SELECT count(*) FROM organisations")).scalar_one():
             return
-        ids = [row[0] for row in conn.execute("SELECT id FROM papers")]
+        ids = [row[0] for row in conn.execute(text("SELECT id FROM papers ORDER BY id"))]
         for number in range(ORGS):
             handle = f"bench-org-{number}"
-            conn.execute("INSERT INTO organisations (handle, name) VALUES (?, ?)", (handle, handle))
-            org = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-            chosen = [(org, paper) for paper in rng.sample(ids, PER_ORG)]
-            conn.executemany("UPDATE papers SET organisation_id = ? WHERE id = ?", chosen)
+            insert = "INSERT INTO organisations (handle, name) VALUES (:h, :h) RETURNING id"
+            org = conn.execute(text(insert), {"h": handle}).scalar_one()
+            chosen = [{"org": org, "paper": paper} for paper in rng.sample(ids, PER_ORG)]
+            conn.execute(text("UPDATE papers SET organisation_id = :org WHERE id = :paper"), chosen)
         conn.execute(
-            "UPDATE papers SET doi = '10.5555/Bench.' || arxiv_id WHERE doi IS NULL AND id % 10 = 0"
+            text(
+                "UPDATE papers SET doi = '10.5555/Bench.' || arxiv_id"
+                " WHERE doi IS NULL AND id % 10 = 0"
+            )
         )
 
 
-def _searcher(workdir: Path, db: Path) -> Searcher:
-    """The searcher over the bench indexes, each brought up to date with the store first."""
-    engine = open_store(f"sqlite:///{db}")
+def _searcher(engine: Engine, folder: Path, workdir: Path, db: Path) -> Searcher:
+    """The searcher over the indexes in ``folder``, each brought up to date with the store
+    first; vectors from the bench's file (made from the SQLite store ``db`` if missing)."""
     settings = Settings()
     embedder = make_embedder(settings)
-    lexical = LexicalIndex.open(workdir / "lexical")
+    lexical = LexicalIndex.open(folder / "lexical")
     _timed("lexical index update", lambda: lexical.update(engine))
     if count_to_embed(engine, embedder.model):
-        vectors_file = _vectors(engine, db, embedder, REAL, workdir)
+        vectors_file = _vectors(None, db, embedder, REAL, workdir)
         _timed("vector import", lambda: import_vectors(engine, embedder.model, vectors_file))
-    dense = VectorIndex(workdir / "dense")
+    dense = VectorIndex(folder / "dense")
     _timed("vector index update", lambda: dense.update(engine, embedder.model))
     tuning = Tuning(settings.hybrid_alpha, settings.feedback_docs, settings.feedback_weight)
-    return Searcher(engine, lexical, LiveVectors(workdir / "dense"), embedder, tuning)
+    return Searcher(engine, lexical, LiveVectors(folder / "dense"), embedder, tuning)
 
 
 def _pages(db: Path, count: int) -> dict[str, list[str]]:
@@ -172,15 +204,13 @@ _AUTHORS = """SELECT a.name FROM paper_authors l JOIN authors a ON a.id = l.auth
     WHERE l.position = 0 ORDER BY random() LIMIT ?"""
 
 
-def _feeds(
-    client: TestClient, searcher: Searcher, db: Path, count: int
-) -> dict[str, list[Callable]]:
+def _feeds(client: TestClient, searcher: Searcher, count: int) -> dict[str, list[Callable]]:
     """The home feed and the Atom feed of :data:`FOLLOWER` (made on the first run), who
     follows a category, the first author of a paper of the newest day, and a search."""
     engine = searcher.engine
     user = find_user(engine, FOLLOWER) or create_user(engine, FOLLOWER, "bench password")
-    with sqlite3.connect(db) as conn:
-        author = conn.execute(_NEWEST_AUTHOR).fetchone()[0]
+    with engine.connect() as conn:
+        author = conn.execute(text(_NEWEST_AUTHOR)).scalar_one()
     for kind, target in (
         (FollowKind.CATEGORY, FOLLOWED_CATEGORY),
         (FollowKind.AUTHOR, author),
@@ -195,7 +225,7 @@ def _feeds(
 
 
 _NEWEST_AUTHOR = """SELECT a.name FROM paper_authors l JOIN authors a ON a.id = l.author_id
-    JOIN papers p ON p.id = l.paper_id WHERE l.position = 0
+    JOIN papers p ON p.id = l.paper_id WHERE l.position = 0 AND p.announced IS NOT NULL
     ORDER BY p.announced DESC, p.id LIMIT 1"""
 
 
@@ -216,12 +246,12 @@ def _requests(
     return {name: [get(url) for url in urls] for name, urls in pages.items()}
 
 
-def _matches(searcher: Searcher, db: Path, count: int) -> dict[str, list[Callable]]:
+def _matches(searcher: Searcher, count: int) -> dict[str, list[Callable]]:
     """Matching one reference to the store by DOI (case as the reference gives it) and by title
     (lower-cased, as reference managers often keep it)."""
-    with sqlite3.connect(db) as conn:
-        query = "SELECT doi, title FROM papers WHERE doi IS NOT NULL ORDER BY random() LIMIT ?"
-        rows = conn.execute(query, (count,)).fetchall()
+    with searcher.engine.connect() as conn:
+        query = "SELECT doi, title FROM papers WHERE doi IS NOT NULL ORDER BY random() LIMIT :n"
+        rows = conn.execute(text(query), {"n": count}).all()
 
     def match(reference: Reference) -> Callable[[], int]:
         return lambda: len(match_references(searcher.engine, [reference]).matched)

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
 from paperfeed.records import PaperRecord
+from paperfeed.store import bulk
 from paperfeed.store.merge import Row, changed, merge, new_row
 from paperfeed.store.schema import authors, organisations, paper_authors, papers
-from paperfeed.store.sql import chunks, insert_new
+from paperfeed.store.sql import among, insert_new
 from paperfeed.text import folded_title
 
 
@@ -48,8 +49,8 @@ def write_batch(
     recast = {
         r["id"]: r["authors"] for r in changes if r["authors"] != stored[r["arxiv_id"]]["authors"]
     }
-    for chunk in chunks(sorted(recast)):
-        conn.execute(delete(paper_authors).where(paper_authors.c.paper_id.in_(chunk)))
+    for condition in among(conn, paper_authors.c.paper_id, sorted(recast)):
+        conn.execute(delete(paper_authors).where(condition))
     _link_authors(conn, {new_ids[r["arxiv_id"]]: r["authors"] for r in fresh} | recast)
     counts = BatchCounts(len(fresh), len(changes), len(stored) - len(changes))
     counts.withdrawn = _withdraw(conn, withdrawn)
@@ -59,8 +60,8 @@ def write_batch(
 def load_rows(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, Row]:
     """Stored papers by arXiv id."""
     found: dict[str, Row] = {}
-    for chunk in chunks(sorted(arxiv_ids)):
-        for row in conn.execute(select(papers).where(papers.c.arxiv_id.in_(chunk))).mappings():
+    for condition in among(conn, papers.c.arxiv_id, sorted(arxiv_ids)):
+        for row in conn.execute(select(papers).where(condition)).mappings():
             found[row["arxiv_id"]] = dict(row)
     return found
 
@@ -68,19 +69,25 @@ def load_rows(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, Row]:
 def _insert_papers(conn: Connection, rows: list[Row]) -> dict[str, int]:
     if not rows:
         return {}
-    # one executemany and one look-up: RETURNING with row order falls back to a statement
-    # per row on SQLite
-    conn.execute(insert(papers), rows)
+    # one executemany (COPY on PostgreSQL) and one look-up: RETURNING with row order falls
+    # back to a statement per row on SQLite
+    _insert(conn, papers, rows)
     return _ids_of(conn, papers, "arxiv_id", {row["arxiv_id"] for row in rows})
 
 
 def _update_papers(conn: Connection, rows: list[Row]) -> None:
-    if rows:
-        statement = update(papers).where(papers.c.id == bindparam("row_id"))
-        values = [{**row, "row_id": row["id"]} for row in rows]
-        for value in values:
-            del value["id"], value["arxiv_id"]
-        conn.execute(statement, values)
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        bulk.update_rows(
+            conn, papers, [{k: v for k, v in r.items() if k != "arxiv_id"} for r in rows]
+        )
+        return
+    statement = update(papers).where(papers.c.id == bindparam("row_id"))
+    values = [{**row, "row_id": row["id"]} for row in rows]
+    for value in values:
+        del value["id"], value["arxiv_id"]
+    conn.execute(statement, values)
 
 
 def _link_authors(conn: Connection, by_paper: dict[int, list[str] | None]) -> None:
@@ -92,8 +99,7 @@ def _link_authors(conn: Connection, by_paper: dict[int, list[str] | None]) -> No
         for paper_id, names in by_paper.items()
         for position, name in enumerate(names or ())
     ]
-    if links:
-        conn.execute(insert(paper_authors), links)
+    _insert(conn, paper_authors, links)
 
 
 def _organisation_ids(conn: Connection, records: Sequence[PaperRecord]) -> dict[str, int]:
@@ -104,10 +110,10 @@ def _organisation_ids(conn: Connection, records: Sequence[PaperRecord]) -> dict[
 
 def _withdraw(conn: Connection, arxiv_ids: Sequence[str]) -> int:
     count = 0
-    for chunk in chunks(sorted(set(arxiv_ids))):
+    for condition in among(conn, papers.c.arxiv_id, sorted(set(arxiv_ids))):
         statement = (
             update(papers)
-            .where(papers.c.arxiv_id.in_(chunk), papers.c.withdrawn.is_(False))
+            .where(condition, papers.c.withdrawn.is_(False))
             .values(withdrawn=True, changed_at=datetime.now(UTC))
         )
         count += conn.execute(statement).rowcount
@@ -120,6 +126,8 @@ def ensure_keys(
     """Insert the rows whose ``key`` is not stored yet; return ``{key value: id}`` for all."""
     if not rows:
         return {}
+    if conn.dialect.name == "postgresql":
+        return bulk.ensure_keys(conn, table, key, rows)
     ids = _ids_of(conn, table, key, {row[key] for row in rows})
     missing = [row for row in rows if row[key] not in ids]
     if missing:
@@ -131,7 +139,17 @@ def ensure_keys(
 def _ids_of(conn: Connection, table: Table, key: str, values: set[str]) -> dict[str, int]:
     column = table.c[key]
     found: dict[str, int] = {}
-    for chunk in chunks(sorted(values)):
-        query = select(column, table.c.id).where(column.in_(chunk))
+    for condition in among(conn, column, sorted(values)):
+        query = select(column, table.c.id).where(condition)
         found.update((k, v) for k, v in conn.execute(query))
     return found
+
+
+def _insert(conn: Connection, table: Table, rows: list[Row]) -> None:
+    """Plain inserts of ``rows``: COPY on PostgreSQL, one ``executemany`` on SQLite."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        bulk.copy_rows(conn, table, rows)
+    else:
+        conn.execute(insert(table), rows)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table
+from sqlalchemy import ColumnElement, Connection, Insert, Table, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 IN_CHUNK = 5_000  # bound parameters per IN (...) list, well under SQLite's limit
@@ -33,3 +33,17 @@ def chunks(values: list) -> Iterable[list]:
     """``values`` in lists short enough for one ``IN (...)``."""
     for start in range(0, len(values), IN_CHUNK):
         yield values[start : start + IN_CHUNK]
+
+
+def among(
+    conn: Connection, column: ColumnElement[Any], values: Sequence[Any]
+) -> Iterator[ColumnElement[bool]]:
+    """Conditions that together select the rows whose ``column`` is in ``values``: on
+    PostgreSQL one ``= ANY(array)`` (one statement text, which psycopg prepares once, instead of
+    thousands of parameters to expand), on SQLite one ``IN (...)`` per :func:`chunks`."""
+    if conn.dialect.name == "postgresql":
+        if values:
+            yield column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+        return
+    for chunk in chunks(list(values)):
+        yield column.in_(chunk)
