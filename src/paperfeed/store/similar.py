@@ -1,0 +1,119 @@
+"""Similar papers as computed ahead (``similar_papers``): one row a paper, shared by every
+process, with the vector-index save they came from (``basis``) and when they were computed.
+:mod:`paperfeed.ranking.similar` says when a row is stale and who recomputes it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, Engine, delete, or_, select
+
+from paperfeed.store.queries import NOT_WITHDRAWN, VISIBLE
+from paperfeed.store.schema import papers, similar_papers, submissions
+from paperfeed.store.sql import insert_new
+
+# [arXiv id, fused score, reasons] a neighbour, most alike first
+StoredNeighbours = list[tuple[str, float, list[str]]]
+
+
+@dataclass(frozen=True)
+class StoredSimilar:
+    """A paper's row, or what there is to know before it has one."""
+
+    paper_id: int
+    neighbours: StoredNeighbours | None  # None: not computed yet
+    basis: str | None = None
+    computed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SimilarRow:
+    """Neighbours to write for a paper."""
+
+    paper_id: int
+    neighbours: StoredNeighbours
+    basis: str
+    computed_at: datetime
+
+
+def stored_similar(engine: Engine, arxiv_id: str) -> StoredSimilar | None:
+    """The paper's stored neighbours (``neighbours`` None when it has none yet); None when
+    the store does not hold the paper or it is withdrawn. One query."""
+    query = (
+        select(
+            papers.c.id,
+            similar_papers.c.neighbours,
+            similar_papers.c.basis,
+            similar_papers.c.computed_at,
+        )
+        .outerjoin(similar_papers, similar_papers.c.paper_id == papers.c.id)
+        .where(papers.c.arxiv_id == arxiv_id, NOT_WITHDRAWN)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        return None
+    neighbours = [(key, score, why) for key, score, why in row.neighbours or []]
+    return StoredSimilar(
+        row.id, neighbours if row.basis is not None else None, row.basis, row.computed_at
+    )
+
+
+def write_similar(engine: Engine, rows: Sequence[SimilarRow], *, replace: bool) -> int:
+    """Write the rows in one transaction; how many were written. Without ``replace`` a row
+    already there stays (two first visits racing: one writer wins, neither fails); with it,
+    the rows are replaced (a recomputation)."""
+    if not rows:
+        return 0
+    written = 0
+    with engine.begin() as conn:
+        if replace:
+            ids = [row.paper_id for row in rows]
+            conn.execute(delete(similar_papers).where(similar_papers.c.paper_id.in_(ids)))
+        for row in rows:
+            values = {
+                "paper_id": row.paper_id,
+                "neighbours": [list(neighbour) for neighbour in row.neighbours],
+                "basis": row.basis,
+                "computed_at": row.computed_at,
+            }
+            statement = insert_new(conn, similar_papers, "paper_id").values(values)
+            written += (
+                conn.execute(statement.returning(similar_papers.c.paper_id)).first() is not None
+            )
+    return written
+
+
+def due_similar(
+    engine: Engine, basis: str, before: datetime, since: date | None, limit: int
+) -> list[tuple[int, str]]:
+    """Up to ``limit`` papers (id, arXiv id) whose neighbours are missing or stale (computed
+    with another basis, or before ``before``): first the visible papers submitted on the site
+    or announced on or after ``since``, newest first; then any other paper with a stale row,
+    the longest stale first."""
+    stale = or_(similar_papers.c.basis != basis, similar_papers.c.computed_at < before)
+    recent: ColumnElement[bool] = papers.c.id.in_(select(submissions.c.paper_id))
+    if since is not None:
+        recent = or_(recent, papers.c.announced >= since)
+    fresh = (
+        select(papers.c.id, papers.c.arxiv_id)
+        .outerjoin(similar_papers, similar_papers.c.paper_id == papers.c.id)
+        .where(recent, *VISIBLE, or_(similar_papers.c.paper_id.is_(None), stale))
+        .order_by(papers.c.announced.desc().nulls_first(), papers.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        found = [(key, arxiv_id) for key, arxiv_id in conn.execute(fresh)]
+        if len(found) < limit:
+            seen = {key for key, _ in found}
+            older = (
+                select(papers.c.id, papers.c.arxiv_id)
+                .join(similar_papers, similar_papers.c.paper_id == papers.c.id)
+                .where(stale, NOT_WITHDRAWN)
+                .order_by(similar_papers.c.computed_at, papers.c.id)
+                .limit(limit)
+            )
+            found += [(k, a) for k, a in conn.execute(older) if k not in seen][: limit - len(found)]
+    return found
