@@ -137,10 +137,10 @@ def refresh_similar(
     due = due_similar(engine, current, now - MAX_AGE, since, limit)
     done = 0
     for start in range(0, len(due), BATCH):
-        if stop is not None and stop.is_set():
-            break
         rows = []
         for paper_id, arxiv_id in due[start : start + BATCH]:
+            if stop is not None and stop.is_set():
+                break
             try:
                 found = similar_papers(engine, lexical, vectors, arxiv_id, STORED)
             except KeyError:  # withdrawn since
@@ -149,6 +149,8 @@ def refresh_similar(
         done += write_similar(engine, rows, replace=True)
         if on_progress:
             on_progress(min(start + BATCH, len(due)), len(due))
+        if stop is not None and stop.is_set():
+            break
     return done
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Engine, delete, or_, select
+from sqlalchemy import ColumnElement, Engine, delete, or_, select, union
 
 from paperfeed.store.queries import NOT_WITHDRAWN, VISIBLE
 from paperfeed.store.schema import papers, similar_papers, submissions
@@ -90,30 +90,31 @@ def due_similar(
     engine: Engine, basis: str, before: datetime, since: date | None, limit: int
 ) -> list[tuple[int, str]]:
     """Up to ``limit`` papers (id, arXiv id) whose neighbours are missing or stale (computed
-    with another basis, or before ``before``): first the visible papers submitted on the site
-    or announced on or after ``since``, newest first; then any other paper with a stale row,
-    the longest stale first."""
-    stale = or_(similar_papers.c.basis != basis, similar_papers.c.computed_at < before)
-    recent: ColumnElement[bool] = papers.c.id.in_(select(submissions.c.paper_id))
+    with another basis, or before ``before``): first the visible papers submitted on the site,
+    then those announced on or after ``since``, newest first; then any other papers with a
+    stale row. Every part is read through an index: the worker asks this every round."""
+    row = similar_papers.c
+    # "<" or ">" rather than "!=": each is then a range of the basis index
+    parts = (row.basis < basis, row.basis > basis, row.computed_at < before)
+    stale = or_(*parts)
+    recent: list[ColumnElement[bool]] = [papers.c.id.in_(select(submissions.c.paper_id))]
     if since is not None:
-        recent = or_(recent, papers.c.announced >= since)
-    fresh = (
-        select(papers.c.id, papers.c.arxiv_id)
-        .outerjoin(similar_papers, similar_papers.c.paper_id == papers.c.id)
-        .where(recent, *VISIBLE, or_(similar_papers.c.paper_id.is_(None), stale))
-        .order_by(papers.c.announced.desc().nulls_first(), papers.c.id.desc())
-        .limit(limit)
-    )
+        recent.append(papers.c.announced >= since)
+    found: dict[int, str] = {}
     with engine.connect() as conn:
-        found = [(key, arxiv_id) for key, arxiv_id in conn.execute(fresh)]
-        if len(found) < limit:
-            seen = {key for key, _ in found}
-            older = (
+        for where in recent:
+            query = (
                 select(papers.c.id, papers.c.arxiv_id)
-                .join(similar_papers, similar_papers.c.paper_id == papers.c.id)
-                .where(stale, NOT_WITHDRAWN)
-                .order_by(similar_papers.c.computed_at, papers.c.id)
+                .outerjoin(similar_papers, row.paper_id == papers.c.id)
+                .where(where, *VISIBLE, or_(row.paper_id.is_(None), stale))
+                .order_by(papers.c.announced.desc(), papers.c.id.desc())
                 .limit(limit)
             )
-            found += [(k, a) for k, a in conn.execute(older) if k not in seen][: limit - len(found)]
-    return found
+            found.update((key, arxiv_id) for key, arxiv_id in conn.execute(query))
+        # a union of index ranges: SQLite scans the table for the same terms OR'ed
+        stale_ids = union(*(select(row.paper_id).where(part) for part in parts)).subquery()
+        older = select(papers.c.id, papers.c.arxiv_id).where(
+            papers.c.id.in_(select(stale_ids.c.paper_id).limit(limit)), NOT_WITHDRAWN
+        )
+        found.update((key, arxiv_id) for key, arxiv_id in conn.execute(older) if key not in found)
+    return list(found.items())[:limit]

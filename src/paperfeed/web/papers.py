@@ -21,7 +21,7 @@ from paperfeed.ranking.search import Hit
 from paperfeed.services import Services
 from paperfeed.store import feed
 from paperfeed.store.activity import set_hidden, set_saved, set_vote
-from paperfeed.store.queries import cards, get_paper, is_stored
+from paperfeed.store.queries import cards, cards_in_order, get_paper, is_stored
 from paperfeed.store.schema import papers
 from paperfeed.urls import hub_repo, safe_urls
 from paperfeed.web.api_docs import Auth, documented
@@ -75,6 +75,20 @@ def similar_hits(services: Services, arxiv_id: str, limit: int) -> list[Hit]:
         return []
 
 
+def similar_cards(services: Services, arxiv_id: str, limit: int) -> list[dict[str, Any]]:
+    """The cards of :func:`similar_hits`, each with ``why``, as lists of cards render them
+    (a visitor's kept once per version: :func:`~paperfeed.web.render.anonymous_cards`)."""
+    try:
+        found = services.searcher.neighbours(arxiv_id, limit)
+    except KeyError:
+        return []
+    why = {near.arxiv_id: list(near.why) for near in found}
+    return [
+        {**card, "why": why[card["arxiv_id"]]}
+        for card in cards_in_order(services.engine, list(why))
+    ]
+
+
 def accept_submission(
     request: Request,
     services: Services,
@@ -125,7 +139,7 @@ def paper_page(request: Request, services: ServicesDep, arxiv_id: str) -> Respon
     card = card_of(services.engine, canonical)
     user = current_user(request)
     extra = with_marks(services, user, [card])[0] if card else {}
-    similar = similar_hits(services, canonical, SIMILAR_SHOWN)
+    similar = similar_cards(services, canonical, SIMILAR_SHOWN)
     return page(
         request,
         "paper.html",
