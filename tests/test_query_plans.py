@@ -5,7 +5,7 @@ SQLite; ``EXPLAIN`` on PostgreSQL with sequential scans discouraged, as a large 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from paperfeed.ranking.trending import trending_cards
 from paperfeed.records import Organisation
 from paperfeed.store import feed, lookup, related
 from paperfeed.store.changes import shown_version
+from paperfeed.store.similar import SimilarRow, due_similar, stored_similar, write_similar
 
 DAY = date(2025, 3, 4)
 LAB = Organisation("lab", "The Lab")
@@ -142,3 +143,17 @@ def test_every_page_asks_the_stores_version_of_two_indexes(store: Engine) -> Non
 def test_a_read_of_every_paper_is_seen_as_one(store: Engine) -> None:
     """The control for the tests above: the check does see a full read, on each database."""
     assert full_scans(store, lambda: feed.visible_count(store))
+
+
+def test_kept_similar_papers_and_the_workers_look_for_due_ones_use_indexes(
+    store: Engine,
+) -> None:
+    write_similar(
+        store,
+        [SimilarRow(1, [("2503.00002", 1.0, [])], "1:a", datetime(2025, 3, 4, tzinfo=UTC))],
+        replace=False,
+    )
+    assert full_scans(store, lambda: stored_similar(store, "2503.00001")) == []
+    due = lambda: due_similar(store, "2:b", datetime(2025, 3, 5, tzinfo=UTC), DAY, 10)  # noqa: E731
+    assert len(due()) == 5
+    assert full_scans(store, due) == full_scans(store, due, "similar_papers") == []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,9 +15,11 @@ from memory_source import MemorySource, paper
 from paperfeed.index.lexical import LexicalIndex
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.ranking.search import Searcher
+from paperfeed.ranking.similar import MAX_AGE, refresh_similar
 from paperfeed.records import Withdrawal
 from paperfeed.store.accounts import create_user
 from paperfeed.store.activity import set_hidden, set_saved
+from paperfeed.store.similar import stored_similar
 
 GRAPHS = "Message passing over graph nodes and edges with neural networks."
 PAPERS = {
@@ -35,6 +40,12 @@ PAPERS = {
 
 def ids(hits) -> list[str]:
     return [hit.arxiv_id for hit in hits]
+
+
+def refresh(searcher: Searcher, now: datetime | None = None) -> int:
+    """What the worker does: recompute the missing and stale similar papers."""
+    vectors = searcher.vectors.current() if searcher.vectors else None
+    return refresh_similar(searcher.engine, searcher.lexical, vectors, limit=100, now=now)
 
 
 @pytest.fixture
@@ -59,13 +70,17 @@ def test_a_paper_sharing_an_author_shows_though_its_text_differs(searcher: Searc
     assert hits[2].why == ["shares 1 author"]
 
 
-def test_papers_saved_together_show(engine: Engine, searcher: Searcher) -> None:
+def test_papers_saved_together_show_once_the_worker_recomputes(
+    engine: Engine, searcher: Searcher
+) -> None:
     before = ids(searcher.similar("2501.00001", 5))
     assert before[:3] == ["2501.00002", "2501.00003", "2501.00005"]
     for number in range(2):
         reader = create_user(engine, f"reader{number}@example.org", "a long passphrase")
         set_saved(engine, reader["id"], "2501.00001", True)
         set_saved(engine, reader["id"], "2501.00006", True)
+    assert ids(searcher.similar("2501.00001", 5)) == before  # kept, until stale
+    refresh(searcher, datetime.now(UTC) + MAX_AGE + timedelta(minutes=1))
     hits = searcher.similar("2501.00001", 5)
     assert "2501.00006" not in before  # nothing links them but the readers
     assert ids(hits)[: len(before)] == before
@@ -116,3 +131,34 @@ def test_words_many_papers_share_still_count(engine: Engine, tmp_path: Path) -> 
     lexical.update(engine)
     found = ids(Searcher(engine, lexical).similar("2503.00001", 3))
     assert found[:2] == ["2503.00002", "2503.00003"]
+
+
+def test_similar_papers_once_computed_are_read_from_the_store(
+    engine: Engine, searcher: Searcher, tmp_path: Path
+) -> None:
+    assert stored_similar(engine, "2501.00001").neighbours is None  # type: ignore[union-attr]
+    first = searcher.similar("2501.00001", 5)
+    kept = stored_similar(engine, "2501.00001")
+    assert kept is not None and [key for key, _, _ in kept.neighbours or []][:5] == ids(first)
+    # another process, which would compute them otherwise (words only, an empty index), reads
+    # the same papers with the same reasons
+    other = Searcher(engine, LexicalIndex.open(tmp_path / "other"))
+    again = other.similar("2501.00001", 5)
+    assert [(h.arxiv_id, h.why) for h in again] == [(h.arxiv_id, h.why) for h in first]
+    assert refresh(searcher) == 0  # current: nothing for the worker
+
+
+def test_two_first_visits_at_once_both_answer_and_one_row_is_kept(
+    engine: Engine, searcher: Searcher
+) -> None:
+    start = threading.Barrier(4)
+
+    def visit(_: int) -> list[str]:
+        start.wait()
+        return ids(searcher.similar("2501.00002", 3))
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(visit, range(4)))
+    assert answers[0] and all(answer == answers[0] for answer in answers)
+    kept = stored_similar(engine, "2501.00002")
+    assert kept is not None and [key for key, _, _ in kept.neighbours or []][:3] == answers[0]

@@ -118,7 +118,7 @@ def test_a_round_indexes_words_then_embeds_submitted_then_newest_and_saves_an_in
     record_submission(services.engine, user["id"], "2401.00009")
     worker = Worker(services, threading.Event())
 
-    assert worker.round() == RoundReport(words=3, embedded=3, keywords=3, saved=True)
+    assert worker.round() == RoundReport(words=3, embedded=3, keywords=3, saved=True, similar=3)
     embedded = [text.split(".")[0] for text in services.embedder.texts[:3]]  # then phrases
     assert embedded == ["Surface codes", "Protein folding", "Graph networks"]
     time.sleep(RECHECK)  # the web side looks for a new generation once a second
@@ -127,7 +127,8 @@ def test_a_round_indexes_words_then_embeds_submitted_then_newest_and_saves_an_in
 
     assert not worker.round()  # nothing new: nothing done
     ingest(services.engine, MemorySource([dated("2501.00003", 8, "Galaxy clusters")]))
-    assert worker.round() == RoundReport(words=1, embedded=1, keywords=1, saved=True)
+    # a new generation: every paper's similar papers are computed again
+    assert worker.round() == RoundReport(words=1, embedded=1, keywords=1, saved=True, similar=4)
 
 
 def worker_store(tmp_path: Path, count: int) -> dict[str, str]:
@@ -176,3 +177,27 @@ def test_the_worker_stops_within_5_s_of_sigterm_and_the_next_one_finishes_the_jo
     assert "worker stopped" in output
     assert coverage(engine, settings.embedding_model).complete
     engine.dispose()
+
+
+def test_similar_papers_of_an_older_generation_are_served_until_the_worker_recomputes_them(
+    tmp_path: Path, hash_backend: str
+) -> None:
+    settings = Settings(home=tmp_path / "home", embedding_backend=hash_backend)
+    services = Services.from_settings(settings)
+    ingest(services.engine, MemorySource([dated("2501.00001", 6, "Graph neural networks")]))
+    ingest(services.engine, MemorySource([dated("2501.00002", 7, "Protein folding")]))
+    worker = Worker(services, threading.Event())
+    worker.round()
+    time.sleep(RECHECK)
+    before = [hit.arxiv_id for hit in services.searcher.similar("2501.00001")]
+    assert before == ["2501.00002"]
+
+    ingest(services.engine, MemorySource([dated("2501.00003", 8, "Graph neural networks II")]))
+    services.lexical.update(services.engine)  # as a submission is: words at once
+    time.sleep(RECHECK)
+    # kept from the older generation: the visit does not recompute them
+    assert [hit.arxiv_id for hit in services.searcher.similar("2501.00001")] == before
+
+    assert worker.round().similar == 3  # a new generation: all three computed again
+    found = [hit.arxiv_id for hit in services.searcher.similar("2501.00001")]
+    assert found[0] == "2501.00003"

@@ -8,10 +8,12 @@ see :func:`paperfeed.store.vectors.pending_batches`), then the key phrases of up
 papers embedded and not yet given theirs (:mod:`paperfeed.index.keyphrases`), then a new
 vector-index generation when
 enough has changed (the first embeddings after a start, then at most once every
-``SAVE_EVERY`` seconds, and when the backlog is done). Every write is committed a batch at a
-time, so stopping (or killing) it loses at most the batch in flight, which the next round
-redoes. ``paperfeed worker`` runs it; ``paperfeed serve --worker`` runs it in a child process
-beside the web app.
+``SAVE_EVERY`` seconds, and when the backlog is done), then, once no embeddings are left, the
+similar papers of up to ``ROUND`` papers that lack current ones (the newest announced and the
+submitted first, then stale ones: :func:`paperfeed.ranking.similar.refresh_similar`). Every
+write is committed a batch at a time, so stopping (or killing) it loses at most the batch in
+flight, which the next round redoes. ``paperfeed worker`` runs it; ``paperfeed serve
+--worker`` runs it in a child process beside the web app.
 
 When ``sync`` is on, each round first runs the syncs that are due
 (:mod:`paperfeed.ingest.sync`): arXiv's announcements after each announcement, Hugging Face's
@@ -44,6 +46,7 @@ from paperfeed.index.dense import VectorIndex, embed_pending
 from paperfeed.index.keyphrases import compute_keywords
 from paperfeed.ingest import sync
 from paperfeed.ingest.pipeline import ingest
+from paperfeed.ranking.similar import refresh_similar
 from paperfeed.services import Services
 from paperfeed.settings import Settings
 from paperfeed.sources.base import SourceError
@@ -71,9 +74,11 @@ class RoundReport:
     embedded: int = 0
     keywords: int = 0  # papers given key phrases
     saved: bool = False  # a new vector-index generation
+    similar: int = 0  # papers given their similar papers
 
     def __bool__(self) -> bool:
-        return bool(self.synced or self.words or self.embedded or self.keywords or self.saved)
+        done = (self.synced, self.words, self.embedded, self.keywords, self.saved, self.similar)
+        return any(done)
 
 
 class Worker:
@@ -146,13 +151,17 @@ class Worker:
             if not (report.embedded or report.keywords) and not self.stop.is_set():
                 self._clean_at = latest  # nothing pending until a paper changes again
         report.saved = self._save_if_due(backlog_done=report.embedded < ROUND)
+        if report.embedded < ROUND and not self.stop.is_set():  # similar papers wait for vectors
+            report.similar = self._similar()
         if report:
             log.info(
-                "worker: %s new from syncs, %s words, %s embedded, %s given key phrases%s",
+                "worker: %s new from syncs, %s words, %s embedded, %s given key phrases, "
+                "%s given similar papers%s",
                 report.synced,
                 report.words,
                 report.embedded,
                 report.keywords,
+                report.similar,
                 ", new vector index" if report.saved else "",
             )
         if not self.stop.is_set() and time.monotonic() >= self._webhooks_after:
@@ -248,6 +257,12 @@ class Worker:
             limit=ROUND,
             embedded_only=True,  # the others get theirs once embedded
             stop=self.stop,
+        )
+
+    def _similar(self) -> int:
+        services = self.services
+        return refresh_similar(
+            services.engine, services.lexical, self._vectors, limit=ROUND, stop=self.stop
         )
 
     def _save_if_due(self, *, backlog_done: bool) -> bool:

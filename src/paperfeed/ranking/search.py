@@ -39,7 +39,7 @@ from paperfeed.index.query import (
     parse_query,
 )
 from paperfeed.ranking.fusion import Ranked, convex_combination
-from paperfeed.ranking.similar import similar_papers
+from paperfeed.ranking.similar import Neighbour, kept_similar
 from paperfeed.store.changes import latest_change
 from paperfeed.store.queries import paper_cards
 from paperfeed.store.vectors import unit_rows
@@ -232,13 +232,19 @@ class Searcher:
         return convex_combination(lexical, dense, self.tuning.alpha)
 
     def similar(self, arxiv_id: str, limit: int = 10) -> list[Hit]:
-        """The papers most like ``arxiv_id`` by meaning, words, authors, categories and
-        co-saves (:mod:`paperfeed.ranking.similar`), each with why; never the paper itself.
-        Raises ``KeyError`` if the store does not hold it."""
-        found = similar_papers(self.engine, self.lexical, self._current_vectors(), arxiv_id, limit)
+        """The papers most like ``arxiv_id`` (:meth:`neighbours`) with their cards, each with
+        why; never the paper itself. Raises ``KeyError`` if the store does not hold it."""
+        found = self.neighbours(arxiv_id, limit)
         hits = self._cards([(near.arxiv_id, near.score) for near in found], None)
         why = {near.arxiv_id: list(near.why) for near in found}
         return [replace(hit, why=why[hit.arxiv_id]) for hit in hits]
+
+    def neighbours(self, arxiv_id: str, limit: int = 10) -> list[Neighbour]:
+        """The papers most like ``arxiv_id`` by meaning, words, authors, categories and
+        co-saves (:mod:`paperfeed.ranking.similar`: kept in the store, computed on a first
+        visit). Raises ``KeyError`` if the store does not hold it."""
+        vectors = self._current_vectors()
+        return kept_similar(self.engine, self.lexical, vectors, arxiv_id, limit)
 
     def _current_vectors(self) -> VectorIndex | None:
         """The newest vector index; a search keeps the one it started with."""

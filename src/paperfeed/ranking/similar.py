@@ -16,12 +16,23 @@ over every paper would cost ~50 ms at 138k papers); without, it finds papers its
 weights of meaning and words, and the number of words, are tuned on the dev lists of
 ``bench/similar.py``; those carry no authors, categories or libraries, so those weights are
 set by hand (see there).
+
+Computed ahead and kept in the store (:mod:`paperfeed.store.similar`), one row a paper with the
+vector-index save it was computed with (its *basis*) and when. Every reader (pages, the API,
+MCP, the CLI) goes through :func:`kept_similar`: a paper with a row is served from it, even a
+stale one; a paper without one is computed on its visit and written (two visits racing: the
+first write stays, neither fails). A row is *stale* when its basis is not the current save of
+the vector index or it is older than :data:`MAX_AGE` (co-saves, new papers and hidden ones
+change without a new save); the worker recomputes stale rows and fills missing ones
+(:func:`refresh_similar`), never a visit.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy import Engine
@@ -30,12 +41,20 @@ from paperfeed.arxiv_ids import parse_arxiv_id
 from paperfeed.index.dense import VectorIndex
 from paperfeed.index.lexical import LexicalIndex
 from paperfeed.ranking.fusion import Ranked, weighted_combination
+from paperfeed.store.feed import latest_day
 from paperfeed.store.related import categories_of, coauthored, cosaved
+from paperfeed.store.similar import SimilarRow, due_similar, stored_similar, write_similar
 from paperfeed.text import counted
 
 # meaning's neighbours come from twice as many graph candidates, re-ranked exactly: at 138k
 # papers 99.8% of the pool four times as many give, in 2.7 ms rather than 4.2
 CANDIDATES = 2
+STORED = 50  # neighbours kept a paper: the most the API and MCP give
+MAX_AGE = timedelta(days=1)  # a row older than this is recomputed by the worker
+RECENT = timedelta(days=7)  # the worker fills rows for papers announced this close to the newest
+BATCH = 50  # rows the worker writes a transaction
+
+ProgressCallback = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -71,6 +90,79 @@ def similar_papers(
     """The ``limit`` visible papers most like ``arxiv_id``, never itself; raises ``KeyError``
     if the store does not hold it (or it is withdrawn)."""
     return fuse(signals(engine, lexical, vectors, arxiv_id, tuning), tuning, limit)
+
+
+def kept_similar(
+    engine: Engine,
+    lexical: LexicalIndex,
+    vectors: VectorIndex | None,
+    arxiv_id: str,
+    limit: int,
+) -> list[Neighbour]:
+    """The ``limit`` papers most like ``arxiv_id`` as kept in the store, computed and written
+    first if it has none (a ``limit`` over :data:`STORED` is computed, not kept); raises
+    ``KeyError`` if the store does not hold the paper (or it is withdrawn)."""
+    arxiv_id = parse_arxiv_id(arxiv_id).id
+    stored = stored_similar(engine, arxiv_id)
+    if stored is None:
+        raise KeyError(f"{arxiv_id} is not in the store")
+    if limit > STORED:
+        return similar_papers(engine, lexical, vectors, arxiv_id, limit)
+    if stored.neighbours is not None:
+        return [Neighbour(key, score, tuple(why)) for key, score, why in stored.neighbours[:limit]]
+    found = similar_papers(engine, lexical, vectors, arxiv_id, STORED)
+    now = datetime.now(UTC)
+    write_similar(engine, [_row(stored.paper_id, found, basis(vectors), now)], replace=False)
+    return found[:limit]
+
+
+def refresh_similar(
+    engine: Engine,
+    lexical: LexicalIndex,
+    vectors: VectorIndex | None,
+    *,
+    limit: int,
+    now: datetime | None = None,
+    stop: threading.Event | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> int:
+    """Compute and write the neighbours of up to ``limit`` papers that lack current ones:
+    those announced within :data:`RECENT` of the newest day and those submitted, newest first,
+    then stale rows anywhere (see the module's docstring), in committed batches of
+    :data:`BATCH`; how many were written. Idempotent: stopped, the next call goes on."""
+    now = now or datetime.now(UTC)
+    current = basis(vectors)
+    newest = latest_day(engine)
+    since = newest - RECENT if newest is not None else None
+    due = due_similar(engine, current, now - MAX_AGE, since, limit)
+    done = 0
+    for start in range(0, len(due), BATCH):
+        rows = []
+        for paper_id, arxiv_id in due[start : start + BATCH]:
+            if stop is not None and stop.is_set():
+                break
+            try:
+                found = similar_papers(engine, lexical, vectors, arxiv_id, STORED)
+            except KeyError:  # withdrawn since
+                continue
+            rows.append(_row(paper_id, found, current, now))
+        done += write_similar(engine, rows, replace=True)
+        if on_progress:
+            on_progress(min(start + BATCH, len(due)), len(due))
+        if stop is not None and stop.is_set():
+            break
+    return done
+
+
+def basis(vectors: VectorIndex | None) -> str:
+    """What neighbours computed with ``vectors`` came from: its save ("" without one)."""
+    saved = vectors.saved if vectors is not None else None
+    return f"{saved[0]}:{saved[1]}" if saved is not None else ""
+
+
+def _row(paper_id: int, found: list[Neighbour], current: str, now: datetime) -> SimilarRow:
+    neighbours = [(near.arxiv_id, round(near.score, 6), list(near.why)) for near in found]
+    return SimilarRow(paper_id, neighbours, current, now)
 
 
 def fuse(found: dict[str, Ranked], tuning: SimilarTuning, limit: int) -> list[Neighbour]:

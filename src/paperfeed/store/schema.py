@@ -529,6 +529,20 @@ class Embedding(Base):
     vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class SimilarPapers(Base):
+    """A paper's similar papers as last computed (see :mod:`paperfeed.store.similar`)."""
+
+    __tablename__ = "similar_papers"
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    # [[arXiv id, fused score, [reasons]], ...], most alike first
+    neighbours: Mapped[list] = mapped_column(JSON)
+    # the vector-index save they were computed with ("generation:id"; "" without one)
+    basis: Mapped[str] = mapped_column(String(80), index=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 def _table(mapped: type[Base]) -> Table:
     return mapped.__table__  # type: ignore[return-value]
 
@@ -557,3 +571,4 @@ embeddings = _table(Embedding)
 comments = _table(Comment)
 comment_reports = _table(CommentReport)
 follows = _table(Follow)
+similar_papers = _table(SimilarPapers)

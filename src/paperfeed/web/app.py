@@ -93,10 +93,8 @@ def create_app(services: Services) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.services = services
-    # what many visitors see alike, by version (web/kept.py): cards, pages of a day, and
-    # similar papers (for SIMILAR_KEPT seconds at most)
+    # what many visitors see alike, by version (web/kept.py): cards and pages of a day
     app.state.cards, app.state.days = Kept(3000), Kept(32)
-    app.state.similar = Kept(2000, ttl=papers.SIMILAR_KEPT)
     app.state.weeks = Kept(4)  # the recent days' papers that followed searches are matched in
     app.add_middleware(
         SessionMiddleware,

@@ -21,8 +21,7 @@ from paperfeed.ranking.search import Hit
 from paperfeed.services import Services
 from paperfeed.store import feed
 from paperfeed.store.activity import set_hidden, set_saved, set_vote
-from paperfeed.store.changes import shown_version
-from paperfeed.store.queries import cards, get_paper, is_stored
+from paperfeed.store.queries import cards, cards_in_order, get_paper, is_stored
 from paperfeed.store.schema import papers
 from paperfeed.urls import hub_repo, safe_urls
 from paperfeed.web.api_docs import Auth, documented
@@ -30,7 +29,6 @@ from paperfeed.web.cite import citation_meta, coins, reference_file
 from paperfeed.web.comments import discussion
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.indexing import index_soon
-from paperfeed.web.kept import Kept
 from paperfeed.web.render import page
 from paperfeed.web.security import acting_user, current_user, rate_limit
 from paperfeed.web.views import (
@@ -48,7 +46,6 @@ from paperfeed.web.views import canonical_id as _canonical
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["papers"])
 SIMILAR_SHOWN = 8
-SIMILAR_KEPT = 600  # seconds: similar papers follow new vectors and saves within this
 
 
 class Submission(BaseModel):
@@ -69,21 +66,27 @@ def card_of(engine: Engine, arxiv_id: str) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
-def similar_hits(request: Request, services: Services, arxiv_id: str, limit: int) -> list[Hit]:
-    """The papers most like ``arxiv_id`` (see :mod:`paperfeed.ranking.similar`; none if the
-    store does not hold it), kept in the app's ``state.similar`` while the store is unchanged,
-    for :data:`SIMILAR_KEPT` seconds at most: they follow new vectors and readers' saves too,
-    which name no version. Reckoning them was most of a paper page's time."""
+def similar_hits(services: Services, arxiv_id: str, limit: int) -> list[Hit]:
+    """The papers most like ``arxiv_id`` as kept in the store (see
+    :mod:`paperfeed.ranking.similar`); none if the store does not hold it."""
+    try:
+        return services.searcher.similar(arxiv_id, limit)
+    except KeyError:
+        return []
 
-    def reckon() -> list[Hit]:
-        try:
-            return services.searcher.similar(arxiv_id, limit)
-        except KeyError:
-            return []
 
-    key = (arxiv_id, limit, shown_version(services.engine))
-    kept: Kept[list[Hit]] = request.app.state.similar
-    return kept.get(key, reckon)
+def similar_cards(services: Services, arxiv_id: str, limit: int) -> list[dict[str, Any]]:
+    """The cards of :func:`similar_hits`, each with ``why``, as lists of cards render them
+    (a visitor's kept once per version: :func:`~paperfeed.web.render.anonymous_cards`)."""
+    try:
+        found = services.searcher.neighbours(arxiv_id, limit)
+    except KeyError:
+        return []
+    why = {near.arxiv_id: list(near.why) for near in found}
+    return [
+        {**card, "why": why[card["arxiv_id"]]}
+        for card in cards_in_order(services.engine, list(why))
+    ]
 
 
 def accept_submission(
@@ -136,7 +139,7 @@ def paper_page(request: Request, services: ServicesDep, arxiv_id: str) -> Respon
     card = card_of(services.engine, canonical)
     user = current_user(request)
     extra = with_marks(services, user, [card])[0] if card else {}
-    similar = similar_hits(request, services, canonical, SIMILAR_SHOWN)
+    similar = similar_cards(services, canonical, SIMILAR_SHOWN)
     return page(
         request,
         "paper.html",
@@ -345,7 +348,7 @@ def similar(
 ) -> list[dict[str, Any]]:
     canonical = _canonical(arxiv_id)
     _paper(services.engine, canonical)
-    hits = similar_hits(request, services, canonical, limit)
+    hits = similar_hits(services, canonical, limit)
     return [hit_json(hit) | {"why": hit.why} for hit in hits]
 
 

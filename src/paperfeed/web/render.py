@@ -145,7 +145,8 @@ def anonymous_cards(
     context: Context, papers: list[dict[str, Any]], votes_from: bool = False
 ) -> Markup:
     """The cards of a list as a visitor who is not signed in sees them, each rendered once per
-    version of its paper (and with or without ``votes_from``, the upvotes' origins) and kept
+    version of its paper (and with or without ``votes_from``, the upvotes' origins, and with
+    its ``why`` if a similar paper's) and kept
     in the app's ``state.cards``: such a card shows the paper and nothing of the visitor (its
     vote form carries no CSRF token: voting needs signing in first, which makes a new one).
     A busy day's page is 100 cards, and rendering them was most of the page's time."""
@@ -154,7 +155,13 @@ def anonymous_cards(
         # changed_at moves with every change to a paper, an upvote too (ours or Hugging
         # Face's); keywords_at with its keywords: together they name the version
         kept.get(
-            (paper["arxiv_id"], paper["changed_at"], paper["keywords_at"], votes_from),
+            (
+                paper["arxiv_id"],
+                paper["changed_at"],
+                paper["keywords_at"],
+                votes_from,
+                tuple(paper.get("why") or ()),
+            ),
             partial(_anonymous_card, paper, votes_from),
         )
         for paper in papers
