@@ -2,7 +2,7 @@
 
 :func:`refit` reads every stored vector under the model (the embedded subset: papers without
 one are left out, and join once they have one), clusters a sample (:mod:`.clustering`),
-assigns every paper by its nearest centroid (:mod:`.assign`), names the topics
+assigns the other papers by their nearest centroid (:mod:`.assign`), names the topics
 (:mod:`.labels`), matches them to the stored ones by shared papers (:mod:`.identity`) and
 stores it all in one transaction: a refit killed before the end leaves the topics as they
 were. Between refits, :func:`assign_new` places the papers embedded since, a committed batch at
@@ -109,6 +109,7 @@ def refit(
     broad = _centroids(vectors[sample], broad_labels, int(parents.max(initial=-1)) + 1)
     note(f"assigning {counted(len(paper_ids), 'paper')} to {counted(count, 'topic')}")
     fine_of, broad_of = assign(vectors, fine, broad, parents)
+    fine_of[sample], broad_of[sample] = labels, broad_labels  # the clustering's word stands
     fitted = _named(engine, paper_ids, vectors, (broad, broad_of), (fine, fine_of), parents=parents)
     if stop is not None and stop.is_set():
         return None

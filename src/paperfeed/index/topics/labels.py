@@ -7,7 +7,7 @@ topic's papers using the phrase, ``f(t)`` the papers of all topics using it and 
 average number of phrases a topic uses: a phrase frequent here and rare elsewhere ranks first.
 Phrases are those of :func:`~paperfeed.index.keyphrases.candidates` (1-3 words, no stopwords
 at either end), of up to :data:`READ` papers per topic, nearest its centroid first; a phrase
-inside a better one (or holding one) is passed over.
+inside a better one (or holding one) is passed over, and of two as good the longer wins.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def _best(
         if n >= LEAST_PAPERS
     }
     chosen: list[tuple[str, ...]] = []
-    for key in sorted(weights, key=lambda k: (-weights[k], k)):
+    for key in sorted(weights, key=lambda k: (-weights[k], -len(k), k)):  # longer on ties
         if not any(overlaps(key, other) for other in chosen):
             chosen.append(key)
         if len(chosen) == KEPT:
