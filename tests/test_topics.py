@@ -153,3 +153,41 @@ def test_too_few_embedded_papers_are_refused_and_change_nothing(engine: Engine) 
     with pytest.raises(TooFewPapers, match="only 10 papers have a vector under synthetic"):
         refit(engine, MODEL, PARAMS)
     assert live_topics(engine) == []
+
+
+def test_the_api_ranks_topics_by_growth_and_shows_one(engine: Engine, tmp_path: Path) -> None:
+    fill(engine)
+    old = store_group(engine, 1, 6, 150, weeks_ago=4)  # graph attention was there before
+    refit(engine, MODEL, PARAMS)
+    services = Services.from_settings(Settings(home=tmp_path / "home"), engine=engine)
+    client = TestClient(create_app(services))
+
+    listed = client.get("/api/topics").json()
+    assert listed["weekEnds"][-1] == DAY.isoformat()
+    names = [t["label"][0] for t in listed["topics"]]
+    assert len(names) == 6
+    assert names[-1] == "graph attention"  # 12 papers this week after 6 four weeks ago
+    attention = listed["topics"][-1]
+    assert attention["weekly"] == [0, 0, 0, 0, 6, 0, 0, 0, 12]
+    assert attention["growth"] == round((12 + 2) / (6 / 8 + 2), 4)
+    assert listed["topics"][0]["growth"] == (12 + 2) / 2
+    assert len(attention["topPapers"]) == 3
+    assert len(client.get("/api/topics?level=broad").json()["topics"]) == 3
+
+    shown = client.get(f"/api/topics/{attention['id']}").json()
+    assert (shown["total"], len(shown["papers"]), shown["page"]) == (18, 18, 1)
+    assert old[0] in {entry["paper"]["id"] for entry in shown["papers"]}
+    assert [week["papers"] for week in shown["weekly"]] == [6, 0, 0, 0, 12]
+    assert shown["topAuthors"][0] == {"name": "Author 1", "papers": 18}
+    assert shown["parent"] is not None
+    assert shown["related"][0]["label"][0] == "graph pooling"  # its sibling is nearest
+    assert client.get(f"/api/topics/{attention['id']}?cat=quant-ph").json()["total"] == 0
+    assert client.get(f"/api/topics/{attention['id']}?cat=cs.LG").json()["total"] == 18
+    parent = client.get(f"/api/topics/{shown['parent']}").json()
+    assert sorted(child["label"][0] for child in parent["children"]) == [
+        "graph attention",
+        "graph pooling",
+    ]
+    missing = client.get("/api/topics/99999")
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "There is no topic 99999 (topics change at each refit)."}

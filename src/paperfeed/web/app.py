@@ -33,6 +33,7 @@ from paperfeed.web import (
     recommendations,
     search,
     subscriptions,
+    topics,
 )
 from paperfeed.web.api_docs import SESSION_COOKIE
 from paperfeed.web.body_limit import BodyLimit
@@ -57,6 +58,7 @@ ROUTERS = (
     accounts.api_router,
     subscriptions.api_router,
     recommendations.api_router,
+    topics.api_router,
     recommendations.router,
     feeds.router,
     browse.router,
