@@ -5,7 +5,9 @@ The web process only records papers (a submission is indexed by its words at onc
 worker does the rest, in rounds: words of the papers changed since its last round, then up to
 ``ROUND`` embeddings in queue order (papers submitted on the site, then the newest announced;
 see :func:`paperfeed.store.vectors.pending_batches`), then the key phrases of up to ``ROUND``
-papers embedded and not yet given theirs (:mod:`paperfeed.index.keyphrases`), then a new
+papers embedded and not yet given theirs (:mod:`paperfeed.index.keyphrases`), then the papers
+embedded since into the topics, or a refit of the topics when one is due (weekly; see
+:mod:`paperfeed.index.topics`: minutes at 100,000s of papers, stored in one transaction), then a new
 vector-index generation when
 enough has changed (the first embeddings after a start, then at most once every
 ``SAVE_EVERY`` seconds, and when the backlog is done). Every write is committed a batch at a
@@ -37,6 +39,7 @@ from types import FrameType
 
 from paperfeed.index.dense import VectorIndex, embed_pending
 from paperfeed.index.keyphrases import compute_keywords
+from paperfeed.index.topics import TooFewPapers, TopicsUnavailable, assign_new, refit, refit_due
 from paperfeed.ingest import sync
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.services import Services
@@ -54,6 +57,7 @@ GRACE = 3.0  # seconds a stopping worker may take to finish its batch before it 
 BACKOFF = 300.0  # seconds: the longest wait after rounds that keep failing
 SYNC_RETRY = 60.0  # seconds before a sync that failed is tried again; doubles while failing
 SYNC_BACKOFF = 3600.0  # seconds: the longest wait between syncs that keep failing
+TOPICS_RETRY = 3600.0  # seconds before a refit that found too few papers is tried again
 
 
 @dataclass
@@ -62,10 +66,13 @@ class RoundReport:
     words: int = 0  # papers (re)indexed by their words
     embedded: int = 0
     keywords: int = 0  # papers given key phrases
+    placed: int = 0  # papers placed in topics
+    refit: bool = False  # the topics fitted again
     saved: bool = False  # a new vector-index generation
 
     def __bool__(self) -> bool:
-        return bool(self.synced or self.words or self.embedded or self.keywords or self.saved)
+        done = self.synced or self.words or self.embedded or self.keywords or self.placed
+        return bool(done or self.refit or self.saved)
 
 
 class Worker:
@@ -89,6 +96,8 @@ class Worker:
         self._clean_at: datetime | None = None  # newest change when nothing was left to embed
         self._sync_failures = 0  # syncs failed in a row
         self._sync_after = 0.0  # monotonic: no sync before (after failures)
+        self._topics_after = 0.0  # monotonic: no refit before
+        self._topics_off = False  # the topics extra is not installed
 
     def run(self) -> None:
         """Work rounds until stopped, resting ``poll`` seconds after a round with nothing to
@@ -134,16 +143,21 @@ class Worker:
             report.embedded = self._embed()
             if not self.stop.is_set():
                 report.keywords = self._keywords()
+            if not self.stop.is_set():
+                report.placed, report.refit = self._topics()
             if not (report.embedded or report.keywords) and not self.stop.is_set():
                 self._clean_at = latest  # nothing pending until a paper changes again
         report.saved = self._save_if_due(backlog_done=report.embedded < ROUND)
         if report:
             log.info(
-                "worker: %s new from syncs, %s words, %s embedded, %s given key phrases%s",
+                "worker: %s new from syncs, %s words, %s embedded, %s given key phrases, "
+                "%s placed in topics%s%s",
                 report.synced,
                 report.words,
                 report.embedded,
                 report.keywords,
+                report.placed,
+                ", topics refitted" if report.refit else "",
                 ", new vector index" if report.saved else "",
             )
         return report
@@ -231,6 +245,27 @@ class Worker:
             embedded_only=True,  # the others get theirs once embedded
             stop=self.stop,
         )
+
+    def _topics(self) -> tuple[int, bool]:
+        """Refit the topics if due (weekly), else place the papers embedded since: ``(papers
+        placed, refitted)``. Without the ``topics`` extra or enough embedded papers, it logs
+        once and leaves topics be (the next try after :data:`TOPICS_RETRY`)."""
+        engine, model = self.services.engine, self.services.embedder.model
+        if self._topics_off:
+            return 0, False
+        if refit_due(engine, model, self.clock()) and time.monotonic() >= self._topics_after:
+            try:
+                fitted = refit(engine, model, note=log.info, stop=self.stop)
+            except TopicsUnavailable as error:
+                log.info("no topics: %s", error)
+                self._topics_off = True
+                return 0, False
+            except TooFewPapers as error:
+                log.info("no topics yet: %s", error)
+                self._topics_after = time.monotonic() + TOPICS_RETRY
+                return 0, False
+            return (fitted.papers, True) if fitted else (0, False)
+        return assign_new(engine, model, limit=ROUND, stop=self.stop), False
 
     def _save_if_due(self, *, backlog_done: bool) -> bool:
         """Save a new generation: the first embeddings after the start, then at most every

@@ -26,6 +26,7 @@ from paperfeed.index.topics.clustering import (
     broad_groups,
     centroids,
     fine_labels,
+    stack,
 )
 from paperfeed.index.topics.identity import match
 from paperfeed.index.topics.labels import READ, label_topics, top_categories
@@ -88,12 +89,14 @@ def refit(
     """Fit the topics of the papers embedded under ``model`` again and store them (``None``:
     stopped first, nothing changed). Raises :class:`TooFewPapers` below :data:`FEWEST`."""
     params = params or Params()
-    paper_ids, vectors = _all_vectors(engine, model, on_progress)
-    if len(paper_ids) < FEWEST:
+    total = len(vector_fingerprints(engine, model)[0])
+    if total < FEWEST:
         raise TooFewPapers(
-            f"only {counted(len(paper_ids), 'paper')} have a vector under {model}; topics need "
+            f"only {counted(total, 'paper')} have a vector under {model}; topics need "
             f"at least {FEWEST}: run `paperfeed index` first"
         )
+    stack()  # before reading every vector: a missing extra fails at once
+    paper_ids, vectors = _all_vectors(engine, model, total, on_progress)
     rng = np.random.default_rng(params.seed)
     sample = np.sort(rng.choice(len(paper_ids), min(len(paper_ids), params.sample), False))
     note(f"clustering {counted(len(sample), 'paper')} (UMAP, then HDBSCAN)")
@@ -130,10 +133,10 @@ def refit(
 
 
 def _all_vectors(
-    engine: Engine, model: str, on_progress: Progress | None
+    engine: Engine, model: str, total: int, on_progress: Progress | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ids and float16 vectors of every paper embedded under ``model``, by id."""
-    total = len(vector_fingerprints(engine, model)[0])
+    """The ids and float16 vectors of every paper embedded under ``model`` (about ``total``),
+    by id."""
     ids, parts, done = [np.empty(0, np.int64)], [], 0
     for batch in load_vectors(engine, model):
         ids.append(batch.paper_ids)

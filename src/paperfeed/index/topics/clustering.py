@@ -46,7 +46,7 @@ class Params:
 
 def fine_labels(vectors: np.ndarray, params: Params) -> np.ndarray:
     """The fine topic of each row of ``vectors`` (0, 1, …; -1: none)."""
-    umap, hdbscan = _stack()
+    umap, hdbscan = stack()
     reducer = umap.UMAP(
         n_neighbors=min(params.neighbours, len(vectors) - 1),
         n_components=params.dimensions,
@@ -86,7 +86,7 @@ def broad_groups(fine_centroids: np.ndarray, params: Params) -> np.ndarray:
     return np.unique(groups, return_inverse=True)[1].astype(np.int64)
 
 
-def _stack() -> tuple[Any, Any]:
+def stack() -> tuple[Any, Any]:
     """umap and scikit-learn's HDBSCAN, or a clear error naming the extra."""
     try:
         with warnings.catch_warnings():
