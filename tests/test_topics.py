@@ -11,14 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from memory_source import MemorySource, paper
+from paperfeed.cli import cli
 from paperfeed.index.topics import Params, TooFewPapers, assign_new, refit
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.services import Services
 from paperfeed.settings import Settings
+from paperfeed.store.database import open_store
 from paperfeed.store.schema import TopicLevel, paper_topics, papers
 from paperfeed.store.topics import live_topics
 from paperfeed.store.vectors import PendingPaper, save_vectors
@@ -191,3 +194,26 @@ def test_the_api_ranks_topics_by_growth_and_shows_one(engine: Engine, tmp_path: 
     missing = client.get("/api/topics/99999")
     assert missing.status_code == 404
     assert missing.json() == {"error": "There is no topic 99999 (topics change at each refit)."}
+
+
+def test_the_command_fits_then_places_new_papers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAPERFEED_EMBEDDING_MODEL", MODEL)
+    url = f"sqlite:///{tmp_path / 'home' / 'cli.db'}"
+    monkeypatch.setenv("PAPERFEED_DATABASE_URL", url)
+    runner = CliRunner()
+    empty = runner.invoke(cli, ["topics"])
+    assert empty.exit_code == 1
+    assert "only 0 papers have a vector under synthetic; topics need at least 50" in empty.output
+    engine = open_store(url)
+    fill(engine)
+    fitted = runner.invoke(cli, ["topics"])
+    assert fitted.exit_code == 0, fitted.output
+    assert "topics: 1 broad and 6 fine from 72 papers (0 in none)" in fitted.output
+    assert "0 kept their id, 7 new, 0 retired" in fitted.output
+    store_group(engine, 0, 2, 90, spread=0.01)
+    placed = runner.invoke(cli, ["topics"])  # not due: the new papers join
+    assert "topics: 2 new papers placed" in placed.output
+    again = runner.invoke(cli, ["topics", "--rebuild"])
+    assert "7 kept their id, 0 new, 0 retired" in again.output
