@@ -225,16 +225,13 @@ def _unassigned(model: str) -> Any:
     )
 
 
-def paper_texts(
-    engine: Engine, paper_ids: Sequence[int] | np.ndarray
-) -> dict[int, tuple[str, str]]:
-    """The ``(title, abstract)`` of these papers, by id."""
-    query = select(papers.c.id, papers.c.title, papers.c.abstract)
-    found: dict[int, tuple[str, str]] = {}
+def paper_titles(engine: Engine, paper_ids: Sequence[int] | np.ndarray) -> dict[int, str]:
+    """The titles of these papers, by id."""
+    query = select(papers.c.id, papers.c.title)
+    found: dict[int, str] = {}
     with engine.connect() as conn:
         for chunk in chunks(sorted(int(i) for i in paper_ids)):
-            rows = conn.execute(query.where(papers.c.id.in_(chunk)))
-            found.update((row.id, (row.title, row.abstract)) for row in rows)
+            found.update(conn.execute(query.where(papers.c.id.in_(chunk))).tuples())
     return found
 
 

@@ -39,7 +39,7 @@ from paperfeed.store.topics import (
     live_topics,
     members,
     paper_categories,
-    paper_texts,
+    paper_titles,
     replace_topics,
     save_assignments,
     unassigned,
@@ -89,14 +89,15 @@ def refit(
     """Fit the topics of the papers embedded under ``model`` again and store them (``None``:
     stopped first, nothing changed). Raises :class:`TooFewPapers` below :data:`FEWEST`."""
     params = params or Params()
-    total = len(vector_fingerprints(engine, model)[0])
+    embedded = vector_fingerprints(engine, model)[0]
+    total = len(embedded)
     if total < FEWEST:
         raise TooFewPapers(
             f"only {counted(total, 'paper')} have a vector under {model}; topics need "
             f"at least {FEWEST}: run `paperfeed index` first"
         )
     stack()  # before reading every vector: a missing extra fails at once
-    paper_ids, vectors = _all_vectors(engine, model, total, on_progress)
+    paper_ids, vectors = _all_vectors(engine, model, embedded, on_progress)
     rng = np.random.default_rng(params.seed)
     sample = np.sort(rng.choice(len(paper_ids), min(len(paper_ids), params.sample), False))
     note(f"clustering {counted(len(sample), 'paper')} (UMAP, then HDBSCAN)")
@@ -133,17 +134,16 @@ def refit(
 
 
 def _all_vectors(
-    engine: Engine, model: str, total: int, on_progress: Progress | None
+    engine: Engine, model: str, embedded: np.ndarray, on_progress: Progress | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ids and float16 vectors of every paper embedded under ``model`` (about ``total``),
-    by id."""
+    """The ids and float16 vectors of the ``embedded`` papers under ``model``, by id."""
     ids, parts, done = [np.empty(0, np.int64)], [], 0
-    for batch in load_vectors(engine, model):
+    for batch in load_vectors(engine, model, embedded):
         ids.append(batch.paper_ids)
         parts.append(batch.vectors.astype(np.float16))  # half the memory, cosines as stored
         done += len(batch.paper_ids)
         if on_progress:
-            on_progress(done, total)
+            on_progress(done, len(embedded))
     vectors = np.concatenate(parts) if parts else np.empty((0, 0), np.float16)
     return np.concatenate(ids), vectors
 
@@ -166,8 +166,8 @@ def _named(
     for level, (centres, found) in zip(TopicLevel, levels, strict=True):
         count = len(centres.vectors)
         read = [_nearest_members(vectors, found, centres.vectors, topic) for topic in range(count)]
-        texts = paper_texts(engine, paper_ids[np.concatenate([np.empty(0, int), *read])])
-        labels = label_topics([[texts[int(paper_ids[i])] for i in chosen] for chosen in read])
+        titles = paper_titles(engine, paper_ids[np.concatenate([np.empty(0, int), *read])])
+        labels = label_topics([[titles[int(paper_ids[i])] for i in chosen] for chosen in read])
         ids = match(members(engine, level), paper_ids, found, count)
         for topic in range(count):
             inside = paper_ids[found == topic]
