@@ -231,7 +231,8 @@ def paper_titles(engine: Engine, paper_ids: Sequence[int] | np.ndarray) -> dict[
     found: dict[int, str] = {}
     with engine.connect() as conn:
         for chunk in chunks(sorted(int(i) for i in paper_ids)):
-            found.update(conn.execute(query.where(papers.c.id.in_(chunk))).tuples())
+            rows = conn.execute(query.where(papers.c.id.in_(chunk)))
+            found.update((row.id, row.title) for row in rows)
     return found
 
 
