@@ -33,7 +33,7 @@ from sqlalchemy import delete, select
 
 from paperfeed.index.topics import Params, assign_new, refit
 from paperfeed.store.database import open_store
-from paperfeed.store.schema import paper_topics
+from paperfeed.store.schema import TopicLevel, paper_topics
 from paperfeed.store.topics import count_unassigned, live_topics
 
 STORE = Path.home() / ".cache" / "paperfeed-bench" / "scale-indexes-x1" / "store.db"
@@ -72,7 +72,8 @@ def measure(engine: Any, params: Params) -> dict[str, Any]:
     report = refit(engine, MODEL, params, note=lambda text: print(text, file=sys.stderr))
     fit_seconds = time.perf_counter() - started
     assert report is not None
-    fine = live_topics(engine)
+    fine = sorted(live_topics(engine, MODEL, TopicLevel.FINE), key=lambda t: -t.size)
+    broad = sorted(live_topics(engine, MODEL, TopicLevel.BROAD), key=lambda t: -t.size)
     with engine.begin() as conn:
         newest = conn.execute(
             select(paper_topics.c.paper_id).distinct().order_by(paper_topics.c.paper_id.desc())
@@ -93,7 +94,8 @@ def measure(engine: Any, params: Params) -> dict[str, Any]:
         "peak_memory_mb": round(peak_mb()),
         "memory_before_fit_mb": round(before),
         "assign_seconds_per_1000": round(assign_seconds * 1000 / placed, 3),
-        "example_labels": [", ".join(t.label[:3]) for t in fine[:8]],
+        "largest_fine_topics": [f"{t.size}: {', '.join(t.label[:4])}" for t in fine[:8]],
+        "largest_broad_topics": [f"{t.size}: {', '.join(t.label[:4])}" for t in broad[:5]],
     }
 
 

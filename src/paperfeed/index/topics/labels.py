@@ -4,7 +4,8 @@ commonest categories.
 c-TF-IDF (Grootendorst 2022, BERTopic): the papers of a topic read as one document, a
 phrase's weight in topic ``c`` is ``tf(t, c) · log(1 + A / f(t))``, where ``tf`` counts the
 topic's papers using the phrase, ``f(t)`` the papers of all topics using it and ``A`` is the
-average number of phrases a topic uses: a phrase frequent here and rare elsewhere ranks first.
+average over topics of the summed ``tf`` of their phrases: a phrase frequent here and rare
+elsewhere ranks first.
 Phrases are those of :func:`~paperfeed.index.keyphrases.candidates` (1-3 words, no stopwords
 at either end) in the titles of up to :data:`READ` papers per topic, nearest its centroid
 first (titles alone: abstracts cost 20 times as much, ~11 ms a paper, ~12 min per refit at
@@ -40,7 +41,7 @@ def label_topics(titles: Sequence[Sequence[str]]) -> list[list[str]]:
     everywhere: Counter[tuple[str, ...]] = Counter()
     for counts in used:
         everywhere.update(counts)
-    average = sum(len(counts) for counts in used) / max(len(used), 1)
+    average = sum(counts.total() for counts in used) / max(len(used), 1)
     return [_best(counts, everywhere, average, shown) for counts in used]
 
 
