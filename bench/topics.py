@@ -11,8 +11,13 @@ c-TF-IDF labels, stored in one transaction), timed, with the process's peak resi
 (the vectors alone are 106 MB as float16); then 1,000 papers' places are forgotten and
 ``assign_new`` times placing them again, as the worker does daily.
 
-Recorded 2026-12-03 on 2 cores shared with five other jobs: see the figures in the report of
-the topics branch (this docstring is updated with them when merged).
+Recorded 2026-12-03, 2 cores shared with five other jobs (load 5-7), sample 40,000 of 138,132
+real all-MiniLM-L6-v2 vectors: 291 fine and 37 broad topics, 27.9 % of papers in no fine
+topic; a refit 122 s and 196 s in two runs (of which ~40 s numba compiling UMAP, ~60-100 s
+UMAP, ~30 s labels), peak resident memory 1,019 MB (77 MB before); placing new papers
+0.34-0.46 s per 1,000. Largest fine topics: "reasoning, concise, difficulty-aware,
+chain-of-thought" (2,752 papers), "atom, light, lasers, atomic" (1,768), "translation,
+low-resource, multilingual, language" (1,684).
 """
 
 from __future__ import annotations
