@@ -5,7 +5,9 @@ The web process only records papers (a submission is indexed by its words at onc
 worker does the rest, in rounds: words of the papers changed since its last round, then up to
 ``ROUND`` embeddings in queue order (papers submitted on the site, then the newest announced;
 see :func:`paperfeed.store.vectors.pending_batches`), then the key phrases of up to ``ROUND``
-papers embedded and not yet given theirs (:mod:`paperfeed.index.keyphrases`), then a new
+papers embedded and not yet given theirs (:mod:`paperfeed.index.keyphrases`), then the papers
+embedded since into the topics, or a refit of the topics when one is due (weekly; see
+:mod:`paperfeed.index.topics`: minutes at 100,000s of papers, stored in one transaction), then a new
 vector-index generation when
 enough has changed (the first embeddings after a start, then at most once every
 ``SAVE_EVERY`` seconds, and when the backlog is done), then, once no embeddings are left, the
@@ -44,6 +46,7 @@ from types import FrameType
 
 from paperfeed.index.dense import VectorIndex, embed_pending
 from paperfeed.index.keyphrases import compute_keywords
+from paperfeed.index.topics import TooFewPapers, TopicsUnavailable, assign_new, refit, refit_due
 from paperfeed.ingest import sync
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.ranking.similar import refresh_similar
@@ -65,6 +68,7 @@ SYNC_BACKOFF = 3600.0  # seconds: the longest wait between syncs that keep faili
 WEBHOOKS_EVERY = 60.0  # seconds between looks for the webhooks' new papers and due calls
 # calls a round makes at most: receivers that do not answer hold it for a bounded time
 WEBHOOK_CALLS = 20
+TOPICS_RETRY = 3600.0  # seconds before a refit that found too few papers is tried again
 
 
 @dataclass
@@ -73,12 +77,14 @@ class RoundReport:
     words: int = 0  # papers (re)indexed by their words
     embedded: int = 0
     keywords: int = 0  # papers given key phrases
+    placed: int = 0  # papers placed in topics
+    refit: bool = False  # the topics fitted again
     saved: bool = False  # a new vector-index generation
     similar: int = 0  # papers given their similar papers
 
     def __bool__(self) -> bool:
-        done = (self.synced, self.words, self.embedded, self.keywords, self.saved, self.similar)
-        return any(done)
+        done = (self.synced, self.words, self.embedded, self.keywords, self.placed)
+        return any(done) or self.refit or self.saved or bool(self.similar)
 
 
 class Worker:
@@ -103,6 +109,8 @@ class Worker:
         self._sync_failures = 0  # syncs failed in a row
         self._sync_after = 0.0  # monotonic: no sync before (after failures)
         self._webhooks_after = 0.0  # monotonic: no look at the webhooks before
+        self._topics_after = 0.0  # monotonic: no refit before
+        self._topics_off = False  # the topics extra is not installed
 
     def run(self) -> None:
         """Work rounds until stopped, resting ``poll`` seconds after a round with nothing to
@@ -148,6 +156,8 @@ class Worker:
             report.embedded = self._embed()
             if not self.stop.is_set():
                 report.keywords = self._keywords()
+            if not self.stop.is_set():
+                report.placed, report.refit = self._topics()
             if not (report.embedded or report.keywords) and not self.stop.is_set():
                 self._clean_at = latest  # nothing pending until a paper changes again
         report.saved = self._save_if_due(backlog_done=report.embedded < ROUND)
@@ -156,12 +166,14 @@ class Worker:
         if report:
             log.info(
                 "worker: %s new from syncs, %s words, %s embedded, %s given key phrases, "
-                "%s given similar papers%s",
+                "%s placed in topics, %s given similar papers%s%s",
                 report.synced,
                 report.words,
                 report.embedded,
                 report.keywords,
+                report.placed,
                 report.similar,
+                ", topics refitted" if report.refit else "",
                 ", new vector index" if report.saved else "",
             )
         if not self.stop.is_set() and time.monotonic() >= self._webhooks_after:
@@ -264,6 +276,27 @@ class Worker:
         return refresh_similar(
             services.engine, services.lexical, self._vectors, limit=ROUND, stop=self.stop
         )
+
+    def _topics(self) -> tuple[int, bool]:
+        """Refit the topics if due (weekly), else place the papers embedded since: ``(papers
+        placed, refitted)``. Without the ``topics`` extra or enough embedded papers, it logs
+        once and leaves topics be (the next try after :data:`TOPICS_RETRY`)."""
+        engine, model = self.services.engine, self.services.embedder.model
+        if self._topics_off:
+            return 0, False
+        if refit_due(engine, model, self.clock()) and time.monotonic() >= self._topics_after:
+            try:
+                fitted = refit(engine, model, note=log.info, stop=self.stop)
+            except TopicsUnavailable as error:
+                log.info("no topics: %s", error)
+                self._topics_off = True
+                return 0, False
+            except TooFewPapers as error:
+                log.info("no topics yet: %s", error)
+                self._topics_after = time.monotonic() + TOPICS_RETRY
+                return 0, False
+            return (fitted.papers, True) if fitted else (0, False)
+        return assign_new(engine, model, limit=ROUND, stop=self.stop), False
 
     def _save_if_due(self, *, backlog_done: bool) -> bool:
         """Save a new generation: the first embeddings after the start, then at most every

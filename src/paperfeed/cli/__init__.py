@@ -19,6 +19,7 @@ from paperfeed.cli.mcp_server import mcp
 from paperfeed.cli.search import index, search, similar
 from paperfeed.cli.serve import demo, serve, worker
 from paperfeed.cli.sync import sync
+from paperfeed.cli.topics import topics
 
 
 class Paperfeed(click.Group):
@@ -49,6 +50,7 @@ cli.add_command(stats)
 cli.add_command(show)
 cli.add_command(index)
 cli.add_command(keywords)
+cli.add_command(topics)
 cli.add_command(search)
 cli.add_command(similar)
 cli.add_command(serve)

@@ -171,7 +171,7 @@ def pick(document: np.ndarray, phrases: np.ndarray, shortlisted: list[Candidate]
         redundancy = likeness[np.ix_(left, chosen)].max(axis=1) if chosen else 0.0
         marginal = (1 - DIVERSITY) * nearness[left] - DIVERSITY * redundancy
         best = left.pop(int(np.argmax(marginal)))
-        if not any(_overlaps(shortlisted[best].key, shortlisted[i].key) for i in chosen):
+        if not any(overlaps(shortlisted[best].key, shortlisted[i].key) for i in chosen):
             chosen.append(best)
     return [shortlisted[i].shown for i in chosen]
 
@@ -255,7 +255,7 @@ def _cased(word: str, names: set[str]) -> str:
     return word if kept else word.lower()
 
 
-def _overlaps(one: tuple[str, ...], other: tuple[str, ...]) -> bool:
+def overlaps(one: tuple[str, ...], other: tuple[str, ...]) -> bool:
     """Whether either phrase's words run inside the other's."""
     short, long = sorted((one, other), key=len)
     return any(long[i : i + len(short)] == short for i in range(len(long) - len(short) + 1))

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, date, datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -543,6 +544,48 @@ class SimilarPapers(Base):
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class TopicLevel(IntEnum):
+    """How wide a topic is: a broad one holds fine ones."""
+
+    BROAD = 0
+    FINE = 1
+
+
+class Topic(Base):
+    """A group of papers found in their embeddings under ``model`` (see
+    :mod:`paperfeed.index.topics`); a refit keeps the id of a topic it finds again, and
+    retires those it does not. Ids are never reused: a topic's history is its papers'."""
+
+    __tablename__ = "topics"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    level: Mapped[int] = mapped_column(Integer)  # a TopicLevel
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id", ondelete="SET NULL"))
+    model: Mapped[str] = mapped_column(String(200))  # the embedding model of its centroid
+    label: Mapped[list[str]] = mapped_column(JSON)  # distinctive key phrases, best first
+    categories: Mapped[list[str]] = mapped_column(JSON)  # its papers' commonest, first first
+    centroid: Mapped[bytes] = mapped_column(LargeBinary)  # unit float32, as fitted
+    # a new paper joins the nearest topic only if its cosine to the centroid is at least this
+    threshold: Mapped[float] = mapped_column(Float)
+    size: Mapped[int] = mapped_column(Integer)  # papers assigned at the last refit
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    refit_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the last refit that found it
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class PaperTopic(Base):
+    """A paper's topic at one level; ``topic_id`` none: looked at, and in no topic."""
+
+    __tablename__ = "paper_topics"
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    level: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic_id: Mapped[int | None] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), index=True
+    )
+
+
 def _table(mapped: type[Base]) -> Table:
     return mapped.__table__  # type: ignore[return-value]
 
@@ -572,3 +615,5 @@ comments = _table(Comment)
 comment_reports = _table(CommentReport)
 follows = _table(Follow)
 similar_papers = _table(SimilarPapers)
+topics = _table(Topic)
+paper_topics = _table(PaperTopic)

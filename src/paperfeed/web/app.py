@@ -35,6 +35,7 @@ from paperfeed.web import (
     recommendations,
     search,
     subscriptions,
+    topics,
     trends,
     webhooks,
 )
@@ -64,6 +65,7 @@ ROUTERS = (
     webhooks.api_router,
     follows.api_router,
     trends.api_router,
+    topics.api_router,
     recommendations.router,
     follows.router,
     home.router,
