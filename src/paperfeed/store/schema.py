@@ -586,6 +586,20 @@ class PaperTopic(Base):
     )
 
 
+class PaperPosition(Base):
+    """A paper's place on the map (``/map``): a 2-D layout of the embeddings, fitted with the
+    topics; ``landmark`` papers (a sample of those the layout was fitted on) place the papers
+    embedded between refits, by their nearest neighbours among them."""
+
+    __tablename__ = "paper_positions"
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    landmark: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
 def _table(mapped: type[Base]) -> Table:
     return mapped.__table__  # type: ignore[return-value]
 
@@ -617,3 +631,4 @@ follows = _table(Follow)
 similar_papers = _table(SimilarPapers)
 topics = _table(Topic)
 paper_topics = _table(PaperTopic)
+paper_positions = _table(PaperPosition)

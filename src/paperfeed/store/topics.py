@@ -26,6 +26,7 @@ from sqlalchemy import (
     update,
 )
 
+from paperfeed.store.positions import write_positions
 from paperfeed.store.queries import UPVOTES, VISIBLE, cards
 from paperfeed.store.schema import (
     TopicLevel,
@@ -41,6 +42,7 @@ from paperfeed.store.sql import chunks
 from paperfeed.store.vectors import VectorBatch, load_vectors
 
 CENTROID = np.dtype("<f4")
+Places = tuple[np.ndarray, np.ndarray]  # papers' places (float32, 2 columns), landmark mask
 WRITE_CHUNK = 10_000  # assignment rows per INSERT
 
 
@@ -131,11 +133,13 @@ def replace_topics(
     paper_ids: np.ndarray,
     assigned: dict[TopicLevel, np.ndarray],
     now: datetime,
+    places: Places | None = None,
 ) -> list[int]:
     """Store a refit in one transaction: ``fitted`` topics update those they matched or are
     added, every other live topic is retired, and each of ``paper_ids`` is assigned at each
-    level to the fitted topic at the position ``assigned[level]`` gives (-1: none). Returns
-    the ids of ``fitted``, in order."""
+    level to the fitted topic at the position ``assigned[level]`` gives (-1: none) and put at
+    its place on the map (``places``: theirs and which are landmarks; the map's old places
+    go). Returns the ids of ``fitted``, in order."""
     with engine.begin() as conn:
         ids = [_write_topic(conn, model, topic, now) for topic in fitted]
         for topic, topic_id in zip(fitted, ids, strict=True):
@@ -147,6 +151,8 @@ def replace_topics(
         known = np.array([*ids, 0], np.int64)  # position -1 picks the 0: no topic
         for level, positions in assigned.items():
             _assign(conn, level, paper_ids, known[positions])
+        if places is not None:
+            write_positions(conn, paper_ids, *places, replace_all=True)
     return ids
 
 
@@ -170,15 +176,21 @@ def _write_topic(conn: Connection, model: str, topic: FittedTopic, now: datetime
 
 
 def save_assignments(
-    engine: Engine, paper_ids: np.ndarray, assigned: dict[TopicLevel, np.ndarray]
+    engine: Engine,
+    paper_ids: np.ndarray,
+    assigned: dict[TopicLevel, np.ndarray],
+    places: np.ndarray | None = None,
 ) -> None:
-    """Assign papers at each level to the topic ids ``assigned[level]`` gives (0: none), in one
-    transaction; a paper assigned meanwhile (by a refit) is assigned again."""
+    """Assign papers at each level to the topic ids ``assigned[level]`` gives (0: none), and
+    put them at ``places`` on the map, in one transaction; a paper assigned meanwhile (by a
+    refit) is assigned again."""
     with engine.begin() as conn:
         for chunk in chunks([int(i) for i in paper_ids]):
             conn.execute(delete(paper_topics).where(paper_topics.c.paper_id.in_(chunk)))
         for level, topic_ids in assigned.items():
             _assign(conn, level, paper_ids, topic_ids)
+        if places is not None:
+            write_positions(conn, paper_ids, places)
 
 
 def _assign(conn: Connection, level: TopicLevel, paper_ids: np.ndarray, ids: np.ndarray) -> None:

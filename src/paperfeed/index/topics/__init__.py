@@ -3,10 +3,11 @@
 :func:`refit` reads every stored vector under the model (the embedded subset: papers without
 one are left out, and join once they have one), clusters a sample (:mod:`.clustering`),
 assigns the other papers by their nearest centroid (:mod:`.assign`), names the topics
-(:mod:`.labels`), matches them to the stored ones by shared papers (:mod:`.identity`) and
-stores it all in one transaction: a refit killed before the end leaves the topics as they
-were. Between refits, :func:`assign_new` places the papers embedded since, a committed batch at
-a time, without the clustering stack (numpy alone).
+(:mod:`.labels`), matches them to the stored ones by shared papers (:mod:`.identity`), lays
+the papers out on a 2-D map (:mod:`.clustering`, :mod:`.layout`) and stores it all in one
+transaction: a refit killed before the end leaves the topics as they
+were. Between refits, :func:`assign_new` places the papers embedded since in the topics and on
+the map, a committed batch at a time, without the clustering stack (numpy alone).
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ from paperfeed.index.topics.clustering import (
 )
 from paperfeed.index.topics.identity import match
 from paperfeed.index.topics.labels import READ, label_topics, top_categories
+from paperfeed.index.topics.layout import landmarks, place
+from paperfeed.store.positions import landmarks as landmarks_of
 from paperfeed.store.schema import TopicLevel
 from paperfeed.store.topics import (
     FittedTopic,
+    Places,
     StoredTopic,
     count_unassigned,
     last_refit,
@@ -101,7 +105,7 @@ def refit(
     rng = np.random.default_rng(params.seed)
     sample = np.sort(rng.choice(len(paper_ids), min(len(paper_ids), params.sample), False))
     note(f"clustering {counted(len(sample), 'paper')} (UMAP, then HDBSCAN)")
-    labels = fine_labels(vectors[sample], params)
+    labels, layout = fine_labels(vectors[sample], params)
     if stop is not None and stop.is_set():
         return None
     count = int(labels.max()) + 1
@@ -119,8 +123,9 @@ def refit(
         return None
     positions = {TopicLevel.BROAD: broad_of, TopicLevel.FINE: fine_of + len(broad.vectors)}
     positions[TopicLevel.FINE][fine_of < 0] = -1
+    places = _places(vectors, sample, layout, rng)
     before = {topic.id for topic in live_topics(engine)}
-    ids = replace_topics(engine, model, fitted, paper_ids, positions, datetime.now(UTC))
+    ids = replace_topics(engine, model, fitted, paper_ids, positions, datetime.now(UTC), places)
     kept = sum(topic.id is not None for topic in fitted)
     return RefitReport(
         papers=len(paper_ids),
@@ -131,6 +136,21 @@ def refit(
         retired=len(before - set(ids)),
         unassigned=int((fine_of < 0).sum()),
     )
+
+
+def _places(
+    vectors: np.ndarray, sample: np.ndarray, layout: np.ndarray, rng: np.random.Generator
+) -> Places:
+    """Every paper's place on the map (the sample's as fitted, the others' by their nearest
+    sampled papers) and which are landmarks (sampled ones)."""
+    places = np.empty((len(vectors), 2), np.float32)
+    places[sample] = layout
+    others = np.ones(len(vectors), bool)
+    others[sample] = False
+    places[others] = place(vectors[others], vectors[sample], layout)
+    marks = np.zeros(len(vectors), bool)
+    marks[sample[landmarks(len(sample), rng)]] = True
+    return places, marks
 
 
 def _all_vectors(
@@ -220,7 +240,7 @@ def assign_new(
     )
     total = count_unassigned(engine, model) if on_progress else None
     total = min(total, limit) if total is not None and limit is not None else total
-    done = 0
+    done, known = 0, None
     for batch in unassigned(engine, model, BATCH):
         if (limit is not None and done >= limit) or (stop is not None and stop.is_set()):
             break
@@ -229,7 +249,9 @@ def assign_new(
             TopicLevel.FINE: _ids(fine_ids, fine_of),
             TopicLevel.BROAD: _ids(broad_ids, broad_of),
         }
-        save_assignments(engine, batch.paper_ids, ids)
+        known = known or landmarks_of(engine, model)  # read once a round, and only if needed
+        places = place(batch.vectors, known.vectors, known.places)
+        save_assignments(engine, batch.paper_ids, ids, places)
         done += len(batch.paper_ids)
         if on_progress:
             on_progress(done, total)

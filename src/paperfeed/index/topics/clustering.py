@@ -22,6 +22,7 @@ import numpy as np
 from paperfeed.store.vectors import unit_rows
 
 EXTRA = "pip install 'paperfeed[topics]'"
+MAP_MIN_DIST = 0.1  # UMAP's default: points spread enough to see each one on the map
 
 
 class TopicsUnavailable(RuntimeError):
@@ -44,24 +45,35 @@ class Params:
         return self.min_size or max(5, papers // 1000)
 
 
-def fine_labels(vectors: np.ndarray, params: Params) -> np.ndarray:
-    """The fine topic of each row of ``vectors`` (0, 1, …; -1: none)."""
+def fine_labels(vectors: np.ndarray, params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """The fine topic of each row of ``vectors`` (0, 1, …; -1: none) and its place on the map
+    (float32, 2 columns): two UMAP layouts of one neighbour graph, computed once."""
     umap, hdbscan = stack()
-    reducer = umap.UMAP(
-        n_neighbors=min(params.neighbours, len(vectors) - 1),
-        n_components=params.dimensions,
-        min_dist=0.0,  # packed tight: what density clustering needs, not what a picture needs
-        metric="cosine",
-        random_state=params.seed,
-        n_jobs=1,  # what a random_state allows; the same topics from the same papers
-    )
+    neighbours = min(params.neighbours, len(vectors) - 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numba's and UMAP's notes on the data's size
-        points = reducer.fit_transform(vectors)
+        knn = umap.umap_.nearest_neighbors(
+            vectors, neighbours, "cosine", {}, True, np.random.RandomState(params.seed), n_jobs=1
+        )
+        # packed tight: what density clustering needs, not what a picture needs
+        points = _reducer(umap, params, knn, params.dimensions, 0.0).fit_transform(vectors)
+        layout = _reducer(umap, params, knn, 2, MAP_MIN_DIST).fit_transform(vectors)
     smallest = params.smallest(len(vectors))
     found = hdbscan(min_cluster_size=smallest, min_samples=min(10, smallest), copy=True)
     labels: np.ndarray = found.fit(points).labels_
-    return labels
+    return labels, layout.astype(np.float32)
+
+
+def _reducer(umap: Any, params: Params, knn: Any, dimensions: int, min_dist: float) -> Any:
+    return umap.UMAP(
+        n_neighbors=knn[0].shape[1],
+        n_components=dimensions,
+        min_dist=min_dist,
+        metric="cosine",
+        random_state=params.seed,
+        n_jobs=1,  # what a random_state allows; the same topics from the same papers
+        precomputed_knn=knn,  # below 4,096 papers UMAP computes every distance instead
+    )
 
 
 def centroids(vectors: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
