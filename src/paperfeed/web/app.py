@@ -31,6 +31,7 @@ from paperfeed.web import (
     home,
     library,
     library_files,
+    maps,
     papers,
     recommendations,
     search,
@@ -66,6 +67,8 @@ ROUTERS = (
     follows.api_router,
     trends.api_router,
     topics.api_router,
+    maps.api_router,
+    maps.router,
     recommendations.router,
     follows.router,
     home.router,
@@ -97,6 +100,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     # what many visitors see alike, by version (web/kept.py): cards and pages of a day
     app.state.cards, app.state.days = Kept(3000), Kept(32)
+    app.state.maps = Kept(16)  # /api/map's answers, gzipped
     app.state.weeks = Kept(4)  # the recent days' papers that followed searches are matched in
     app.add_middleware(
         SessionMiddleware,
