@@ -67,7 +67,8 @@ def landmarks(engine: Engine, model: str) -> Landmarks:
             .order_by(paper_positions.c.paper_id)
         ).all()
     where = {row.paper_id: (row.x, row.y) for row in rows}
-    vectors, places = [], []
+    vectors: list[np.ndarray] = []
+    places: list[tuple[float, float]] = []
     for batch in load_vectors(engine, model, list(where)):
         vectors.append(batch.vectors)
         places.extend(where[int(i)] for i in batch.paper_ids)

@@ -84,7 +84,7 @@ def map_data(
                 "x": int(centre[0]),
                 "y": int(centre[1]),
                 "papers": len(inside),
-            }  # fmt: skip
+            }
         )
     return {
         "weeks": weeks,
@@ -133,8 +133,8 @@ def _gzipped(data: dict[str, Any]) -> bytes:
 def _answer(request: Request, body: bytes) -> Response:
     headers = {"Vary": "Accept-Encoding, Cookie, Authorization", "Cache-Control": "private"}
     if "gzip" in request.headers.get("accept-encoding", ""):
-        return Response(body, media_type="application/json", headers={
-            **headers, "Content-Encoding": "gzip"})  # fmt: skip
+        zipped = {**headers, "Content-Encoding": "gzip"}
+        return Response(body, media_type="application/json", headers=zipped)
     return Response(gzip.decompress(body), media_type="application/json", headers=headers)
 
 
