@@ -90,7 +90,7 @@ def test_the_schema_says_how_to_sign_in_and_every_error(web: WebApp) -> None:
         for path, methods in openapi["paths"].items()
         for method, operation in methods.items()
     }
-    assert len(operations) == 51
+    assert len(operations) == 52
     library = operations["PUT /api/library/{arxiv_id}/note"]
     assert library["security"] == [{"session": []}, {"apiToken": []}]
     assert set(library["responses"]) == {"200", "400", "401", "403", "404", "413", "422"}
