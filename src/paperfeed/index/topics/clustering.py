@@ -1,7 +1,8 @@
 """Topics found in a sample of paper vectors: UMAP down to a few dimensions, where HDBSCAN
 finds dense groups (the fine topics; papers in none are left unassigned), then the fine
 topics' centroids grouped by average-linkage on their cosines (the broad topics), as
-BERTopic does for its hierarchy.
+BERTopic does for its hierarchy. The same neighbour graph (UMAP's costliest part for
+384-dimensional vectors) gives the map its 2-D layout: a second UMAP with room between points.
 
 UMAP (umap-learn, numba) and HDBSCAN (scikit-learn) are the ``topics`` extra. Measured on this
 machine's 2 cores (``bench/topics.py``): PCA to 10 or 16 dimensions then HDBSCAN left 92-95 % of

@@ -1,0 +1,150 @@
+"""The map at scale: the layout fitted with the topics, ``/api/map``'s answer at 50,000
+papers, and the time Chromium takes to draw it.
+
+    python bench/map.py [--json] [--sample 40000] [--store PATH] [--runs 3]
+
+On a copy of the 138,132-paper scale store (``~/.cache/paperfeed-bench/scale-indexes-x1``,
+built by ``bench/search_speed.py``), migrated to this checkout's schema: a refit as
+``paperfeed topics --rebuild`` runs it (now with the 2-D layout: a second UMAP on the
+clustering's neighbour graph, the papers outside the sample placed by their nearest sampled
+ones), timed; placing 1,000 papers embedded since (their topics and places); then the app is
+served by uvicorn and ``/api/map?weeks=520`` (the newest 50,000 papers) is measured: JSON and
+gzipped bytes, time to make it and to serve it kept; and Debian's Chromium (Playwright) opens
+``/map`` ``--runs`` times: first render is the time from navigation to the ``data-ready``
+attribute ``map.js`` sets after its first frame (fetch, parse and draw included), and one
+redraw after a zoom.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from playwright.sync_api import sync_playwright
+from sqlalchemy import delete, select
+
+from paperfeed.index.topics import Params, assign_new, refit
+from paperfeed.services import Services
+from paperfeed.settings import Settings
+from paperfeed.store.database import open_store
+from paperfeed.store.schema import paper_topics
+from paperfeed.web.app import create_app
+
+STORE = Path.home() / ".cache" / "paperfeed-bench" / "scale-indexes-x1" / "store.db"
+MODEL = "all-MiniLM-L6-v2"
+CHROMIUM = "/usr/bin/chromium"
+NEW = 1_000
+MAP = "/api/map?weeks=520"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", action="store_true", help="Print JSON.")
+    parser.add_argument("--sample", type=int, default=Params().sample, help="Papers clustered.")
+    parser.add_argument("--store", type=Path, default=STORE, help="An embedded store to copy.")
+    parser.add_argument("--runs", type=int, default=3, help="Page loads in Chromium.")
+    args = parser.parse_args()
+    if not args.store.exists():
+        sys.exit(f"{args.store} is missing: run bench/search_speed.py first to build it")
+    with tempfile.TemporaryDirectory(prefix="map-bench-") as workdir:
+        copy = Path(workdir) / "store.db"
+        shutil.copyfile(args.store, copy)
+        engine = open_store(f"sqlite:///{copy}")
+        figures = fit(engine, Params(sample=args.sample))
+        services = Services.from_settings(Settings(home=Path(workdir) / "home"), engine=engine)
+        figures |= serve(services, args.runs)
+    figures["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version[:6]}"
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return
+    for key, value in figures.items():
+        print(f"{key:30} {value}")
+
+
+def fit(engine: Any, params: Params) -> dict[str, Any]:
+    started = time.perf_counter()
+    report = refit(engine, MODEL, params, note=lambda text: print(text, file=sys.stderr))
+    assert report is not None
+    fit_seconds = time.perf_counter() - started
+    with engine.begin() as conn:
+        newest = conn.execute(
+            select(paper_topics.c.paper_id).distinct().order_by(paper_topics.c.paper_id.desc())
+        ).scalars()
+        forgotten = [next(newest) for _ in range(NEW)]
+        conn.execute(delete(paper_topics).where(paper_topics.c.paper_id.in_(forgotten)))
+    started = time.perf_counter()
+    placed = assign_new(engine, MODEL)
+    return {
+        "papers": report.papers,
+        "refit_with_layout_seconds": round(fit_seconds, 1),
+        "place_seconds_per_1000": round((time.perf_counter() - started) * 1000 / placed, 3),
+    }
+
+
+def serve(services: Services, runs: int) -> dict[str, Any]:
+    config = uvicorn.Config(create_app(services), port=0, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    try:
+        return {**payload(url), **render(url, runs)}
+    finally:
+        server.should_exit = True
+
+
+def payload(url: str) -> dict[str, Any]:
+    timings = []
+    for _ in range(2):  # made, then kept
+        started = time.perf_counter()
+        answer = httpx.get(url + MAP, headers={"Accept-Encoding": "gzip"}, timeout=600)
+        timings.append(time.perf_counter() - started)
+    data = answer.json()
+    return {
+        "map_points": data["count"],
+        "map_topics": len(data["topics"]),
+        "payload_json_bytes": len(json.dumps(data, separators=(",", ":"))),
+        "payload_gzip_bytes": int(answer.headers["content-length"]),
+        "payload_made_seconds": round(timings[0], 2),
+        "payload_kept_seconds": round(timings[1], 3),
+    }
+
+
+def render(url: str, runs: int) -> dict[str, Any]:
+    firsts, redraws = [], []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless"])
+        for _ in range(runs):
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            started = time.perf_counter()
+            page.goto(f"{url}/map?weeks=520")
+            page.wait_for_selector("#map[data-ready]", timeout=120_000)
+            firsts.append(time.perf_counter() - started)
+            view = page.get_attribute("#map", "data-view")
+            page.mouse.move(640, 500)
+            started = time.perf_counter()
+            page.mouse.wheel(0, -200)
+            page.wait_for_function(f"document.getElementById('map').dataset.view !== '{view}'")
+            redraws.append(time.perf_counter() - started)
+            page.close()
+        browser.close()
+    return {
+        "first_render_seconds": [round(s, 2) for s in firsts],
+        "zoom_redraw_seconds": [round(s, 3) for s in redraws],
+    }
+
+
+if __name__ == "__main__":
+    main()
