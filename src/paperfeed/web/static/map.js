@@ -16,7 +16,7 @@ async function start(root) {
   const card = root.querySelector(".map-card");
   const response = await fetch(root.dataset.src, { credentials: "same-origin" });
   if (!response.ok) {
-    status.textContent = (await response.json()).detail || "The map could not be loaded.";
+    status.textContent = (await response.json()).error || "The map could not be loaded.";
     return;
   }
   const data = await response.json();
