@@ -13,6 +13,13 @@ gzipped bytes, time to make it and to serve it kept; and Debian's Chromium (Play
 ``/map`` ``--runs`` times: first render is the time from navigation to the ``data-ready``
 attribute ``map.js`` sets after its first frame (fetch, parse and draw included), and one
 redraw after a zoom.
+
+Recorded 2026-12-03, 2 cores shared with five other jobs (load ~3-5), sample 40,000 of 138,132
+real all-MiniLM-L6-v2 vectors: refit with the layout 247 s (``bench/topics.py`` recorded
+122-196 s without it, in busier runs), placing new papers 1.2 s per 1,000 (reading the 10,000
+landmarks' vectors is most of it); 50,000 points of 279 topics: 1.45 MB of JSON, 463 KB
+gzipped, made in 0.72 s and served kept in 0.03 s; first render 0.44-0.52 s, a zoom's redraw
+57-67 ms (Playwright's round trip included).
 """
 
 from __future__ import annotations
