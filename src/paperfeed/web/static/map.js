@@ -60,6 +60,7 @@ class PaperMap {
   render() {
     const { context, ratio, view } = this;
     const w = this.canvas.width, h = this.canvas.height;
+    if (!w || !h) return;  // not laid out (hidden, or the page closing)
     const image = context.createImageData(w, h);
     const pixels = new Uint32Array(image.data.buffer);
     const s = view.scale * ratio, tx = view.tx * ratio, ty = view.ty * ratio;
