@@ -154,6 +154,7 @@ def test_kept_similar_papers_and_the_workers_look_for_due_ones_use_indexes(
         replace=False,
     )
     assert full_scans(store, lambda: stored_similar(store, "2503.00001")) == []
-    due = lambda: due_similar(store, "2:b", datetime(2025, 3, 5, tzinfo=UTC), DAY, 10)  # noqa: E731
+    moment = datetime(2025, 3, 5, tzinfo=UTC)
+    due = lambda: due_similar(store, "2:b", moment, DAY, 10, moment)  # noqa: E731
     assert len(due()) == 5
     assert full_scans(store, due) == full_scans(store, due, "similar_papers") == []
