@@ -11,12 +11,16 @@ Vectors go in through `paperfeed index --import-vectors`'s code path, a part at 
 
 Each build stage (import, words index, vectors, HNSW) is recorded in ``stages.json`` in the
 workdir when done, with its time, so a stopped run continues with the next stage and still
-reports every build time. The measures run in fresh processes: index RAM (both indexes opened
-and searched, no model, no store), then a "server" (store, indexes and model, as
-``Services`` holds them) that runs the queries through ``Searcher`` and reports its RSS.
-Queries are titles of random papers and openings of others' abstracts, in turn, each with
-no filter, a category filter (the category of a random paper) or a date range (a year
-up to the newest day), in turn; hybrid includes embedding the query. Similar papers are
+reports every build time; a stage whose output is found (a completed import in the store, a
+built words index, a vector for every paper, a saved graph) counts as done, its time not
+recorded. Other benches build their stores with the same ``build_store``.
+
+The measures run in fresh processes: index RAM (both indexes opened and searched, no model,
+no store), then a "server" (store, indexes and model, as ``Services`` holds them) that runs
+the queries through ``Searcher`` and reports its RSS. Queries are titles of random papers and
+openings of others' abstracts, in turn, each with no filter, a category filter (the category
+of a random paper) or a date range (a year up to the newest day), in turn; hybrid includes
+embedding the query. Similar papers are
 asked for random papers. Recall@10 compares the int8 graph with float16 rescoring against an
 exact search over all stored float16 vectors, for the queries' embeddings.
 """
@@ -215,9 +219,7 @@ def store_vectors(engine: Engine, real: int, workdir: Path, stages: Stages, say)
     for start in range(0, len(ids), PART):
         if f"vectors/{start}" in stages.done:
             continue
-        rng = np.random.default_rng(start)
-        vectors = base[rng.integers(0, len(base), min(PART, len(ids) - start))]
-        vectors += rng.normal(0, NOISE, vectors.shape).astype(np.float32)
+        vectors = noisy_copies(base, min(PART, len(ids) - start), start)
         mine = sample[(sample >= start) & (sample < start + PART)]
         vectors[mine - start] = base[np.searchsorted(sample, mine)]
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -226,6 +228,14 @@ def store_vectors(engine: Engine, real: int, workdir: Path, stages: Stages, say)
         import_vectors(engine, model, path)
         path.unlink()
         stages.record(f"vectors/{start}", 0)
+
+
+def noisy_copies(base: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """``count`` rows, each a random row of ``base`` plus Gaussian noise (sigma ``NOISE``), not
+    renormalised."""
+    rng = np.random.default_rng(seed)
+    vectors = base[rng.integers(0, len(base), count)]
+    return vectors + rng.normal(0, NOISE, vectors.shape).astype(np.float32)
 
 
 def _real_vectors(engine: Engine, ids: list[str], real: int, say):
