@@ -3,6 +3,7 @@ hello-world ASGI app under uvicorn measured the same way in the same run as the 
 
     pip install locust
     python bench/load.py [--json] [--seconds 20] [--users 10 50] [--workers 1 2]
+        [--cases papers "paper page" search "api daily_papers"]
         [--database-url postgresql://USER:PASSWORD@HOST/DB]
 
 Target (issue 18) on 2 cores: 0 errors; `/papers` and `/papers/<id>` >= 200 req/s with 2
@@ -16,10 +17,12 @@ server (`paperfeed serve --workers N`, uvicorn's defaults, access log included; 
 `uvicorn load:hello --workers N`) runs in a subprocess on a free port of 127.0.0.1. Cases: the
 newest day's page (`/papers`), a paper page (`/papers/<id>`, random ids of the sample), a
 search (`/search?q=`, two random title words) and the JSON API (`/api/daily_papers`), at each
-user count. Users wait for nothing between requests (a closed loop: req/s is what the server
-can answer, and latency grows with users over req/s); locust's FastHttpUser in this process,
-which shares the 2 cores with the server. Each case: users started at once, 3 s warm-up, then
---seconds measured (at most 60). Every non-2xx answer or broken connection is an error.
+user count; ``--cases`` runs some of them (each named in full or by its first word, e.g.
+``--cases paper`` for the paper page), the hello-world reference always. Users wait for nothing
+between requests (a closed loop: req/s is what the server can answer, and latency grows with
+users over req/s); locust's FastHttpUser in this process, which shares the 2 cores with the
+server. Each case: users started at once, 3 s warm-up, then --seconds measured (at most 60).
+Every non-2xx answer or broken connection is an error.
 
 Recorded 2026-12-03, fifth session (`python bench/load.py --json`, 20 s a case), 2 AMD EPYC
 cores shared with five other engineers' tests and benches: load average 5.7 at the start and 6
@@ -121,9 +124,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--database-url", help="a PostgreSQL database to serve from")
+    parser.add_argument(
+        "--cases", nargs="+", help="paperfeed's cases to run (names or first words; default all)"
+    )
     args = parser.parse_args()
     if not 0 < args.seconds <= 60:
         parser.error("--seconds: more than 0, at most 60")
+    papers = [json.loads(text) for text in args.data.read_text().splitlines() if text.strip()]
+    cases = paper_cases(papers)
+    if args.cases:
+        try:
+            cases = {name: cases[name] for name in chosen(args.cases, list(cases))}
+        except KeyError as exc:
+            parser.error(f"--cases: no case {exc} (cases: {', '.join(map(repr, cases))})")
     try:
         import locust  # noqa: F401 - gevent patches the process as soon as it is imported
     except ModuleNotFoundError:
@@ -134,8 +147,7 @@ def main() -> None:
     store = "postgresql" if args.database_url else "sqlite"
     if not args.json:
         print(f"{host}; store: {store}")
-    papers = [json.loads(text) for text in args.data.read_text().splitlines() if text.strip()]
-    servers = {"hello": {"hello": lambda rng: "/"}, "paperfeed": paper_cases(papers)}
+    servers = {"hello": {"hello": lambda rng: "/"}, "paperfeed": cases}
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="paperfeed-load-") as home:
         env = {**os.environ, "PAPERFEED_HOME": home}
@@ -169,6 +181,18 @@ def paper_cases(papers: list[dict[str, Any]]) -> dict[str, Callable[[random.Rand
         "search": lambda rng: f"/search?q={'+'.join(rng.sample(words, 2))}",
         "api daily_papers": lambda rng: "/api/daily_papers",
     }
+
+
+def chosen(asked: list[str], names: list[str]) -> list[str]:
+    """The case names ``asked`` for, in their order in ``names``: each named in full, or by
+    its first word (``paper``: the paper page); raises KeyError naming one that is neither."""
+    wanted = set()
+    for word in asked:
+        found = [name for name in names if word in (name, name.split()[0])]
+        if not found:
+            raise KeyError(word)
+        wanted.update(found)
+    return [name for name in names if name in wanted]
 
 
 def prepare_store(data: Path, env: dict[str, str]) -> None:
