@@ -138,11 +138,12 @@ def test_a_topics_papers_are_paginated(site: Site) -> None:
 def test_a_topics_papers_are_filtered_by_category_chips(site: Site) -> None:
     pooling = site.ids["graph pooling"]
     page = html.fromstring(site.client.get(f"/topics/{pooling}").text)
-    [chip] = page.xpath("//p[contains(@class, 'filters')]/a[@class='chip']/@href")
+    [chip] = page.xpath("//p[contains(@class, 'category-filters')]/a/@href")
     assert chip == f"/topics/{pooling}?cat=cs.LG"
     filtered = html.fromstring(site.client.get(chip).text)
     assert len(filtered.xpath("//article[@class='card']")) == 20
     [remove] = filtered.xpath("//a[contains(@class, 'active-filter')]/@href")
+    assert filtered.xpath("//p[contains(@class, 'category-filters')]") == []  # none left
     assert remove == f"/topics/{pooling}"
     elsewhere = site.client.get(f"/topics/{pooling}?cat=quant-ph").text
     assert "No papers of this topic in quant-ph." in elsewhere
