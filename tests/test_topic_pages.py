@@ -186,3 +186,16 @@ def test_without_topics_the_page_says_how_they_come(
     assert empty == "No topics yet. Topics appear once the papers have been embedded and grouped."
     assert "paperfeed topics" not in answer.text
     assert "`paperfeed topics`" in caplog.text
+
+
+def test_the_json_twins_carry_what_the_pages_show(site: Site) -> None:
+    attention = site.ids["graph attention"]
+    listed = site.client.get("/api/topics?level=broad").json()["topics"]
+    assert sorted(len(t["children"]) for t in listed) == [2, 2, 2]
+    fine = {t["id"]: t for t in site.client.get("/api/topics").json()["topics"]}
+    assert fine[attention]["baseline"] == 6 / 8
+    shown = site.client.get(f"/api/topics/{attention}").json()
+    assert shown["monthly"] == [
+        {"month": "2026-02", "papers": 6},
+        {"month": "2026-03", "papers": 12},
+    ]
