@@ -80,6 +80,7 @@ ROUTERS = (
     subscriptions.router,
     webhooks.router,
     trends.router,
+    topics.router,
 )
 
 
