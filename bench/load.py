@@ -64,6 +64,16 @@ this run: it needs a run on a quiet machine. In process (`asgi.py`-style, best o
 where similar papers kept in memory after a worker's first visit): at 2 workers on 2 cores
 that bounds it at ~260 req/s before uvicorn and locust take their share.
 
+A later run the same day, with one other engineer's tests running (`python bench/load.py
+--cases papers paper --workers 2 --users 10 50 --json`, load 1.8 at the start, 2.6 to 6.9
+during; hello 2711 / 3276 req/s): `/papers` 215.2 req/s at 10 users (p99 210 ms) and 191.0 at
+50 (p99 770 ms); the paper page 96.1 (p50 92, p99 290 ms) and 107.9 (p99 1300 ms), 0 errors.
+In process the paper page then cost 6.2 ms of server CPU (`/papers` 3.4): a fifth each for its
+similar cards (the stored row, which neighbours are still shown, their cards) and for the
+template, the rest the paper's own card, the discussion and the middleware. The paper page's
+target is missed by half: it needs a page cached whole for visitors (as the day page's cards
+are), which the CSRF token in its forms makes more than a cache key.
+
 The fourth session (same command, load 1.2 at the start, 1.1 to 9.4 during): hello 3471 / 5028
 req/s (1 worker, 10 / 50 users), 6259 / 5018 (2 workers); `/papers` 190.0 / 134.1 (1 worker),
 369.1 / 366.9 (2 workers, p99 98 / 370 ms); the paper page 38.6 / 42.9 (1 worker) and 91.4 /
