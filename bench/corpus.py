@@ -1,10 +1,14 @@
-"""A bench corpus's store and indexes in a workdir, built or brought up to date."""
+"""What the benches share: a corpus's store and indexes in a workdir, built or brought up to
+date; timing calls and their percentiles."""
 
 from __future__ import annotations
 
+import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine
 
@@ -16,6 +20,8 @@ from paperfeed.ingest.pipeline import ingest
 from paperfeed.settings import Settings
 from paperfeed.sources.base import Source
 from paperfeed.store.database import open_store
+
+T = TypeVar("T")
 
 
 def index_corpus(
@@ -36,3 +42,16 @@ def index_corpus(
     vectors = VectorIndex(workdir / "dense")
     vectors.update(engine, embedder.model)
     return engine, lexical, embedder, vectors
+
+
+def time_ms(call: Callable[[], T]) -> tuple[float, T]:
+    """The milliseconds ``call`` took, and what it returned."""
+    started = time.perf_counter()
+    value = call()
+    return (time.perf_counter() - started) * 1000, value
+
+
+def percentiles(times: Sequence[float]) -> dict[str, float]:
+    """The median and 99th percentile of ``times`` and how many there are."""
+    p99 = statistics.quantiles(times, n=100)[98] if len(times) > 1 else times[0]
+    return {"p50": round(statistics.median(times), 2), "p99": round(p99, 2), "n": len(times)}

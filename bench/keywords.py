@@ -42,10 +42,10 @@ from typing import Any
 from paperfeed.index.dense import embed_pending
 from paperfeed.index.keyphrases import EMBEDDED, compute_keywords
 from paperfeed.ingest.pipeline import ingest
+from paperfeed.records import keywords_of
 from paperfeed.services import Services
 from paperfeed.settings import Settings
 from paperfeed.sources.jsonl import jsonl_source
-from paperfeed.store.keywords import keywords_of
 from paperfeed.store.queries import get_paper
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -3,6 +3,7 @@ hello-world ASGI app under uvicorn measured the same way in the same run as the 
 
     pip install locust
     python bench/load.py [--json] [--seconds 20] [--users 10 50] [--workers 1 2]
+        [--cases papers "paper page" search "api daily_papers"]
         [--database-url postgresql://USER:PASSWORD@HOST/DB]
 
 Target (issue 18) on 2 cores: 0 errors; `/papers` and `/papers/<id>` >= 200 req/s with 2
@@ -16,10 +17,12 @@ server (`paperfeed serve --workers N`, uvicorn's defaults, access log included; 
 `uvicorn load:hello --workers N`) runs in a subprocess on a free port of 127.0.0.1. Cases: the
 newest day's page (`/papers`), a paper page (`/papers/<id>`, random ids of the sample), a
 search (`/search?q=`, two random title words) and the JSON API (`/api/daily_papers`), at each
-user count. Users wait for nothing between requests (a closed loop: req/s is what the server
-can answer, and latency grows with users over req/s); locust's FastHttpUser in this process,
-which shares the 2 cores with the server. Each case: users started at once, 3 s warm-up, then
---seconds measured (at most 60). Every non-2xx answer or broken connection is an error.
+user count; ``--cases`` runs some of them (each named in full or by its first word, e.g.
+``--cases paper`` for the paper page), the hello-world reference always. Users wait for nothing
+between requests (a closed loop: req/s is what the server can answer, and latency grows with
+users over req/s); locust's FastHttpUser in this process, which shares the 2 cores with the
+server. Each case: users started at once, 3 s warm-up, then --seconds measured (at most 60).
+Every non-2xx answer or broken connection is an error.
 
 Recorded 2026-12-03, fifth session (`python bench/load.py --json`, 20 s a case), 2 AMD EPYC
 cores shared with five other engineers' tests and benches: load average 5.7 at the start and 6
@@ -60,6 +63,16 @@ this run: it needs a run on a quiet machine. In process (`asgi.py`-style, best o
 200 pages, CPU time) a paper page costs 6.7-8.8 ms of server CPU at load 5-11 (main: 7.1-7.8,
 where similar papers kept in memory after a worker's first visit): at 2 workers on 2 cores
 that bounds it at ~260 req/s before uvicorn and locust take their share.
+
+A later run the same day, with one other engineer's tests running (`python bench/load.py
+--cases papers paper --workers 2 --users 10 50 --json`, load 1.8 at the start, 2.6 to 6.9
+during; hello 2711 / 3276 req/s): `/papers` 215.2 req/s at 10 users (p99 210 ms) and 191.0 at
+50 (p99 770 ms); the paper page 96.1 (p50 92, p99 290 ms) and 107.9 (p99 1300 ms), 0 errors.
+In process the paper page then cost 6.2 ms of server CPU (`/papers` 3.4): a fifth each for its
+similar cards (the stored row, which neighbours are still shown, their cards) and for the
+template, the rest the paper's own card, the discussion and the middleware. The paper page's
+target is missed by half: it needs a page cached whole for visitors (as the day page's cards
+are), which the CSRF token in its forms makes more than a cache key.
 
 The fourth session (same command, load 1.2 at the start, 1.1 to 9.4 during): hello 3471 / 5028
 req/s (1 worker, 10 / 50 users), 6259 / 5018 (2 workers); `/papers` 190.0 / 134.1 (1 worker),
@@ -121,9 +134,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--database-url", help="a PostgreSQL database to serve from")
+    parser.add_argument(
+        "--cases", nargs="+", help="paperfeed's cases to run (names or first words; default all)"
+    )
     args = parser.parse_args()
     if not 0 < args.seconds <= 60:
         parser.error("--seconds: more than 0, at most 60")
+    papers = [json.loads(text) for text in args.data.read_text().splitlines() if text.strip()]
+    cases = paper_cases(papers)
+    if args.cases:
+        try:
+            cases = {name: cases[name] for name in chosen(args.cases, list(cases))}
+        except KeyError as exc:
+            parser.error(f"--cases: no case {exc} (cases: {', '.join(map(repr, cases))})")
     try:
         import locust  # noqa: F401 - gevent patches the process as soon as it is imported
     except ModuleNotFoundError:
@@ -134,8 +157,7 @@ def main() -> None:
     store = "postgresql" if args.database_url else "sqlite"
     if not args.json:
         print(f"{host}; store: {store}")
-    papers = [json.loads(text) for text in args.data.read_text().splitlines() if text.strip()]
-    servers = {"hello": {"hello": lambda rng: "/"}, "paperfeed": paper_cases(papers)}
+    servers = {"hello": {"hello": lambda rng: "/"}, "paperfeed": cases}
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="paperfeed-load-") as home:
         env = {**os.environ, "PAPERFEED_HOME": home}
@@ -169,6 +191,18 @@ def paper_cases(papers: list[dict[str, Any]]) -> dict[str, Callable[[random.Rand
         "search": lambda rng: f"/search?q={'+'.join(rng.sample(words, 2))}",
         "api daily_papers": lambda rng: "/api/daily_papers",
     }
+
+
+def chosen(asked: list[str], names: list[str]) -> list[str]:
+    """The case names ``asked`` for, in their order in ``names``: each named in full, or by
+    its first word (``paper``: the paper page); raises KeyError naming one that is neither."""
+    wanted = set()
+    for word in asked:
+        found = [name for name in names if word in (name, name.split()[0])]
+        if not found:
+            raise KeyError(word)
+        wanted.update(found)
+    return [name for name in names if name in wanted]
 
 
 def prepare_store(data: Path, env: dict[str, str]) -> None:

@@ -27,7 +27,6 @@ import os
 import platform
 import random
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -38,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import platformdirs
-from ingest import BULK
+from search_speed import ingest_bulk, noisy_copies
 from sqlalchemy import Engine, delete, insert, select
 
 from paperfeed.index.dense import VectorIndex
@@ -47,6 +46,7 @@ from paperfeed.index.live import LiveVectors
 from paperfeed.ranking.recommend import Background, Recommender, rank
 from paperfeed.settings import Settings
 from paperfeed.store.database import open_store
+from paperfeed.store.runs import last_completed
 from paperfeed.store.schema import papers, saved_papers, users
 from paperfeed.store.vectors import document_text, import_vectors, unit_rows
 
@@ -58,7 +58,6 @@ SUBTOPICS = (("cs.CV", "eess.IV"), ("cs.CL", "cs.IR"))  # (topic, cross-listed i
 SUBTOPIC_SAVED = 5
 SEEDS = (0, 1)  # profiles drawn with seed 1 tuned the constants; seed 0's are reported
 LABELS = ("strict", "listed")  # a hit: primary category is the topic / topic is any category
-NOISE = 0.02
 ROCCHIO_NEGATIVE = 0.5
 KNN, KNN_NEGATIVE = 10, 0.5
 LOGISTIC_BG, LOGISTIC_STEPS, LOGISTIC_L2 = 1_000, 15, 0.01
@@ -192,14 +191,13 @@ def embedded(engine: Engine, arxiv_ids: Sequence[str], cache: Path) -> dict[str,
 
 
 def build_store(data: Path, workdir: Path) -> Engine:
-    """The store of the four bulk files, imported by the CLI if missing."""
-    db = workdir / "store.db"
-    if not db.exists():
-        env = {**os.environ, "PAPERFEED_DATABASE_URL": f"sqlite:///{db}"}
-        command = [sys.executable, "-m", "paperfeed", "ingest", "jsonl"]
-        command += [str(data / name) for name in BULK]
-        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
-    return open_store(f"sqlite:///{db}")
+    """The store of the four bulk files, imported by the CLI unless it holds a completed
+    import."""
+    url = f"sqlite:///{workdir / 'store.db'}"
+    engine = open_store(url)
+    if last_completed(engine, "jsonl") is None:
+        ingest_bulk(data, 1, url, workdir)
+    return engine
 
 
 def store_vectors(
@@ -212,10 +210,7 @@ def store_vectors(
     index = VectorIndex(workdir / "dense")
     if stamp.exists() and stamp.read_text() == str(len(real)):
         return index
-    rng = np.random.default_rng(0)
-    base = np.stack(list(real.values()))
-    vectors = base[rng.integers(0, len(base), len(corpus.ids))]
-    vectors += rng.normal(0, NOISE, vectors.shape).astype(np.float32)
+    vectors = noisy_copies(np.stack(list(real.values())), len(corpus.ids), 0)
     for row, arxiv_id in enumerate(corpus.ids):
         vectors[row] = real.get(arxiv_id, vectors[row])
     path = workdir / "all-vectors.npz"

@@ -11,12 +11,16 @@ Vectors go in through `paperfeed index --import-vectors`'s code path, a part at 
 
 Each build stage (import, words index, vectors, HNSW) is recorded in ``stages.json`` in the
 workdir when done, with its time, so a stopped run continues with the next stage and still
-reports every build time. The measures run in fresh processes: index RAM (both indexes opened
-and searched, no model, no store), then a "server" (store, indexes and model, as
-``Services`` holds them) that runs the queries through ``Searcher`` and reports its RSS.
-Queries are titles of random papers and openings of others' abstracts, in turn, each with
-no filter, a category filter (the category of a random paper) or a date range (a year
-up to the newest day), in turn; hybrid includes embedding the query. Similar papers are
+reports every build time; a stage whose output is found (a completed import in the store, a
+built words index, a vector for every paper, a saved graph) counts as done, its time not
+recorded. Other benches build their stores with the same ``build_store``.
+
+The measures run in fresh processes: index RAM (both indexes opened and searched, no model,
+no store), then a "server" (store, indexes and model, as ``Services`` holds them) that runs
+the queries through ``Searcher`` and reports its RSS. Queries are titles of random papers and
+openings of others' abstracts, in turn, each with no filter, a category filter (the category
+of a random paper) or a date range (a year up to the newest day), in turn; hybrid includes
+embedding the query. Similar papers are
 asked for random papers. Recall@10 compares the int8 graph with float16 rescoring against an
 exact search over all stored float16 vectors, for the queries' embeddings.
 """
@@ -28,20 +32,27 @@ import json
 import os
 import platform
 import random
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import platformdirs
+from corpus import percentiles, time_ms
 from ingest import BULK, replicate
+from sqlalchemy import Engine, func, select
 
+from paperfeed.store.schema import papers
+
+CACHE = Path(platformdirs.user_cache_dir("paperfeed-bench"))
+REAL = 10_000  # papers embedded for real by default
 NOISE = 0.02
 PART = 200_000  # papers per imported vectors file
 RECALL_QUERIES = 200
@@ -55,15 +66,13 @@ def main() -> None:
     data = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv"
     parser.add_argument("--data", type=Path, default=data)
     parser.add_argument("--scale", type=int, default=1, choices=range(1, 21), metavar="1..20")
-    parser.add_argument("--real", type=int, default=10_000, help="papers embedded for real")
+    parser.add_argument("--real", type=int, default=REAL, help="papers embedded for real")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    workdir = args.workdir or Path(platformdirs.user_cache_dir("paperfeed-bench")) / (
-        f"speed-x{args.scale}"
-    )
+    workdir = args.workdir or CACHE / f"speed-x{args.scale}"
     if args.measure:  # the child process that plays the server
         print(json.dumps(serve_and_measure(workdir, args.queries)))
         return
@@ -84,28 +93,14 @@ def main() -> None:
 
 
 def build(data: Path, scale: int, real: int, workdir: Path, say) -> dict:
-    """The store and both indexes in ``workdir``, each stage run unless ``stages.json`` says
-    it is done; the build times and sizes."""
-    from paperfeed.index.dense import VectorIndex
-    from paperfeed.index.lexical import LexicalIndex
-    from paperfeed.settings import Settings
-    from paperfeed.store.database import open_store
-
-    stages = Stages(workdir / "stages.json")
-    db = workdir / "store.db"
-    stages.run("ingest", lambda: _ingest(data, scale, db, workdir), say)
-    engine = open_store(f"sqlite:///{db}")
-    model = Settings().embedding_model
-    stages.run("lexical", lambda: LexicalIndex.open(workdir / "lexical").rebuild(engine), say)
-    stages.run("vectors", lambda: _vectors(engine, db, real, workdir, stages, say), say)
-    dense = workdir / "dense"
-    stages.run("hnsw", lambda: VectorIndex(dense).rebuild(engine, model), say)
-    with sqlite3.connect(db) as conn:
-        papers = conn.execute("SELECT count(*) FROM papers").fetchone()[0]
+    """The store and both indexes in ``workdir`` (:func:`build_store`); the build times and
+    sizes."""
+    engine, stages = build_store(data, scale, real, workdir, say)
+    db, dense = workdir / "store.db", workdir / "dense"
     return {
         "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
         "scale": scale,
-        "papers": papers,
+        "papers": count_papers(engine),
         "real_vectors": real,
         "noise": NOISE,
         "build_s": stages.seconds(),
@@ -119,16 +114,70 @@ def build(data: Path, scale: int, real: int, workdir: Path, say) -> dict:
     }
 
 
+def build_store(
+    data: Path, scale: int, real: int, workdir: Path, say, database_url: str | None = None
+) -> tuple[Engine, Stages]:
+    """The bulk files ``scale`` times over in a store (``workdir``'s SQLite file, or the
+    database at ``database_url``) with every paper's vector, and both indexes in ``workdir``.
+    Each stage runs unless ``stages.json`` says it is done or its output is there already (a
+    store built before stages were recorded, or filled by another bench)."""
+    from paperfeed.index.dense import VectorIndex, saved_generation
+    from paperfeed.index.lexical import LexicalIndex
+    from paperfeed.settings import Settings
+    from paperfeed.store.database import open_store
+    from paperfeed.store.runs import last_completed
+    from paperfeed.store.vectors import count_to_embed
+
+    url = database_url or f"sqlite:///{workdir / 'store.db'}"
+    stages = Stages(workdir / "stages.json")
+    engine = open_store(url)
+    model = Settings().embedding_model
+    lexical, dense = workdir / "lexical", workdir / "dense"
+    stages.run(
+        "ingest",
+        lambda: ingest_bulk(data, scale, url, workdir),
+        say,
+        found=lambda: last_completed(engine, "jsonl") is not None,
+    )
+    stages.run(
+        "lexical",
+        lambda: LexicalIndex.open(lexical).rebuild(engine),
+        say,
+        found=lambda: LexicalIndex.open(lexical).built(),
+    )
+    stages.run(
+        "vectors",
+        lambda: store_vectors(engine, real, workdir, stages, say),
+        say,
+        found=lambda: not count_to_embed(engine, model),
+    )
+    stages.run(
+        "hnsw",
+        lambda: VectorIndex(dense).rebuild(engine, model),
+        say,
+        found=lambda: saved_generation(dense) is not None,
+    )
+    return engine, stages
+
+
 class Stages:
-    """Which build stages are done, and how long each took (over every run it took)."""
+    """Which build stages are done, and how long each took (over every run it took; ``None``
+    for a stage found done without a record of its time)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.done: dict = json.loads(path.read_text()) if path.exists() else {}
 
-    def run(self, name: str, action, say) -> None:
+    def run(self, name: str, action, say, found: Callable[[], bool] | None = None) -> None:
+        """Run ``action`` unless the stage is recorded as done or ``found`` says its output
+        is there (then recorded without a time)."""
+        if name not in self.done and found is not None and found():
+            self.done[name] = None
+            self.path.write_text(json.dumps(self.done))
         if name in self.done:
-            say(f"{name}: done before ({self.done[name]:,.1f} s)")
+            seconds = self.done[name]
+            took = "time not recorded" if seconds is None else f"{seconds:,.1f} s"
+            say(f"{name}: done before ({took})")
             return
         started = time.perf_counter()
         action()
@@ -136,32 +185,33 @@ class Stages:
         say(f"{name}: {self.done[name]:,.1f} s")
 
     def record(self, name: str, seconds: float) -> None:
-        self.done[name] = round(self.done.get(name, 0) + seconds, 1)
+        self.done[name] = round((self.done.get(name) or 0) + seconds, 1)
         self.path.write_text(json.dumps(self.done))
 
     def seconds(self) -> dict:
         return {key: value for key, value in self.done.items() if "/" not in key}
 
 
-def _ingest(data: Path, scale: int, db: Path, workdir: Path) -> None:
-    """The bulk files ``scale`` times over, imported by the CLI (it resumes a stopped import)."""
+def ingest_bulk(data: Path, scale: int, url: str, workdir: Path) -> None:
+    """The bulk files ``scale`` times over imported into the store at ``url`` by the CLI (it
+    resumes a stopped import)."""
     files = [data / name for name in BULK]
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         inputs = files if scale == 1 else [replicate(files, scale, Path(tmp))]
-        env = {**os.environ, "PAPERFEED_DATABASE_URL": f"sqlite:///{db}"}
+        env = {**os.environ, "PAPERFEED_DATABASE_URL": url}
         command = [sys.executable, "-m", "paperfeed", "ingest", "jsonl", *map(str, inputs)]
         subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-def _vectors(engine, db: Path, real: int, workdir: Path, stages: Stages, say) -> None:
+def store_vectors(engine: Engine, real: int, workdir: Path, stages: Stages, say) -> None:
     """Every paper's vector stored, PART papers per imported file: a real one for the papers
     embedded for real, a noisy copy of one of them for the others."""
     from paperfeed.settings import Settings
     from paperfeed.store.vectors import import_vectors
 
-    with sqlite3.connect(db) as conn:
-        ids = [row[0] for row in conn.execute("SELECT arxiv_id FROM papers ORDER BY id")]
-    base_ids, base = _real_vectors(db, ids, real, workdir.parent / f"real-{real}.npz", say)
+    with engine.connect() as conn:
+        ids = list(conn.execute(select(papers.c.arxiv_id).order_by(papers.c.id)).scalars())
+    base_ids, base = _real_vectors(engine, ids, real, say)
     row_of = {arxiv_id: row for row, arxiv_id in enumerate(ids)}
     sample = np.array([row_of[key] for key in base_ids if key in row_of])
     model = Settings().embedding_model
@@ -169,9 +219,7 @@ def _vectors(engine, db: Path, real: int, workdir: Path, stages: Stages, say) ->
     for start in range(0, len(ids), PART):
         if f"vectors/{start}" in stages.done:
             continue
-        rng = np.random.default_rng(start)
-        vectors = base[rng.integers(0, len(base), min(PART, len(ids) - start))]
-        vectors += rng.normal(0, NOISE, vectors.shape).astype(np.float32)
+        vectors = noisy_copies(base, min(PART, len(ids) - start), start)
         mine = sample[(sample >= start) & (sample < start + PART)]
         vectors[mine - start] = base[np.searchsorted(sample, mine)]
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -182,9 +230,18 @@ def _vectors(engine, db: Path, real: int, workdir: Path, stages: Stages, say) ->
         stages.record(f"vectors/{start}", 0)
 
 
-def _real_vectors(db: Path, ids: list[str], real: int, cache: Path, say):
-    """The ids and vectors of the papers embedded for real, sorted by row: read from
-    ``cache`` (made by the first run at any scale), else embedded now."""
+def noisy_copies(base: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """``count`` rows, each a random row of ``base`` plus Gaussian noise (sigma ``NOISE``), not
+    renormalised."""
+    rng = np.random.default_rng(seed)
+    vectors = base[rng.integers(0, len(base), count)]
+    return vectors + rng.normal(0, NOISE, vectors.shape).astype(np.float32)
+
+
+def _real_vectors(engine: Engine, ids: list[str], real: int, say):
+    """The ids and vectors of the papers embedded for real, sorted by row: read from the
+    bench cache's ``real-N.npz`` (made by the first run at any scale), else embedded now."""
+    cache = CACHE / f"real-{real}.npz"
     if not cache.exists():
         from paperfeed.index.embedders import make_embedder
         from paperfeed.settings import Settings
@@ -192,8 +249,9 @@ def _real_vectors(db: Path, ids: list[str], real: int, cache: Path, say):
 
         embedder = make_embedder(Settings())
         chosen = set(random.Random(0).sample(range(len(ids)), min(real, len(ids))))
-        with sqlite3.connect(db) as conn:
-            rows = conn.execute("SELECT arxiv_id, title, abstract FROM papers ORDER BY id")
+        query = select(papers.c.arxiv_id, papers.c.title, papers.c.abstract)
+        with engine.connect() as conn:
+            rows = conn.execute(query.order_by(papers.c.id))
             picked = [row for i, row in enumerate(rows) if i in chosen]
         started = time.perf_counter()
         texts = [document_text(title, abstract) for _, title, abstract in picked]
@@ -202,12 +260,18 @@ def _real_vectors(db: Path, ids: list[str], real: int, cache: Path, say):
         )
         seconds = time.perf_counter() - started
         say(f"embedded {len(texts):,} real abstracts in {seconds:.0f} s")
+        CACHE.mkdir(parents=True, exist_ok=True)
         np.savez(cache, ids=np.array([row[0] for row in picked]), vectors=vectors)
     with np.load(cache) as saved:
         found, vectors = saved["ids"].tolist(), saved["vectors"].astype(np.float32)
     row_of = {arxiv_id: row for row, arxiv_id in enumerate(ids)}
     order = sorted((row_of[key], i) for i, key in enumerate(found) if key in row_of)
     return [found[i] for _, i in order], vectors[[i for _, i in order]]
+
+
+def count_papers(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(papers)).scalar_one()
 
 
 def serve_and_measure(workdir: Path, count: int) -> dict:
@@ -227,19 +291,18 @@ def serve_and_measure(workdir: Path, count: int) -> dict:
     lexical = LexicalIndex.open(workdir / "lexical")
     live = LiveVectors(workdir / "dense")
     searcher = Searcher(engine, lexical, live, embedder, tuning)
-    queries = sample_queries(workdir / "store.db", count)
+    queries = sample_queries(engine, count)
     searcher.search("warm up the model", mode="hybrid")
     latency, breakdown = {}, {}
     for mode in MODES:
         times = defaultdict(list)
         for query, kind, filters, name in queries:
-            started = time.perf_counter()
-            searcher.search(query, mode=mode, limit=20, filters=filters)
-            times[(kind, name)].append((time.perf_counter() - started) * 1000)
-        latency[mode] = _percentiles([t for part in times.values() for t in part])
-        breakdown[mode] = {f"{kind}/{name}": _percentiles(t) for (kind, name), t in times.items()}
+            search = partial(searcher.search, query, mode=mode, limit=20, filters=filters)
+            times[(kind, name)].append(time_ms(search)[0])
+        latency[mode] = percentiles([t for part in times.values() for t in part])
+        breakdown[mode] = {f"{kind}/{name}": percentiles(t) for (kind, name), t in times.items()}
     stages = _hybrid_stages(searcher, queries)
-    latency["similar"] = _similar(searcher, workdir / "store.db", count)
+    latency["similar"] = _similar(searcher, count)
     recall = _recall(live.current(), embedder, [query for query, *_ in queries][:RECALL_QUERIES])
     return {
         "latency_ms": latency,
@@ -252,22 +315,20 @@ def serve_and_measure(workdir: Path, count: int) -> dict:
     }
 
 
-def sample_queries(db: Path, count: int) -> list[tuple]:
+def sample_queries(engine: Engine, count: int) -> list[tuple]:
     """``count`` queries: (text, "title" or "abstract", filters, the filters' name)."""
     from paperfeed.index.query import NO_FILTERS, Filters
 
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT title, abstract, categories FROM papers ORDER BY random() LIMIT ?", (count,)
-        ).fetchall()
-        newest = conn.execute("SELECT max(announced) FROM papers").fetchone()[0]
-    end = date.fromisoformat(newest)
+    query = select(papers.c.title, papers.c.abstract, papers.c.categories)
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(func.random()).limit(count)).all()
+        end = conn.execute(select(func.max(papers.c.announced))).scalar_one()
     dates = Filters(date_from=end - timedelta(days=365), date_to=end)
     queries = []
     for i, (title, abstract, categories) in enumerate(rows):
         text, kind = (title, "title") if i % 2 else (" ".join(abstract.split()[:12]), "abstract")
         name = FILTERS[(i // 2) % 3]
-        category = json.loads(categories)[0] if name == "category" else None
+        category = categories[0] if name == "category" else None
         filters = {"none": NO_FILTERS, "category": Filters(categories=[category]), "dates": dates}
         queries.append((text, kind, filters[name], name))
     return queries
@@ -317,16 +378,11 @@ def _timer(function, label: str, spent: dict):
     return timed
 
 
-def _similar(searcher, db: Path, count: int) -> dict:
-    with sqlite3.connect(db) as conn:
-        query = "SELECT arxiv_id FROM papers ORDER BY random() LIMIT ?"
-        ids = [row[0] for row in conn.execute(query, (count,))]
-    times = []
-    for arxiv_id in ids:
-        started = time.perf_counter()
-        searcher.similar(arxiv_id, limit=10)
-        times.append((time.perf_counter() - started) * 1000)
-    return _percentiles(times)
+def _similar(searcher, count: int) -> dict:
+    query = select(papers.c.arxiv_id).order_by(func.random()).limit(count)
+    with searcher.engine.connect() as conn:
+        ids = list(conn.execute(query).scalars())
+    return percentiles([time_ms(partial(searcher.similar, key, limit=10))[0] for key in ids])
 
 
 def _recall(index, embedder, texts: list[str]) -> dict:
@@ -396,16 +452,12 @@ def _rss(field: str) -> int:
     return next(int(line.split()[1]) for line in status if line.startswith(field)) // 1024
 
 
-def _percentiles(times: list[float]) -> dict:
-    p99 = statistics.quantiles(times, n=100)[98] if len(times) > 1 else times[0]
-    return {"p50": round(statistics.median(times), 1), "p99": round(p99, 1), "n": len(times)}
-
-
 def _print(report: dict) -> None:
     print(f"machine: {report['machine']}; {report['papers']:,} papers (scale {report['scale']})")
     print(f"vectors: {report['real_vectors']:,} real, the rest real + noise {report['noise']}")
     for stage, seconds in report["build_s"].items():
-        print(f"build {stage:<8} {seconds:>10,.1f} s")
+        shown = "(time not recorded)" if seconds is None else f"{seconds:>10,.1f} s"
+        print(f"build {stage:<8} {shown}")
     for part, megabytes in report["disk_mb"].items():
         print(f"disk  {part:<12} {megabytes:>8,} MB")
     print(f"index RAM {report['index_ram_parts_mb']} MB; server RSS {report['server_rss_mb']:,} MB")

@@ -85,29 +85,28 @@ import json
 import os
 import platform
 import random
-import sqlite3
-import statistics
-import time
+import sys
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import orjson
 import platformdirs
 from beir import paper_id
-from corpus import index_corpus
-from search_speed import _store, _vectors
+from corpus import index_corpus, percentiles, time_ms
+from search_speed import REAL, build_store
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+from sqlalchemy import delete, select
 
-from paperfeed.index.dense import VectorIndex
 from paperfeed.index.lexical import LexicalIndex
 from paperfeed.index.live import LiveVectors
 from paperfeed.ranking.search import Searcher
 from paperfeed.ranking.similar import SimilarTuning, fuse, signals
 from paperfeed.settings import Settings
 from paperfeed.sources.jsonl import jsonl_source
-from paperfeed.store.database import open_store
-from paperfeed.store.vectors import import_vectors, load_vectors, unit_rows
+from paperfeed.store.schema import papers, similar_papers
+from paperfeed.store.vectors import load_vectors, unit_rows
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FEED = "arxiv/arxiv_dailyfeed_dw-dengwei_2025-03_2026-07.jsonl.gz"
@@ -252,36 +251,24 @@ def _lists(dev: list[tuple[str, set[str]]]) -> dict[str, set[str]]:
     return {chr(ord("A") + i): members for i, members in enumerate(found)}
 
 
-def latency(data: Path, workdir: Path, embedder, count: int) -> dict[str, float]:
+def latency(data: Path, workdir: Path, count: int) -> dict[str, float]:
     """p50/p99 ms of ``Searcher.similar`` (10 papers, cards) over random papers of the
-    store of ``bench/search_speed.py``, built there as it builds it if missing: first visits
-    (computed and written to the store, as a visit to a paper the worker has not done yet),
-    then the same papers again (read from the store, as pages are)."""
-    db = workdir / "store.db"
-    papers = _store(data / "arxiv", 1, db)
-    engine = open_store(f"sqlite:///{db}")
-    lexical = LexicalIndex.open(workdir / "lexical")
-    if not lexical.built():
-        lexical.rebuild(engine)
-    dense = VectorIndex(workdir / "dense")
-    if not len(dense):
-        import_vectors(engine, embedder.model, _vectors(engine, db, embedder, 10_000, workdir))
-        dense.rebuild(engine, embedder.model)
-    searcher = Searcher(engine, lexical, LiveVectors(workdir / "dense"))
-    with sqlite3.connect(db) as conn:
-        conn.execute("DELETE FROM similar_papers")  # every paper a first visit
-        ids = [row[0] for row in conn.execute("SELECT arxiv_id FROM papers ORDER BY id")]
+    store of ``bench/search_speed.py``, built there by its ``build_store`` if missing: first
+    visits (computed and written to the store, as a visit to a paper the worker has not done
+    yet), then the same papers again (read from the store, as pages are)."""
+    engine, _ = build_store(data / "arxiv", 1, REAL, workdir, partial(print, file=sys.stderr))
+    searcher = Searcher(
+        engine, LexicalIndex.open(workdir / "lexical"), LiveVectors(workdir / "dense")
+    )
+    with engine.begin() as conn:
+        conn.execute(delete(similar_papers))  # every paper a first visit
+        ids = list(conn.execute(select(papers.c.arxiv_id).order_by(papers.c.id)).scalars())
     sample = random.Random(0).sample(ids, count + 1)
     searcher.similar(sample.pop())  # warm up
-    found: dict[str, float] = {"papers": papers}
+    found: dict[str, float] = {"papers": len(ids)}
     for name in ("computed", "kept"):
-        times = []
-        for arxiv_id in sample:
-            started = time.perf_counter()
-            searcher.similar(arxiv_id, 10)
-            times.append((time.perf_counter() - started) * 1000)
-        found[f"{name}_p50_ms"] = statistics.median(times)
-        found[f"{name}_p99_ms"] = statistics.quantiles(times, n=100)[98]
+        figures = percentiles([time_ms(partial(searcher.similar, key, 10))[0] for key in sample])
+        found[f"{name}_p50_ms"], found[f"{name}_p99_ms"] = figures["p50"], figures["p99"]
     return found
 
 
@@ -303,7 +290,7 @@ def main() -> None:
     found = quality(engine, lexical, embedder, vectors, args.data, args.newest)
     speed = None
     if not args.no_latency:
-        speed = latency(args.data, args.speed_workdir or cache / "speed-x1", embedder, args.queries)
+        speed = latency(args.data, args.speed_workdir or cache / "speed-x1", args.queries)
     if args.json:
         grid = {
             f"{terms} words, weight {weight}": row for (terms, weight), row in found["grid"].items()

@@ -18,13 +18,13 @@ import os
 import platform
 import random
 import sqlite3
-import statistics
-import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-import platformdirs
+from corpus import percentiles, time_ms
+from search_speed import CACHE
 
 from paperfeed.index.lexical import LexicalIndex
 from paperfeed.ranking.trend import trends
@@ -38,8 +38,7 @@ T = TypeVar("T")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = Path(platformdirs.user_cache_dir("paperfeed-bench")) / "speed-x1" / "lexical"
-    parser.add_argument("--lexical", type=Path, default=default)
+    parser.add_argument("--lexical", type=Path, default=CACHE / "speed-x1" / "lexical")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
@@ -86,13 +85,7 @@ def _queries(db: Path, count: int) -> list[str]:
 
 def _timed(items: list[T], run: Callable[[T], object]) -> dict[str, float]:
     """Milliseconds per item, median and 99th percentile."""
-    seconds = []
-    for item in items:
-        started = time.perf_counter()
-        run(item)
-        seconds.append(time.perf_counter() - started)
-    cuts = statistics.quantiles(seconds, n=100)
-    return {"p50": round(cuts[49] * 1000, 2), "p99": round(cuts[98] * 1000, 2)}
+    return percentiles([time_ms(partial(run, item))[0] for item in items])
 
 
 if __name__ == "__main__":

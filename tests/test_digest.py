@@ -166,6 +166,19 @@ def test_a_saved_search_digest_has_only_papers_that_match(
     assert digest.message["Subject"] == "New papers for “graph transformers”, Monday 10 March 2025"
     assert papers_in(digest.message)[0] == "2503.00404"
     assert "2503.00403" not in papers_in(digest.message)  # diffusion for audio
+    # how the search's papers came week by week, as text every mail client shows
+    text = digest.message.get_body(("plain",)).get_content()
+    trend = re.search(r"week by week \(the last 12 weeks\): ([▁▂▃▄▅▆▇█]{12})\n", text)
+    assert trend is not None and trend[1][-1] != "▁"  # this week's papers are counted
+    html = digest.message.get_body(("html",)).get_content()
+    assert trend[1] in html
+
+
+def test_a_trending_digest_draws_no_search_trend(web: WebApp, smtp_server: SmtpServer) -> None:
+    readers(web.engine, READERS[0])
+    run(web)
+    [digest] = smtp_server.received
+    assert "week by week" not in digest.message.get_body(("plain",)).get_content()
 
 
 def test_a_refused_address_is_marked_and_not_mailed_again(

@@ -36,6 +36,11 @@ def store(engine: Engine) -> Engine:
 
 def full_scans(engine: Engine, run: Callable[[], object], table: str = "papers") -> list[str]:
     """The plan lines of the statements ``run`` executes that read all of ``table``."""
+    return [line for line in plan_lines(engine, run) if _scans(line, table)]
+
+
+def plan_lines(engine: Engine, run: Callable[[], object]) -> list[str]:
+    """The plan lines of the statements ``run`` executes."""
     seen: list[tuple[str, Any]] = []
 
     def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
@@ -47,7 +52,7 @@ def full_scans(engine: Engine, run: Callable[[], object], table: str = "papers")
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert seen, "the function ran no query"
-    return [line for found in seen for line in _plan(engine, *found) if _scans(line, table)]
+    return [line for found in seen for line in _plan(engine, *found)]
 
 
 def _plan(engine: Engine, statement: str, parameters: Any) -> Iterator[str]:
@@ -154,6 +159,20 @@ def test_kept_similar_papers_and_the_workers_look_for_due_ones_use_indexes(
         replace=False,
     )
     assert full_scans(store, lambda: stored_similar(store, "2503.00001")) == []
-    due = lambda: due_similar(store, "2:b", datetime(2025, 3, 5, tzinfo=UTC), DAY, 10)  # noqa: E731
+    moment = datetime(2025, 3, 5, tzinfo=UTC)
+    due = lambda: due_similar(store, "2:b", moment, DAY, 10, moment)  # noqa: E731
     assert len(due()) == 5
     assert full_scans(store, due) == full_scans(store, due, "similar_papers") == []
+
+
+def test_the_newest_papers_are_read_in_index_order_not_sorted(store: Engine) -> None:
+    """``/api/papers``: a sort of every paper took PostgreSQL ~0.5 s at 138k papers."""
+    lines = plan_lines(store, lambda: feed.newest_papers(store, 3))
+    # SQLite sorting every row, or a PostgreSQL Sort node (not an Incremental Sort of a day)
+    whole_sorts = [
+        line
+        for line in lines
+        if line.strip() == "USE TEMP B-TREE FOR ORDER BY"
+        or line.strip().removeprefix("->").strip().startswith("Sort  (")
+    ]
+    assert whole_sorts == []

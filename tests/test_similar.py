@@ -15,7 +15,7 @@ from memory_source import MemorySource, paper
 from paperfeed.index.lexical import LexicalIndex
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.ranking.search import Searcher
-from paperfeed.ranking.similar import MAX_AGE, refresh_similar
+from paperfeed.ranking.similar import OLDER_AGE, refresh_similar
 from paperfeed.records import Withdrawal
 from paperfeed.store.accounts import create_user
 from paperfeed.store.activity import set_hidden, set_saved
@@ -80,7 +80,7 @@ def test_papers_saved_together_show_once_the_worker_recomputes(
         set_saved(engine, reader["id"], "2501.00001", True)
         set_saved(engine, reader["id"], "2501.00006", True)
     assert ids(searcher.similar("2501.00001", 5)) == before  # kept, until stale
-    refresh(searcher, datetime.now(UTC) + MAX_AGE + timedelta(minutes=1))
+    refresh(searcher, datetime.now(UTC) + OLDER_AGE + timedelta(minutes=1))
     hits = searcher.similar("2501.00001", 5)
     assert "2501.00006" not in before  # nothing links them but the readers
     assert ids(hits)[: len(before)] == before

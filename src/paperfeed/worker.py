@@ -158,7 +158,8 @@ class Worker:
                 report.keywords = self._keywords()
             if not self.stop.is_set():
                 report.placed, report.refit = self._topics()
-            if not (report.embedded or report.keywords) and not self.stop.is_set():
+            pending = report.embedded or report.keywords or report.placed
+            if not pending and not self.stop.is_set():
                 self._clean_at = latest  # nothing pending until a paper changes again
         report.saved = self._save_if_due(backlog_done=report.embedded < ROUND)
         if report.embedded < ROUND and not self.stop.is_set():  # similar papers wait for vectors

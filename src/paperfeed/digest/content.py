@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from functools import cached_property
 from itertools import islice
 from typing import Any
@@ -22,13 +22,16 @@ from paperfeed.index.query import Filters, parse_query
 from paperfeed.ranking.following import followed_papers, ranked
 from paperfeed.ranking.recommend import Recommender
 from paperfeed.ranking.search import Searcher, Window
+from paperfeed.ranking.trend import trends
 from paperfeed.ranking.trending import arrival, trending_score
 from paperfeed.store.feed import arrived_papers
 from paperfeed.store.follows import user_follows
 from paperfeed.store.outbox import carried_papers
 from paperfeed.store.schema import DigestKind, Frequency
+from paperfeed.text import sparkline
 
 SIZE = {Frequency.DAILY: 10, Frequency.WEEKLY: 20}
+TREND_WEEKS = 12  # a saved search's papers per week shown in its digest, as a text sparkline
 
 
 @dataclass
@@ -38,6 +41,9 @@ class Digest:
     subscription: dict[str, Any]
     period: Period
     papers: list[dict[str, Any]]
+    # a saved search's papers per week over the last TREND_WEEKS weeks (▁▃█), mail clients
+    # showing no drawn chart reliably
+    trend: str = ""
 
 
 class PeriodPapers:
@@ -90,6 +96,7 @@ class Contents:
         self.now = now
         self.queries: list[str] = []  # the run's saved searches, to embed at once
         self._periods: dict[str, PeriodPapers] = {}
+        self._trends: dict[tuple[str, str, date], str] = {}
 
     def digest(self, subscription: dict[str, Any], period: Period) -> Digest:
         """The subscription's digest for ``period``: up to 10 papers a day, 20 a week."""
@@ -99,7 +106,19 @@ class Contents:
         sent = found.sent.get(subscription["id"], set())
         fresh = set(found.by_id) - sent
         ranked = RANKERS[subscription["kind"]](self, subscription, found, fresh) if fresh else []
-        return Digest(subscription, period, ranked[: SIZE[subscription["frequency"]]])
+        trend = ""
+        if ranked and subscription["kind"] == DigestKind.SEARCH:
+            trend = self._trend(subscription, period)
+        return Digest(subscription, period, ranked[: SIZE[subscription["frequency"]]], trend)
+
+    def _trend(self, subscription: dict[str, Any], period: Period) -> str:
+        """The saved search's papers per week as a text sparkline (once per search a run)."""
+        filters = _filters(subscription)
+        key = (subscription["query"], repr(filters), period.day)
+        if key not in self._trends and self.searcher is not None:
+            found = trends(self.searcher.lexical, [subscription["query"]], filters, period.day)
+            self._trends[key] = sparkline(found.series[0].per_week[-TREND_WEEKS:])
+        return self._trends.get(key, "")
 
 
 Ranker = Callable[[Contents, dict[str, Any], PeriodPapers, set[str]], list[dict[str, Any]]]
@@ -124,14 +143,18 @@ def _search(
     """The fresh papers the saved search finds, best first."""
     if contents.searcher is None or found.window is None:
         return []
+    ranked = contents.searcher.match(subscription["query"], found.window, _filters(subscription))
+    return [found.by_id[key] for key, _ in ranked if key in fresh]
+
+
+def _filters(subscription: dict[str, Any]) -> Filters:
+    """A saved search's filters."""
     options = subscription["filters"] or {}
-    filters = Filters(
+    return Filters(
         categories=options.get("categories") or (),
         authors=options.get("authors") or (),
         organisation=options.get("organisation"),
     )
-    ranked = contents.searcher.match(subscription["query"], found.window, filters)
-    return [found.by_id[key] for key, _ in ranked if key in fresh]
 
 
 def _recommend(

@@ -86,6 +86,8 @@ class DigestMail:
         parts = [self._part(card) for card in digest.papers]
         context = {
             "subject": subject(digest),
+            "trend": digest.trend,
+            "trend_weeks": len(digest.trend),
             "manage": links.manage(subscription),
             "unsubscribe": links.unsubscribe(subscription),
             "site": links.site(),

@@ -15,12 +15,13 @@ announcement day up to today), so "this week" is always a full week of the store
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Engine
 
+from paperfeed.ranking.trend import month_starts
 from paperfeed.store.schema import TopicLevel
 from paperfeed.store.topics import StoredTopic, arrivals, live_topics, topic_days
 
@@ -37,6 +38,7 @@ class Rising:
     growth: float
     papers: int  # this week
     upvotes: int  # of this week's papers
+    baseline: float  # the mean weekly n + v / VOTES_PER_PAPER of the WEEKS weeks before
     weekly: list[int]  # papers in each of the WEEKS + 1 weeks
 
 
@@ -45,11 +47,15 @@ def week_of(day: date, end: date) -> int:
     return (end - day).days // 7
 
 
+def baseline(before: Sequence[tuple[int, int]]) -> float:
+    """The mean weekly activity of weeks of ``before`` ``(papers, upvotes)``."""
+    return sum(n + v / VOTES_PER_PAPER for n, v in before) / max(len(before), 1)
+
+
 def growth(papers: int, upvotes: int, before: Sequence[tuple[int, int]]) -> float:
     """The growth score of a week of ``papers`` with ``upvotes`` after weeks of ``before``
     ``(papers, upvotes)``."""
-    mean = sum(n + v / VOTES_PER_PAPER for n, v in before) / max(len(before), 1)
-    return (papers + upvotes / VOTES_PER_PAPER + DAMPING) / (mean + DAMPING)
+    return (papers + upvotes / VOTES_PER_PAPER + DAMPING) / (baseline(before) + DAMPING)
 
 
 def rising_topics(engine: Engine, level: TopicLevel, end: date | None) -> list[Rising]:
@@ -68,16 +74,37 @@ def rising_topics(engine: Engine, level: TopicLevel, end: date | None) -> list[R
         weeks = counts[topic.id]
         (papers, upvotes), before = weeks[-1], [(n, v) for n, v in weeks[:-1]]
         score = growth(papers, upvotes, before)
-        found.append(Rising(topic, score, papers, upvotes, [n for n, _ in weeks]))
+        weekly = [n for n, _ in weeks]
+        found.append(Rising(topic, score, papers, upvotes, baseline(before), weekly))
     return sorted(found, key=lambda r: (-r.growth, -r.papers, r.topic.id))
 
 
-def weekly_series(engine: Engine, topic: StoredTopic, end: date) -> list[tuple[date, int]]:
-    """Papers per week over the topic's whole history: ``(last day of the week, papers)``,
-    oldest first, every week from its first paper's to the one ending on ``end``."""
+def history(
+    engine: Engine, topic: StoredTopic, end: date
+) -> tuple[list[tuple[date, int]], list[tuple[date, int]]]:
+    """The topic's papers per week and per month over its whole history, up to ``end``
+    (:func:`per_week`, :func:`per_month`), from one reading of its days."""
+    days = topic_days(engine, topic)
+    return per_week(days, end), per_month(days, end)
+
+
+def per_week(days: Iterable[date], end: date) -> list[tuple[date, int]]:
+    """``(last day of the week, papers)`` of each week from the first of ``days``' to the one
+    ending on ``end``, oldest first (days after ``end`` left out)."""
     weeks: dict[int, int] = defaultdict(int)
-    for day in topic_days(engine, topic):
+    for day in days:
         if day <= end:
             weeks[week_of(day, end)] += 1
     oldest = max(weeks, default=0)
     return [(end - timedelta(weeks=w), weeks.get(w, 0)) for w in range(oldest, -1, -1)]
+
+
+def per_month(days: Iterable[date], end: date) -> list[tuple[date, int]]:
+    """``(first day of the month, papers)`` of each month from the first of ``days``' to
+    ``end``'s, oldest first (days after ``end`` left out)."""
+    months: dict[date, int] = defaultdict(int)
+    for day in days:
+        if day <= end:
+            months[day.replace(day=1)] += 1
+    first = min(months, default=end)
+    return [(month, months.get(month, 0)) for month in month_starts(first, end)]

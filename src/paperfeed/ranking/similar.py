@@ -23,8 +23,11 @@ MCP, the CLI) goes through :func:`kept_similar`: a paper with a row is served fr
 stale one; a paper without one is computed on its visit and written (two visits racing: the
 first write stays, neither fails). A row is *stale* when its basis is not the current save of
 the vector index or it is older than :data:`MAX_AGE` (co-saves, new papers and hidden ones
-change without a new save); the worker recomputes stale rows and fills missing ones
-(:func:`refresh_similar`), never a visit.
+change without a new save) for recent papers (announced within :data:`RECENT` of the newest
+day, or submitted), and when it is older than :data:`OLDER_AGE` for the others, whose
+neighbours change slowly (so the daily work is bounded however many pages were ever
+visited); the worker recomputes stale rows and fills missing ones (:func:`refresh_similar`),
+never a visit. Neighbours hidden or withdrawn since are left out when a row is read.
 """
 
 from __future__ import annotations
@@ -43,18 +46,23 @@ from paperfeed.index.lexical import LexicalIndex
 from paperfeed.ranking.fusion import Ranked, weighted_combination
 from paperfeed.store.feed import latest_day
 from paperfeed.store.related import categories_of, coauthored, cosaved
-from paperfeed.store.similar import SimilarRow, due_similar, stored_similar, write_similar
+from paperfeed.store.similar import (
+    SimilarRow,
+    due_similar,
+    stored_similar,
+    visible_of,
+    write_similar,
+)
 from paperfeed.text import counted
 
 # meaning's neighbours come from twice as many graph candidates, re-ranked exactly: at 138k
 # papers 99.8% of the pool four times as many give, in 2.7 ms rather than 4.2
 CANDIDATES = 2
 STORED = 50  # neighbours kept a paper: the most the API and MCP give
-MAX_AGE = timedelta(days=1)  # a row older than this is recomputed by the worker
+MAX_AGE = timedelta(days=1)  # a recent paper's row older than this is recomputed
+OLDER_AGE = timedelta(days=30)  # and an older paper's
 RECENT = timedelta(days=7)  # the worker fills rows for papers announced this close to the newest
 BATCH = 50  # rows the worker writes a transaction
-
-ProgressCallback = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,9 @@ def kept_similar(
     if limit > STORED:
         return similar_papers(engine, lexical, vectors, arxiv_id, limit)
     if stored.neighbours is not None:
-        return [Neighbour(key, score, tuple(why)) for key, score, why in stored.neighbours[:limit]]
+        shown = visible_of(engine, [key for key, _, _ in stored.neighbours])
+        kept = [(key, score, why) for key, score, why in stored.neighbours if key in shown]
+        return [Neighbour(key, score, tuple(why)) for key, score, why in kept[:limit]]
     found = similar_papers(engine, lexical, vectors, arxiv_id, STORED)
     now = datetime.now(UTC)
     write_similar(engine, [_row(stored.paper_id, found, basis(vectors), now)], replace=False)
@@ -124,7 +134,6 @@ def refresh_similar(
     limit: int,
     now: datetime | None = None,
     stop: threading.Event | None = None,
-    on_progress: ProgressCallback | None = None,
 ) -> int:
     """Compute and write the neighbours of up to ``limit`` papers that lack current ones:
     those announced within :data:`RECENT` of the newest day and those submitted, newest first,
@@ -134,7 +143,7 @@ def refresh_similar(
     current = basis(vectors)
     newest = latest_day(engine)
     since = newest - RECENT if newest is not None else None
-    due = due_similar(engine, current, now - MAX_AGE, since, limit)
+    due = due_similar(engine, current, now - MAX_AGE, since, limit, now - OLDER_AGE)
     done = 0
     for start in range(0, len(due), BATCH):
         rows = []
@@ -147,8 +156,6 @@ def refresh_similar(
                 continue
             rows.append(_row(paper_id, found, current, now))
         done += write_similar(engine, rows, replace=True)
-        if on_progress:
-            on_progress(min(start + BATCH, len(due)), len(due))
         if stop is not None and stop.is_set():
             break
     return done

@@ -112,7 +112,15 @@ def newest_papers(
         day, arxiv_id = after
         same_day = papers.c.announced.is_(None) if day is None else papers.c.announced == day
         where.append(or_(and_(same_day, papers.c.arxiv_id < arxiv_id), *_older(day)))
-    return cards(engine, *where, order_by=NEWEST, limit=limit)
+    # papers with a day, then those without: each order is a walk of the announced index
+    # backwards on both databases, where NULLS LAST had PostgreSQL sort every paper
+    dated = papers.c.announced.is_not(None)
+    order = (papers.c.announced.desc(), papers.c.arxiv_id.desc())
+    found = cards(engine, dated, *where, order_by=order, limit=limit)
+    if len(found) < limit:
+        undated = (papers.c.announced.is_(None), *where)
+        found += cards(engine, *undated, order_by=NEWEST[1:], limit=limit - len(found))
+    return found
 
 
 def _older(day: date | None) -> list[ColumnElement[bool]]:

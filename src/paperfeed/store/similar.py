@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Engine, delete, or_, select, union
+from sqlalchemy import ColumnElement, Engine, delete, or_, select
 
 from paperfeed.store.queries import NOT_WITHDRAWN, VISIBLE
 from paperfeed.store.schema import papers, similar_papers, submissions
@@ -86,17 +86,29 @@ def write_similar(engine: Engine, rows: Sequence[SimilarRow], *, replace: bool) 
     return written
 
 
+def visible_of(engine: Engine, arxiv_ids: Sequence[str]) -> set[str]:
+    """Those of ``arxiv_ids`` that are neither hidden nor withdrawn."""
+    query = select(papers.c.arxiv_id).where(papers.c.arxiv_id.in_(arxiv_ids), *VISIBLE)
+    with engine.connect() as conn:
+        return set(conn.execute(query).scalars())
+
+
 def due_similar(
-    engine: Engine, basis: str, before: datetime, since: date | None, limit: int
+    engine: Engine,
+    basis: str,
+    before: datetime,
+    since: date | None,
+    limit: int,
+    older_before: datetime,
 ) -> list[tuple[int, str]]:
-    """Up to ``limit`` papers (id, arXiv id) whose neighbours are missing or stale (computed
-    with another basis, or before ``before``): first the visible papers submitted on the site,
-    then those announced on or after ``since``, newest first; then any other papers with a
-    stale row. Every part is read through an index: the worker asks this every round."""
+    """Up to ``limit`` visible papers (id, arXiv id) whose neighbours are missing or stale:
+    first those submitted on the site, then those announced on or after ``since``, newest
+    first, whose row is missing or was computed with another basis or before ``before``;
+    then any other papers whose row was computed before ``older_before``, oldest first. Every
+    part is read through an index: the worker asks this every round."""
     row = similar_papers.c
     # "<" or ">" rather than "!=": each is then a range of the basis index
-    parts = (row.basis < basis, row.basis > basis, row.computed_at < before)
-    stale = or_(*parts)
+    stale = or_(row.basis < basis, row.basis > basis, row.computed_at < before)
     recent: list[ColumnElement[bool]] = [papers.c.id.in_(select(submissions.c.paper_id))]
     if since is not None:
         recent.append(papers.c.announced >= since)
@@ -111,10 +123,12 @@ def due_similar(
                 .limit(limit)
             )
             found.update((key, arxiv_id) for key, arxiv_id in conn.execute(query))
-        # a union of index ranges: SQLite scans the table for the same terms OR'ed
-        stale_ids = union(*(select(row.paper_id).where(part) for part in parts)).subquery()
-        older = select(papers.c.id, papers.c.arxiv_id).where(
-            papers.c.id.in_(select(stale_ids.c.paper_id).limit(limit)), NOT_WITHDRAWN
+        older = (
+            select(papers.c.id, papers.c.arxiv_id)
+            .join(similar_papers, row.paper_id == papers.c.id)
+            .where(row.computed_at < older_before, *VISIBLE)
+            .order_by(row.computed_at)
+            .limit(limit)
         )
         found.update((key, arxiv_id) for key, arxiv_id in conn.execute(older) if key not in found)
     return list(found.items())[:limit]

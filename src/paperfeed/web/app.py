@@ -83,6 +83,7 @@ ROUTERS = (
     subscriptions.router,
     webhooks.router,
     trends.router,
+    topics.router,
 )
 
 

@@ -103,9 +103,11 @@ def counts_chart(
     periods: Sequence[date],
     series: Sequence[tuple[str, Sequence[int]]],
     period: Period,
+    x_label: str | None = None,
 ) -> Chart:
     """A chart of ``series`` (each a name and its count for each of ``periods``): bars for
-    one series, lines for more. Raises ``ValueError`` beyond ``MAX_SERIES`` series or when a
+    one series, lines for more; ``x_label`` names the periods' axis when they are not calendar
+    months or weeks from Monday. Raises ``ValueError`` beyond ``MAX_SERIES`` series or when a
     series does not have one count per period."""
     if not 0 < len(series) <= MAX_SERIES:
         raise ValueError(f"a chart shows 1 to {MAX_SERIES} series, not {len(series)}")
@@ -141,7 +143,7 @@ def counts_chart(
         key=key,
         title=title,
         description=_described(periods, series, period),
-        x_label=f"{period.capitalize()}{' (from Monday)' if period == 'week' else ''}",
+        x_label=x_label or f"{period.capitalize()}{' (from Monday)' if period == 'week' else ''}",
         x_ticks=[Tick(x(at), label) for at, label in _date_ticks(periods)],
         y_ticks=[Tick(y(value), _short(value)) for value in _steps(top)],
         bars=bars,

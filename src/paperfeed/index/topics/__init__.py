@@ -241,7 +241,7 @@ def assign_new(
     total = count_unassigned(engine, model) if on_progress else None
     total = min(total, limit) if total is not None and limit is not None else total
     done, known = 0, None
-    for batch in unassigned(engine, model, BATCH):
+    for batch in unassigned(engine, model, min(BATCH, limit) if limit else BATCH):
         if (limit is not None and done >= limit) or (stop is not None and stop.is_set()):
             break
         fine_of, broad_of = assign(batch.vectors, fine, broad, parents)
