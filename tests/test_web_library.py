@@ -237,12 +237,14 @@ def test_a_hostile_tag_and_note_are_shown_as_text(browser: TestClient, token: st
 
 def test_for_you_and_the_library_are_in_the_navigation_when_signed_in(browser: TestClient) -> None:
     nav = "//nav[@class='sections']/a"
-    assert texts(browser.get("/papers").text, nav) == ["Daily", "Trending", "Topics", "Submit"]
+    everyone = ["Daily", "Trending", "Topics", "Map", "Submit"]
+    assert texts(browser.get("/papers").text, nav) == everyone
     sign_up(browser)
     assert texts(browser.get("/papers").text, nav) == [
         "Daily",
         "Trending",
         "Topics",
+        "Map",
         "Submit",
         "For you",
         "Library",
