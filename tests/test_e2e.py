@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -321,14 +320,14 @@ def served(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium (``.ci/run`` installs it; CI fails without it, as for PostgreSQL)."""
+    """Debian's Chromium (``.ci/run`` installs it; CI fails without it, as for PostgreSQL),
+    one per test module; screenshots are kept by name, each run's replacing the last's."""
     if not os.access(CHROMIUM, os.X_OK):
         missing = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
         if os.environ.get("CI"):
             pytest.fail(missing)
         pytest.skip(missing)
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    SCREENSHOTS.mkdir(parents=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium

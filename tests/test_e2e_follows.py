@@ -5,19 +5,14 @@ admin from the moderation queue (on the server of ``test_e2e``)."""
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from test_e2e import (  # noqa: F401 - fixtures
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PASSWORD,
-    SCREENSHOTS,
     Browsing,
+    browser,
     browsing,
     card_ids,
     mail,
@@ -34,21 +29,6 @@ from paperfeed.ingest.pipeline import ingest
 from paperfeed.services import Services
 from paperfeed.store.accounts import make_admin
 from webhook_receiver import Receiver
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """``test_e2e``'s Chromium, leaving the screenshots its module took."""
-    if not os.access(CHROMIUM, os.X_OK):
-        missing = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_following_a_category_and_an_author_makes_the_home_feed(page: Page) -> None:  # noqa: F811

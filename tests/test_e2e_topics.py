@@ -10,12 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 from live_server import LiveServer
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from test_e2e import (  # noqa: F401 - fixtures
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    SCREENSHOTS,
     Browsing,
+    browser,
     browsing,
     page,
     shot,
@@ -46,21 +44,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with LiveServer(create_app(Services.from_settings(settings, engine=engine))) as live:
             yield live.url
         engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """``test_e2e``'s Chromium, leaving the screenshots its module took."""
-    if not os.access(CHROMIUM, os.X_OK):
-        missing = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_rising_topics_lead_to_a_topic_and_its_papers(page: Page) -> None:  # noqa: F811

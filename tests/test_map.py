@@ -14,8 +14,7 @@ from fastapi.testclient import TestClient
 from live_server import LiveServer
 from playwright.sync_api import Page, expect
 from sqlalchemy import Engine, select
-from test_e2e import Browsing, shot
-from test_e2e_follows import browser  # noqa: F401 - the fixture
+from test_e2e import Browsing, browser, shot  # noqa: F401 - browser: the fixture
 from test_topics import MODEL, PARAMS, fill, store_group
 
 from paperfeed.index.topics import assign_new, refit
