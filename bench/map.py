@@ -21,6 +21,9 @@ landmarks' vectors is most of it); 50,000 points of 279 topics: 1.45 MB of JSON,
 gzipped, made in 0.72 s and served kept in 0.03 s; first render 0.44-0.52 s, a zoom's redraw
 57-67 ms (Playwright's round trip included).
 
+The refit and placing are timed by ``bench/topics.py``'s ``measure`` on the same copy (its
+keys: ``fit_seconds``, ``assign_seconds_per_1000``).
+
 The budget (issue 17) at 50,000 points: first render within 1 s, a redraw within 100 ms, the
 payload within 1 MB gzipped: met in every run above.
 """
@@ -42,19 +45,16 @@ from typing import Any
 import httpx
 import uvicorn
 from playwright.sync_api import sync_playwright
-from sqlalchemy import delete, select
+from topics import measure
 
-from paperfeed.index.topics import Params, assign_new, refit
+from paperfeed.index.topics import Params
 from paperfeed.services import Services
 from paperfeed.settings import Settings
 from paperfeed.store.database import open_store
-from paperfeed.store.schema import paper_topics
 from paperfeed.web.app import create_app
 
 STORE = Path.home() / ".cache" / "paperfeed-bench" / "scale-indexes-x1" / "store.db"
-MODEL = "all-MiniLM-L6-v2"
 CHROMIUM = "/usr/bin/chromium"
-NEW = 1_000
 MAP = "/api/map?weeks=520"
 
 
@@ -71,7 +71,7 @@ def main() -> None:
         copy = Path(workdir) / "store.db"
         shutil.copyfile(args.store, copy)
         engine = open_store(f"sqlite:///{copy}")
-        figures = fit(engine, Params(sample=args.sample))
+        figures = measure(engine, Params(sample=args.sample))  # the refit and placing, as topics.py
         services = Services.from_settings(Settings(home=Path(workdir) / "home"), engine=engine)
         figures |= serve(services, args.runs)
     figures["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version[:6]}"
@@ -80,26 +80,6 @@ def main() -> None:
         return
     for key, value in figures.items():
         print(f"{key:30} {value}")
-
-
-def fit(engine: Any, params: Params) -> dict[str, Any]:
-    started = time.perf_counter()
-    report = refit(engine, MODEL, params, note=lambda text: print(text, file=sys.stderr))
-    assert report is not None
-    fit_seconds = time.perf_counter() - started
-    with engine.begin() as conn:
-        newest = conn.execute(
-            select(paper_topics.c.paper_id).distinct().order_by(paper_topics.c.paper_id.desc())
-        ).scalars()
-        forgotten = [next(newest) for _ in range(NEW)]
-        conn.execute(delete(paper_topics).where(paper_topics.c.paper_id.in_(forgotten)))
-    started = time.perf_counter()
-    placed = assign_new(engine, MODEL)
-    return {
-        "papers": report.papers,
-        "refit_with_layout_seconds": round(fit_seconds, 1),
-        "place_seconds_per_1000": round((time.perf_counter() - started) * 1000 / placed, 3),
-    }
 
 
 def serve(services: Services, runs: int) -> dict[str, Any]:

@@ -24,8 +24,6 @@ class StoredSimilar:
 
     paper_id: int
     neighbours: StoredNeighbours | None  # None: not computed yet
-    basis: str | None = None
-    computed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -42,12 +40,7 @@ def stored_similar(engine: Engine, arxiv_id: str) -> StoredSimilar | None:
     """The paper's stored neighbours (``neighbours`` None when it has none yet); None when
     the store does not hold the paper or it is withdrawn. One query."""
     query = (
-        select(
-            papers.c.id,
-            similar_papers.c.neighbours,
-            similar_papers.c.basis,
-            similar_papers.c.computed_at,
-        )
+        select(papers.c.id, similar_papers.c.neighbours, similar_papers.c.basis)
         .outerjoin(similar_papers, similar_papers.c.paper_id == papers.c.id)
         .where(papers.c.arxiv_id == arxiv_id, NOT_WITHDRAWN)
     )
@@ -56,9 +49,7 @@ def stored_similar(engine: Engine, arxiv_id: str) -> StoredSimilar | None:
     if row is None:
         return None
     neighbours = [(key, score, why) for key, score, why in row.neighbours or []]
-    return StoredSimilar(
-        row.id, neighbours if row.basis is not None else None, row.basis, row.computed_at
-    )
+    return StoredSimilar(row.id, neighbours if row.basis is not None else None)
 
 
 def write_similar(engine: Engine, rows: Sequence[SimilarRow], *, replace: bool) -> int:
