@@ -358,6 +358,27 @@ def test_a_visitors_day_page_shows_each_change_at_once(web: WebApp) -> None:
     assert newest[0] not in card_ids(visitor.get(day).text)
 
 
+def test_a_visitors_paper_page_is_kept_but_shows_each_change_at_once(web: WebApp) -> None:
+    """A visitor's paper page is rendered once and kept, with nothing of the visitor in it (no
+    CSRF token, no session cookie), until the paper or its discussion changes."""
+    visitor, path = web.browser(), "/papers/2503.00001"
+    first = visitor.get(path)
+    assert "csrf_token" not in first.text and "set-cookie" not in first.headers
+    assert visitor.get(path).text == first.text
+    reader = web.browser()
+    token = sign_up(reader)
+    assert 'name="csrf_token"' in reader.get(path).text  # a signed-in reader's page is theirs
+    reader.post(f"{path}/upvote", data={"csrf_token": token, "on": "true"})
+    assert upvotes_shown(visitor.get(path).text, "2503.00001") == 4
+    reader.post(f"{path}/comments", data={"csrf_token": token, "body": "Nice graphs"})
+    assert "Nice graphs" in visitor.get(path).text
+    comment = html.fromstring(reader.get(path).text).xpath("//li/@id")[0].removeprefix("comment-")
+    reader.post(f"/comments/{comment}/edit", data={"csrf_token": token, "body": "Edited"})
+    assert "Edited" in visitor.get(path).text
+    set_hidden(web.engine, "2503.00001", True)
+    assert visitor.get(path).status_code == 404
+
+
 # submitting papers ------------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ transaction.
 A comment deleted while it has replies stays as an empty placeholder so that its thread
 holds together; placeholders left without replies are removed. A comment or placeholder
 changes the paper's comment count, so it moves the paper's ``changed_at`` as an upvote does
-(pages of papers are kept until that moves).
+(pages of papers are kept until that moves); so does an edit, which changes its page.
 """
 
 from __future__ import annotations
@@ -148,10 +148,12 @@ def edit_comment(engine: Engine, user_id: int, comment_id: int, text: str) -> No
     """Give the user's own comment a new text (rendered again)."""
     body = _body(text)
     with engine.begin() as conn:
-        _own(conn, user_id, comment_id)
+        paper_id = _own(conn, user_id, comment_id)
         _check_not_banned(conn, user_id)
-        change = {"body": body, "html": comment_html(body), "edited_at": datetime.now(UTC)}
+        now = datetime.now(UTC)
+        change = {"body": body, "html": comment_html(body), "edited_at": now}
         conn.execute(update(comments).where(comments.c.id == comment_id).values(change))
+        _touch(conn, [paper_id], now)
 
 
 def delete_comment(engine: Engine, user_id: int, comment_id: int) -> None:

@@ -28,7 +28,7 @@ from paperfeed.web.api_docs import documented
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.follows import follow_option
 from paperfeed.web.kept import Kept
-from paperfeed.web.render import page
+from paperfeed.web.render import page, visitor_page
 from paperfeed.web.security import current_user
 from paperfeed.web.views import (
     ISO_DAY,
@@ -329,15 +329,33 @@ def _day_page(
     cat: Sequence[str],
     sort: str | None,
 ) -> HTMLResponse:
-    offset = (number - 1) * PER_DAY
     categories, notes = page_categories(cat)
     order = _day_order(request, sort, notes)
+    # the listing's own key (day_listing) and what else the page says
+    newest = day or datetime.now(UTC).date()
+    version = (newest, day is None, number, tuple(categories), tuple(notes), order)
+    return visitor_page(
+        request,
+        (*version, shown_version(services.engine)),
+        "day.html",
+        lambda: _day_context(request, services, day, number, categories, notes, order),
+    )
+
+
+def _day_context(
+    request: Request,
+    services: Services,
+    day: date | None,
+    number: int,
+    categories: list[str],
+    notes: list[str],
+    order: str,
+) -> dict[str, Any]:
+    offset = (number - 1) * PER_DAY
     listing = day_listing(request.app.state.days, services.engine, day, offset, categories, order)
     items = [dict(card) for card in listing.cards]  # the marks go on copies
     user = current_user(request)
-    return page(
-        request,
-        "day.html",
+    return dict(
         day=listing.day,
         papers=with_marks(services, user, items),
         total=listing.total,

@@ -21,6 +21,7 @@ from paperfeed.ranking.search import Hit
 from paperfeed.services import Services
 from paperfeed.store import feed
 from paperfeed.store.activity import set_hidden, set_saved, set_vote
+from paperfeed.store.changes import shown_version
 from paperfeed.store.queries import cards, cards_in_order, get_paper, is_stored
 from paperfeed.store.schema import papers
 from paperfeed.urls import hub_repo, safe_urls
@@ -29,7 +30,7 @@ from paperfeed.web.cite import citation_meta, coins, reference_file
 from paperfeed.web.comments import discussion
 from paperfeed.web.deps import ServicesDep
 from paperfeed.web.indexing import index_soon
-from paperfeed.web.render import page
+from paperfeed.web.render import page, visitor_page
 from paperfeed.web.security import acting_user, current_user, rate_limit
 from paperfeed.web.views import (
     CsrfField,
@@ -133,23 +134,30 @@ def paper_page(request: Request, services: ServicesDep, arxiv_id: str) -> Respon
     canonical = _canonical(arxiv_id)
     if canonical != arxiv_id:
         return RedirectResponse(f"/papers/{canonical}", 301)
-    stored = shown_paper(request, services, canonical)
     if "text/markdown" in request.headers.get("accept", ""):
-        return _markdown(stored)
+        return _markdown(shown_paper(request, services, canonical))
+    # every change to a paper, its comments included, moves shown_version; its similar
+    # papers come from the vector index in use
+    version = (canonical, shown_version(services.engine), services.searcher.window_version())
+    return visitor_page(
+        request, version, "paper.html", lambda: _paper_context(request, services, canonical)
+    )
+
+
+def _paper_context(request: Request, services: Services, canonical: str) -> dict[str, Any]:
+    """What the paper's page shows (a 404 for a paper it may not show)."""
+    stored = shown_paper(request, services, canonical)
     card = card_of(services.engine, canonical)
     user = current_user(request)
     extra = with_marks(services, user, [card])[0] if card else {}
-    similar = similar_cards(services, canonical, SIMILAR_SHOWN)
-    return page(
-        request,
-        "paper.html",
-        paper={**stored, **extra},
-        similar=similar,
-        meta=citation_meta(stored),
-        coins=coins(stored),
-        bibtex=to_bibtex([stored]),
-        comments=discussion(services, canonical, user),
-    )
+    return {
+        "paper": {**stored, **extra},
+        "similar": similar_cards(services, canonical, SIMILAR_SHOWN),
+        "meta": citation_meta(stored),
+        "coins": coins(stored),
+        "bibtex": to_bibtex([stored]),
+        "comments": discussion(services, canonical, user),
+    }
 
 
 def _paper_file(request: Request, services: Services, arxiv_id: str, extension: str) -> Response:

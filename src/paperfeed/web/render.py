@@ -4,7 +4,8 @@ too, their highlights kept), dates, links."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Hashable, Mapping
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
@@ -28,6 +29,7 @@ from paperfeed.web.kept import Kept
 from paperfeed.web.security import csrf_token, current_user
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+VISITOR_PAGE_SECONDS = 300  # how long a visitor's page is kept at most, whatever its key
 
 
 def snippet_html(snippet: Snippet | None) -> Markup:
@@ -184,6 +186,28 @@ TEMPLATES.env.globals.update(
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render ``template`` with the signed-in user and the CSRF token available."""
-    context.setdefault("user", current_user(request))
-    context.setdefault("csrf", csrf_token(request))
+    if "user" not in context:
+        context["user"] = current_user(request)
+    if "csrf" not in context:  # made on first use: a session for whoever is shown a form
+        context["csrf"] = csrf_token(request)
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def visitor_page(
+    request: Request, key: Hashable, template: str, context: Callable[[], dict[str, Any]]
+) -> HTMLResponse:
+    """``template`` with ``context()``: for a signed-in user made afresh; for a visitor not
+    signed in rendered once per URL and ``key`` (which must name the version of all else the
+    page shows) and kept in the app's ``state.pages`` for at most :data:`VISITOR_PAGE_SECONDS`
+    (what the key cannot name, such as a commenter's new display name, shows by then). Such a
+    page holds nothing of the visitor: no user, no CSRF token, no session started for it."""
+    if current_user(request) is not None:
+        return page(request, template, **context())
+    kept: Kept[bytes] = request.app.state.pages
+    made = int(time.time() // VISITOR_PAGE_SECONDS)
+
+    def render() -> bytes:
+        return bytes(page(request, template, user=None, csrf="", **context()).body)
+
+    where = (request.url.path, request.url.query)  # its links keep the query (with_query)
+    return HTMLResponse(kept.get((*where, template, key, made), render))
