@@ -24,68 +24,30 @@ users over req/s); locust's FastHttpUser in this process, which shares the 2 cor
 server. Each case: users started at once, 3 s warm-up, then --seconds measured (at most 60).
 Every non-2xx answer or broken connection is an error.
 
-Recorded 2026-12-03, fifth session (`python bench/load.py --json`, 20 s a case), 2 AMD EPYC
-cores shared with five other engineers' tests and benches: load average 5.7 at the start and 6
-to 19 during the run (the last column), so the hello-world reference itself answered a quarter
-to a half of what it did in the fourth session (2 workers: 1695 / 1269 req/s, was 6259 / 5018):
+Recorded 2026-12-03, sixth session, on a quiet machine (nothing else running; the 2.8M build
+of `bench/search_speed.py` paused), `python bench/load.py --cases papers paper --workers 2
+--users 10 50 --seconds S --json`; hello 5052 / 5100 req/s (10 / 50 users):
 
-    server     case              workers users   req/s  p50 ms  p99 ms  errors  load
-    hello      /                    1     10    1486       5      15      0      5.7
-    hello      /                    1     50    2020      17      46      0      5.8
-    paperfeed  /papers              1     10   154.7      59     180      0      6.4
-    paperfeed  /papers/<id>         1     10    69.3     120     460      0      8.7
-    paperfeed  /search?q=           1     10    46.1     180     590      0      9.2
-    paperfeed  /api/daily_papers    1     10    45.3     180     660      0     10.0
-    paperfeed  /papers              1     50   130.7     310    1000      0     11.4
-    paperfeed  /papers/<id>         1     50    74.6     550    2200      0     12.4
-    paperfeed  /search?q=           1     50    49.3     970    1900      0     15.2
-    paperfeed  /api/daily_papers    1     50    63.0     740    2000      0     14.6
-    hello      /                    2     10    1695       4      24      0     13.5
-    hello      /                    2     50    1269      21     210      0     12.2
-    paperfeed  /papers              2     10    96.1      62     480      0     13.6
-    paperfeed  /papers/<id>         2     10    51.3     130     940      0     15.7
-    paperfeed  /search?q=           2     10    66.0     120     650      0     18.5
-    paperfeed  /api/daily_papers    2     10    79.3      83     700      0     17.2
-    paperfeed  /papers              2     50   208.0     190     810      0     16.0
-    paperfeed  /papers/<id>         2     50   122.4     330    2000      0     16.4
-    paperfeed  /search?q=           2     50    92.0     460    1400      0     18.8
-    paperfeed  /api/daily_papers    2     50   117.1     390     930      0     17.9
+    case            users   S=20: req/s  p50  p99 ms    S=60: req/s  p50  p99 ms   errors
+    /papers           10          839.7   10     34           652.1   14     33        0
+    /papers           50          930.4   44    190           869.5   53    170        0
+    /papers/<id>      10          552.9   12     82           842.8    9     56        0
+    /papers/<id>      50          469.0   89    320           755.5   56    220        0
 
-No errors. Similar papers are now computed ahead and kept in the store (the worker does it for
-the newest week's papers; here `prepare_store` does what the worker would), so a paper page
-reads one row for them instead of fusing five signals on a worker's first visit (~11 ms of CPU
-at this size, ~23 ms at 138k), and a visitor's similar cards are rendered once per paper
-version like the day page's. The paper page with 1 worker answered 69.3 req/s at 10 users
-(was 38.6) on a machine whose reference answered 43% of its earlier rate; as a share of the
-reference it went from 1.1% to 4.7% (1 worker, 10 users) and from 3.0% to 9.6% (2 workers, 50
-users). The absolute target (>= 200 req/s, p99 <= 300 ms with 2 workers) could not be judged in
-this run: it needs a run on a quiet machine. In process (`asgi.py`-style, best of 5 rounds of
-200 pages, CPU time) a paper page costs 6.7-8.8 ms of server CPU at load 5-11 (main: 7.1-7.8,
-where similar papers kept in memory after a worker's first visit): at 2 workers on 2 cores
-that bounds it at ~260 req/s before uvicorn and locust take their share.
+Targets met at 60 s; at 20 s the paper page's p99 at 50 users is 320 ms. Visitors' paper and
+day pages are now rendered once per version and kept whole (`web/render.visitor_page`: keyed
+by the URL and the store's version, no CSRF token or session in them): in process a kept paper
+page costs ~0.3 ms of server CPU, one made ~9 ms (its abstract's LaTeX read into text ~2.7 ms,
+the template ~2, its similar cards ~1.2). This bench asks for random papers of 1,283, and each
+worker keeps its own pages, so in 20 s about a third of the visits make a page: hence the
+slower 20 s figures. The same command before the pages were kept (quiet machine): `/papers`
+535.1 / 417.1 req/s (p99 61 / 290 ms), the paper page 209.4 / 232.9 (p99 160 / 470 ms).
 
-A later run the same day, with one other engineer's tests running (`python bench/load.py
---cases papers paper --workers 2 --users 10 50 --json`, load 1.8 at the start, 2.6 to 6.9
-during; hello 2711 / 3276 req/s): `/papers` 215.2 req/s at 10 users (p99 210 ms) and 191.0 at
-50 (p99 770 ms); the paper page 96.1 (p50 92, p99 290 ms) and 107.9 (p99 1300 ms), 0 errors.
-In process the paper page then cost 6.2 ms of server CPU (`/papers` 3.4): a fifth each for its
-similar cards (the stored row, which neighbours are still shown, their cards) and for the
-template, the rest the paper's own card, the discussion and the middleware. The paper page's
-target is missed by half: it needs a page cached whole for visitors (as the day page's cards
-are), which the CSRF token in its forms makes more than a cache key.
-
-The fourth session (same command, load 1.2 at the start, 1.1 to 9.4 during): hello 3471 / 5028
-req/s (1 worker, 10 / 50 users), 6259 / 5018 (2 workers); `/papers` 190.0 / 134.1 (1 worker),
-369.1 / 366.9 (2 workers, p99 98 / 370 ms); the paper page 38.6 / 42.9 (1 worker) and 91.4 /
-149.8 (2 workers, p99 380 / 820 ms); search 53.7 / 42.0 and 147.3 / 138.7; `/api/daily_papers`
-73.0 / 55.3 and 184.5 / 164.7. Then similar papers fused five signals on a worker's first visit
-(kept per worker for 10 minutes), and this run asks for random papers of 1,283, so most visits
-were first visits. `/papers` there: its cards rendered once per paper version for visitors, its
-listing read once per store version (3.5 ms of server CPU a page in process, was 22.4).
-
-An earlier run (third session, load 3 to 13, same command): `/papers` 53.5 / 51.1 req/s with
-2 workers at 10 / 50 users (p99 570 / 2000 ms), the paper page 186.0 / 202.7 (p99 190 /
-860 ms), search 251.6 / 247.7, `/api/daily_papers` 91.1 / 77.1.
+Earlier runs, on a machine shared with other engineers' tests (load 2-19, so a fraction of
+these figures): fifth session `/papers` 215 / 191 req/s and the paper page 96 / 108 (2 workers,
+10 / 50 users) once similar papers were kept in the store; fourth session the paper page 91 /
+150 when similar papers were fused on a worker's first visit; third session 186 / 203 before
+similar-paper fusion, discussions and the cite box.
 """
 
 from __future__ import annotations
