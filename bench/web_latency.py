@@ -1,10 +1,11 @@
 """Web page latency at scale: every page kind and its API twin, p50/p99 in the server.
 
-    python bench/web_latency.py [--requests 200] [--workdir DIR] [--json]
+    python bench/web_latency.py [--scale 1] [--requests 200] [--workdir DIR] [--json]
         [--database-url postgresql://USER:PASSWORD@HOST/DB]
 
-Runs on the scale-1 store of `bench/search_speed.py` (138,132 papers; real vectors for 10,000
-of them, noisy copies for the rest), building whatever is missing with its ``build_store``.
+Runs on the store of `bench/search_speed.py --scale K` (scale 1: 138,132 papers; 20: 2.73M;
+real vectors for 10,000 of them, noisy copies for the rest), building whatever is missing with
+its ``build_store``.
 With ``--database-url`` the pages are served from that PostgreSQL database instead, built by
 the same stages (the bulk files imported by `paperfeed ingest` unless it holds a completed
 import, the same real and noisy vectors imported unless every paper has one), with its own
@@ -62,6 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     data = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv"
     parser.add_argument("--data", type=Path, default=data)
+    parser.add_argument("--scale", type=int, default=1, choices=range(1, 21), metavar="1..20")
     parser.add_argument("--requests", type=int, default=200, help="requests per page (>= 2)")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--database-url", help="a PostgreSQL database to serve from")
@@ -69,7 +71,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.requests < 2:
         parser.error("--requests: at least 2")
-    workdir = args.workdir or CACHE / "speed-x1"
+    workdir = args.workdir or CACHE / f"speed-x{args.scale}"
     folder = workdir / "postgresql" if args.database_url else workdir
     folder.mkdir(parents=True, exist_ok=True)
     say = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
@@ -79,7 +81,7 @@ def main() -> None:
         "requests": args.requests,
     }
     say(f"machine: {report['machine']}; store: {report['store']}")
-    engine, _ = build_store(args.data, 1, REAL, folder, say, args.database_url)
+    engine, _ = build_store(args.data, args.scale, REAL, folder, say, args.database_url)
     report["papers"] = count_papers(engine)
     _add_organisations_and_dois(engine)
     searcher = _searcher(engine, folder, say)

@@ -348,11 +348,12 @@ class VectorIndex:
         if self._graph is None or not len(self) or k < 1:
             return []
         keys = self._graph.search(query, max(k, candidates)).keys.astype(np.int64)
-        sorted_keys, key_rows = self._by_key
-        keys = keys[
-            (keys != exclude) & np.isin(keys, sorted_keys)
-        ]  # a corrupt graph too big to checksum
-        rows = np.sort(key_rows[np.searchsorted(sorted_keys, keys)])
+        sorted_keys, key_rows = self._by_key  # not empty: len(self) is its length
+        # only live rows' keys (also guards against a corrupt graph too big to checksum);
+        # looked up, not np.isin'd: that would go through every paper's key each time
+        at = np.searchsorted(sorted_keys, keys).clip(max=len(sorted_keys) - 1)
+        live = (sorted_keys[at] == keys) & (keys != exclude)
+        rows = np.sort(key_rows[at[live]])
         scores = self.take(rows) @ query
         best = np.lexsort((self._keys[rows], -scores))[:k]  # ties: by paper id, as rebuilt
         return [(self._arxiv_ids[rows[i]].decode(), float(scores[i])) for i in best]

@@ -47,6 +47,7 @@ from paperfeed.store.vectors import unit_rows
 # the dense side keeps POOL * depth papers (from twice as many graph candidates): the best
 # ``depth`` are fused, all are re-scored by exact cosine after the feedback round
 POOL = 2
+FILTERED_DEPTH = 10  # a filtered dense search looks this many times deeper
 # all-MiniLM-L6-v2 cosine from which a paper is about a query without sharing its words
 MATCH_COSINE = 0.5
 # what visitors read while the words index is being (re)built from the store
@@ -296,8 +297,9 @@ class Searcher:
     ) -> Ranked:
         if not filters.restrict(query):
             return vectors.search(vector, k, candidates=2 * k)
-        # filtered: look deeper, keep the papers the lexical index says pass the filters
-        found = vectors.search(vector, k * 10)
+        # filtered: look deeper, keep the papers the lexical index says pass the filters (the
+        # graph's own candidates re-scored: 20 per paper wanted would be 40,000 for a pool)
+        found = vectors.search(vector, k * FILTERED_DEPTH, candidates=k * FILTERED_DEPTH)
         allowed = self.lexical.passing([key for key, _ in found], query, filters)
         return [(key, score) for key, score in found if key in allowed][:k]
 
