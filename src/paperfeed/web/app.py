@@ -101,7 +101,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     # what many visitors see alike, by version (web/kept.py): cards and pages of a day
     app.state.cards, app.state.days = Kept(3000), Kept(32)
-    app.state.pages = Kept(2000)  # visitors' paper pages: ~15-40 kB each
+    app.state.pages = Kept(2000)  # visitors' paper pages (~17 kB) and day pages (~130 kB)
     app.state.maps = Kept(16)  # /api/map's answers, gzipped
     app.state.weeks = Kept(4)  # the recent days' papers that followed searches are matched in
     app.add_middleware(
