@@ -4,7 +4,6 @@ screenshots go with ``test_e2e``'s."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 
@@ -18,28 +17,20 @@ from test_e2e import (  # noqa: F401 - fixtures
     page,
     shot,
 )
-from test_topics import MODEL, PARAMS, fill, store_group
+from test_topic_pages import topic_store
 
-from paperfeed.index.topics import refit
 from paperfeed.services import Services
 from paperfeed.settings import Settings
-from paperfeed.store.database import open_store
 from paperfeed.web.app import create_app
+from web_app import clean_home
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app over six fine topics in three broad ones, served on a free local port."""
     folder = tmp_path_factory.mktemp("e2e-topics")
-    with pytest.MonkeyPatch.context() as env:
-        for name in [n for n in os.environ if n.startswith("PAPERFEED_")]:
-            env.delenv(name)
-        env.setenv("PAPERFEED_HOME", str(folder / "home"))
-        engine = open_store(f"sqlite:///{folder / 'store.db'}")
-        fill(engine)
-        store_group(engine, 1, 6, 150, weeks_ago=4)
-        store_group(engine, 0, 10, 60, weeks_ago=1)
-        refit(engine, MODEL, PARAMS)
+    with clean_home(folder):
+        engine = topic_store(folder)
         settings = Settings(home=folder / "home", secret_key="e2e-test-secret")
         with LiveServer(create_app(Services.from_settings(settings, engine=engine))) as live:
             yield live.url

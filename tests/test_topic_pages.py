@@ -5,7 +5,6 @@ paginated), over topics fitted from ``test_topics``' synthetic vectors."""
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from paperfeed.store.database import open_store
 from paperfeed.store.schema import TopicLevel, topics
 from paperfeed.store.topics import get_topic, live_topics
 from paperfeed.web.app import create_app
-from web_app import SCRIPT
+from web_app import SCRIPT, clean_home
 
 
 @dataclass(frozen=True)
@@ -38,20 +37,24 @@ def served(folder: Path, engine: Engine) -> TestClient:
     return TestClient(create_app(services))
 
 
+def topic_store(folder: Path) -> Engine:
+    """A store in ``folder`` whose topics are fitted: six fine in three broad ones, graph
+    attention with 6 papers four weeks ago and graph pooling 10 a week ago."""
+    engine = open_store(f"sqlite:///{folder / 'store.db'}")
+    fill(engine)
+    store_group(engine, 1, 6, 150, weeks_ago=4)
+    store_group(engine, 0, 10, 60, weeks_ago=1)
+    refit(engine, MODEL, PARAMS)
+    return engine
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """Six fine topics in three broad ones: graph attention had 6 papers four weeks ago and
     graph pooling 10 a week ago (22 papers: two pages); every topic 12 this week."""
     folder = tmp_path_factory.mktemp("topic-pages")
-    with pytest.MonkeyPatch.context() as patch:
-        for name in [n for n in os.environ if n.startswith("PAPERFEED_")]:
-            patch.delenv(name)
-        patch.setenv("PAPERFEED_HOME", str(folder / "home"))
-        engine = open_store(f"sqlite:///{folder / 'store.db'}")
-        fill(engine)
-        store_group(engine, 1, 6, 150, weeks_ago=4)
-        store_group(engine, 0, 10, 60, weeks_ago=1)
-        refit(engine, MODEL, PARAMS)
+    with clean_home(folder):
+        engine = topic_store(folder)
         ids = {t.label[0]: t.id for t in live_topics(engine, level=TopicLevel.FINE)}
         yield Site(engine, served(folder, engine), ids)
         engine.dispose()

@@ -3,7 +3,6 @@ search page, on ``/trends`` (up to three searches on one chart) and as ``/api/tr
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from paperfeed.index.query import Filters
 from paperfeed.ingest.pipeline import ingest
 from paperfeed.ranking.trend import trends
 from paperfeed.store.database import open_store
-from web_app import NEWEST, SCRIPT, WebApp, build
+from web_app import NEWEST, SCRIPT, WebApp, build, clean_home
 
 # older papers than the shared web app's (March 2025), in the months before
 OLDER = {
@@ -32,10 +31,7 @@ OLDER = {
 def site(tmp_path_factory: pytest.TempPathFactory) -> WebApp:
     """The web tests' app with ``OLDER`` papers too."""
     folder = tmp_path_factory.mktemp("trends")
-    with pytest.MonkeyPatch.context() as patch:
-        for name in [n for n in os.environ if n.startswith("PAPERFEED_")]:
-            patch.delenv(name)
-        patch.setenv("PAPERFEED_HOME", str(folder / "home"))
+    with clean_home(folder):
         engine = open_store(f"sqlite:///{folder / 'store.db'}")
         older = [
             paper(key, title=title, abstract=f"{title}.", announced=day, categories=["cs.LG"])

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from lxml import html
+from sqlalchemy import update
 
 from paperfeed.services import Services
 from paperfeed.settings import Settings
@@ -15,6 +16,7 @@ from paperfeed.store.activity import set_hidden
 from paperfeed.store.database import open_store
 from paperfeed.store.keywords import pending_keywords, save_keywords
 from paperfeed.store.queries import get_paper
+from paperfeed.store.schema import papers
 from paperfeed.web.app import create_app
 from paperfeed.web.render import author_url
 from protocol import recorded, unreachable
@@ -364,10 +366,14 @@ def test_a_visitors_paper_page_is_kept_but_shows_each_change_at_once(web: WebApp
     visitor, path = web.browser(), "/papers/2503.00001"
     first = visitor.get(path)
     assert "csrf_token" not in first.text and "set-cookie" not in first.headers
-    assert visitor.get(path).text == first.text
+    # a title changed behind the store's back (no changed_at) shows only on a page made anew
+    with web.engine.begin() as conn:
+        conn.execute(update(papers).where(papers.c.arxiv_id == "2503.00001").values(title="Behind"))
+    assert visitor.get(path).text == first.text  # kept: not made again
     reader = web.browser()
     token = sign_up(reader)
-    assert 'name="csrf_token"' in reader.get(path).text  # a signed-in reader's page is theirs
+    mine = reader.get(path).text
+    assert "Behind" in mine and 'name="csrf_token"' in mine  # a signed-in reader's own page
     reader.post(f"{path}/upvote", data={"csrf_token": token, "on": "true"})
     assert upvotes_shown(visitor.get(path).text, "2503.00001") == 4
     reader.post(f"{path}/comments", data={"csrf_token": token, "body": "Nice graphs"})

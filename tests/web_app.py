@@ -15,7 +15,8 @@ import atexit
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -235,13 +236,20 @@ def build(
     return WebApp(create_app(services), engine, config, searcher, services)
 
 
-def build_shared(folder: Path, routes: Sequence[Route] = ()) -> WebApp:
-    """:func:`build` for a module-scoped fixture (an app the tests only read from). Those are
-    made before conftest's ``clean_environment``, so the environment is cleaned here too."""
+@contextmanager
+def clean_home(folder: Path) -> Iterator[pytest.MonkeyPatch]:
+    """No ``PAPERFEED_`` setting of the developer's, and the home in ``folder``, for a
+    module-scoped fixture: those are made before conftest's ``clean_environment``."""
     with pytest.MonkeyPatch.context() as patch:
         for name in [n for n in os.environ if n.startswith("PAPERFEED_")]:
             patch.delenv(name)
         patch.setenv("PAPERFEED_HOME", str(folder / "home"))
+        yield patch
+
+
+def build_shared(folder: Path, routes: Sequence[Route] = ()) -> WebApp:
+    """:func:`build` for a module-scoped fixture (an app the tests only read from)."""
+    with clean_home(folder):
         return build(folder, routes=routes)
 
 

@@ -331,12 +331,11 @@ def _day_page(
 ) -> HTMLResponse:
     categories, notes = page_categories(cat)
     order = _day_order(request, sort, notes)
-    # the listing's own key (day_listing) and what else the page says
-    newest = day or datetime.now(UTC).date()
-    version = (newest, day is None, number, tuple(categories), tuple(notes), order)
     return visitor_page(
         request,
-        (*version, shown_version(services.engine)),
+        # the URL names the rest: the day, its page, categories and an asked-for order; today
+        # for the newest day (day_listing's, as of today)
+        lambda: (order, datetime.now(UTC).date(), shown_version(services.engine)),
         "day.html",
         lambda: _day_context(request, services, day, number, categories, notes, order),
     )

@@ -136,11 +136,13 @@ def paper_page(request: Request, services: ServicesDep, arxiv_id: str) -> Respon
         return RedirectResponse(f"/papers/{canonical}", 301)
     if "text/markdown" in request.headers.get("accept", ""):
         return _markdown(shown_paper(request, services, canonical))
-    # every change to a paper, its comments included, moves shown_version; its similar
-    # papers come from the vector index in use
-    version = (canonical, shown_version(services.engine), services.searcher.window_version())
     return visitor_page(
-        request, version, "paper.html", lambda: _paper_context(request, services, canonical)
+        request,
+        # every change to a paper, its comments included, moves shown_version; its similar
+        # papers come from the vector index in use
+        lambda: (shown_version(services.engine), services.searcher.window_version()),
+        "paper.html",
+        lambda: _paper_context(request, services, canonical),
     )
 
 

@@ -194,13 +194,17 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
 
 
 def visitor_page(
-    request: Request, key: Hashable, template: str, context: Callable[[], dict[str, Any]]
+    request: Request,
+    version: Callable[[], Hashable],
+    template: str,
+    context: Callable[[], dict[str, Any]],
 ) -> HTMLResponse:
     """``template`` with ``context()``: for a signed-in user made afresh; for a visitor not
-    signed in rendered once per URL and ``key`` (which must name the version of all else the
-    page shows) and kept in the app's ``state.pages`` for at most :data:`VISITOR_PAGE_SECONDS`
-    (what the key cannot name, such as a commenter's new display name, shows by then). Such a
-    page holds nothing of the visitor: no user, no CSRF token, no session started for it."""
+    signed in rendered once per URL and ``version()`` (which must name the version of all
+    else the page shows; asked for visitors only) and kept in the app's ``state.pages`` for at
+    most :data:`VISITOR_PAGE_SECONDS` (what the version cannot name, such as a commenter's new
+    display name, shows by then). Such a page holds nothing of the visitor: no user, no CSRF
+    token, no session started for it."""
     if current_user(request) is not None:
         return page(request, template, **context())
     kept: Kept[bytes] = request.app.state.pages
@@ -210,4 +214,4 @@ def visitor_page(
         return bytes(page(request, template, user=None, csrf="", **context()).body)
 
     where = (request.url.path, request.url.query)  # its links keep the query (with_query)
-    return HTMLResponse(kept.get((*where, template, key, made), render))
+    return HTMLResponse(kept.get((*where, template, version(), made), render))
