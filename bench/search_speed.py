@@ -142,6 +142,8 @@ def build_store(
         say,
         found=lambda: last_completed(engine, "jsonl") is not None,
     )
+    if "lexical" in stages.done and not LexicalIndex.open(lexical).built():
+        stages.forget("lexical")  # opened under a newer schema: the old index is gone
     stages.run(
         "lexical",
         lambda: LexicalIndex.open(lexical).rebuild(engine),
@@ -186,6 +188,11 @@ class Stages:
         action()
         self.record(name, time.perf_counter() - started)
         say(f"{name}: {self.done[name]:,.1f} s")
+
+    def forget(self, name: str) -> None:
+        """Have the stage run again."""
+        self.done.pop(name, None)
+        self.path.write_text(json.dumps(self.done))
 
     def record(self, name: str, seconds: float) -> None:
         self.done[name] = round((self.done.get(name) or 0) + seconds, 1)

@@ -284,6 +284,12 @@ class VectorIndex:
         at = np.searchsorted(sorted_ids, wanted).clip(max=len(sorted_ids) - 1)
         return np.where(sorted_ids[at] == wanted, id_rows[at], -1)
 
+    def paper_ids(self, arxiv_ids: Sequence[str]) -> np.ndarray:
+        """The store's paper id of each of these arXiv ids (as the store writes them); -1 for
+        an id without a live row."""
+        rows = self.positions(arxiv_ids)
+        return np.where(rows >= 0, self._keys[rows], -1)
+
     def take(self, rows: np.ndarray) -> np.ndarray:
         """These rows of the memory-mapped vectors as float32 ``(len(rows), dim)``, once the
         file is known to still hold them; only these are read."""

@@ -38,7 +38,7 @@ from paperfeed.index.query import NO_FILTERS, Filters, ParsedQuery, Sort
 from paperfeed.store.changes import changed_keys, count_changed, paper_rows
 
 ProgressCallback = Callable[[int, int], None]
-SCHEMA_VERSION = 1  # bump when the schema or analyzers change: the index is then rebuilt
+SCHEMA_VERSION = 2  # bump when the schema or analyzers change: the index is then rebuilt
 HEAP = 128_000_000  # the writer's memory budget, bytes
 CHUNK = 1_000  # papers read from the store per query
 COMMIT_EVERY = 10_000  # documents per commit during an update
@@ -65,7 +65,7 @@ SNIPPET_CHARS = 240
 # papers counted per announcement day (tantivy's histogram over the ``day`` fast field)
 PER_DAY = {"days": {"histogram": {"field": "day", "interval": 1, "min_doc_count": 1}}}
 # the columns a document is made of
-INDEXED = "arxiv_id title abstract authors categories announced published upvotes withdrawn"
+INDEXED = "id arxiv_id title abstract authors categories announced published upvotes withdrawn"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 META = "paperfeed.json"  # schema version and watermark, next to tantivy's own files
 TANTIVY_META = "meta.json"  # tantivy's: the segments
@@ -130,6 +130,9 @@ def _schema() -> tantivy.Schema:
     builder.add_integer_field("day", indexed=True, fast=True)  # date.toordinal(); 0: unknown
     builder.add_integer_field("upvotes", fast=True)
     builder.add_integer_field("changed", fast=True)  # changed_at, microseconds since 1970
+    # the store's paper id: filters check papers by it, read from a column rather than from
+    # each paper's stored (compressed) document
+    builder.add_integer_field("key", indexed=True, fast=True)
     return builder.build()
 
 
@@ -284,11 +287,11 @@ class LexicalIndex:
             return []
         clauses = [(Occur.Must, text or Query.all_query())]
         clauses += [(Occur.Must, Query.const_score_query(f, 0.0)) for f in restrictions]
+        # the text alone at the top, where tantivy can rank a union of words by block-max WAND
+        whole = text if text is not None and not restrictions else Query.boolean_query(clauses)
         order = SORTS[sort] or (None if text else "day")
         searcher = self._index.searcher()
-        found = searcher.search(
-            Query.boolean_query(clauses), limit, count=False, order_by_field=order, offset=offset
-        )
+        found = searcher.search(whole, limit, count=False, order_by_field=order, offset=offset)
         return [
             LexicalHit(_arxiv_id(searcher.doc(address)), float(key)) for key, address in found.hits
         ]
@@ -317,16 +320,20 @@ class LexicalIndex:
         return date.fromordinal(int(value)) if value else None
 
     def passing(
-        self, arxiv_ids: Sequence[str], query: ParsedQuery, filters: Filters = NO_FILTERS
-    ) -> set[str]:
-        """Which of ``arxiv_ids`` pass the query's and the given filters (its text aside)."""
-        if not arxiv_ids:
+        self, paper_ids: Sequence[int], query: ParsedQuery, filters: Filters = NO_FILTERS
+    ) -> set[int]:
+        """Which of these papers (the store's ids) pass the query's and the given filters (its
+        text aside)."""
+        if not len(paper_ids):
             return set()
-        clauses = [(Occur.Must, self.among(arxiv_ids))]
+        among = Query.term_set_query(self._schema, "key", [int(key) for key in paper_ids])
+        clauses = [(Occur.Must, among)]
         clauses += [(Occur.Must, f) for f in self._filters(query, filters)]
         searcher = self._index.searcher()
-        found = searcher.search(Query.boolean_query(clauses), len(arxiv_ids), count=False)
-        return {_arxiv_id(searcher.doc(address)) for _, address in found.hits}
+        found = searcher.search(Query.boolean_query(clauses), len(paper_ids), count=False)
+        # "key" is an integer field: tantivy's stub types its values for any field
+        keys = searcher.fast_field_values("key", [address for _, address in found.hits])
+        return set(cast(list[int], keys))
 
     def like(
         self, arxiv_id: str, limit: int, terms: int, within: Query | None = None
@@ -423,9 +430,15 @@ class LexicalIndex:
         elif short:
             clauses = [(Occur.Must, q) for q in phrases] + self._any_words(terms, words)
         else:
-            # one flat union of (field, word) clauses: tantivy then ranks it by block-max
-            # WAND, which skips most documents; nested per-word unions would score them all
-            fields = [c for t in terms for c in self._fields(t, boosts)]
+            # one flat union of (field, word) term clauses: tantivy then ranks it by block-max
+            # WAND, which skips most documents; nested per-word unions, or a phrase for a word
+            # the analyzer splits ("self-supervised"), would have it score them all
+            fields = [
+                Query.boost_query(self._term(field, token), boost)
+                for term in terms
+                for field, boost in boosts.items()
+                for token in TEXT_FIELDS[field].analyze(_utf8(term))
+            ]
             clauses = [(Occur.Must, q) for q in phrases] + [(Occur.Should, q) for q in fields]
         return Query.boolean_query(clauses) if clauses else None
 
@@ -529,6 +542,7 @@ def _document(row: RowMapping) -> tantivy.Document:
     doc.add_integer("day", day.toordinal() if day else 0)
     doc.add_integer("upvotes", row["upvotes"] or 0)
     doc.add_integer("changed", _micros(row["changed_at"]))
+    doc.add_integer("key", row["id"])
     return doc
 
 

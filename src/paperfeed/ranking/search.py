@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import cached_property
+from itertools import islice
 
 import numpy as np
 from sqlalchemy import Engine
@@ -115,6 +117,7 @@ class Window:
     ids: list[str]
     among: Query  # the lexical index's restriction to these papers
     found: list[str]  # the ids with a vector, in the rows' order
+    paper_ids: np.ndarray  # the store's id of each found paper
     vectors: np.ndarray
     _queries: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -199,8 +202,9 @@ class Searcher:
         ids, among = list(arxiv_ids), self.lexical.among(arxiv_ids)
         vectors = self._usable_vectors()
         if vectors is None or self.embedder is None:
-            return Window(ids, among, [], np.empty((0, 0), np.float32))
-        return Window(ids, among, *vectors.rows(ids))
+            return Window(ids, among, [], np.empty(0, np.int64), np.empty((0, 0), np.float32))
+        found, rows = vectors.rows(ids)
+        return Window(ids, among, found, vectors.paper_ids(found), rows)
 
     def window_version(self) -> object:
         """What a :meth:`window`'s vectors come from (the saved vector index in use): a window
@@ -225,10 +229,11 @@ class Searcher:
         cosines = window.vectors @ window.query_vector(query.text, self.embedder)
         keep = cosines >= MATCH_COSINE
         keep[[window.rows[key] for key, _ in lexical if key in window.rows]] = True
-        close = [(window.found[row], float(cosines[row])) for row in np.flatnonzero(keep)]
-        if filters.restrict(query) and close:
-            allowed = self.lexical.passing([key for key, _ in close], query, filters)
-            close = [(key, score) for key, score in close if key in allowed]
+        rows = np.flatnonzero(keep)
+        if filters.restrict(query) and len(rows):
+            allowed = self.lexical.passing(window.paper_ids[rows].tolist(), query, filters)
+            rows = rows[np.isin(window.paper_ids[rows], list(allowed))]
+        close = [(window.found[row], float(cosines[row])) for row in rows]
         dense = sorted(close, key=lambda pair: (-pair[1], pair[0]))
         return convex_combination(lexical, dense, self.tuning.alpha)
 
@@ -263,21 +268,22 @@ class Searcher:
         self, query: ParsedQuery, filters: Filters, mode: Mode, wanted: int, notes: list[str]
     ) -> Ranked:
         depth = max(self.tuning.depth, wanted)
-        lexical = self._lexical(query, filters, depth, "relevance") if mode != "dense" else []
-        if mode == "lexical":
-            return lexical
-        vectors = self._usable_vectors()
-        if note := coverage_note(vectors):
+        vectors = self._usable_vectors() if mode != "lexical" else None
+        if mode != "lexical" and (note := coverage_note(vectors)):
             notes.append(note)
         if vectors is None or self.embedder is None:  # words alone, then
-            if mode == "dense":
-                return self._lexical(query, filters, depth, "relevance")
-            return lexical
-        vector = self.embedder.embed_query(query.text)
-        pool = self._dense(vectors, vector, query, filters, POOL * depth)
-        dense = pool[:depth]
+            return self._lexical(query, filters, depth, "relevance")
         if mode == "dense":
-            return dense
+            vector = self.embedder.embed_query(query.text)
+            return self._dense(vectors, vector, query, filters, POOL * depth)[:depth]
+        # the words side runs beside the embedding and the graph search: tantivy, the model
+        # and usearch all let go of the GIL, so a search takes the longer side, not both
+        with ThreadPoolExecutor(1) as words:
+            found = words.submit(self._lexical, query, filters, depth, "relevance")
+            vector = self.embedder.embed_query(query.text)
+            pool = self._dense(vectors, vector, query, filters, POOL * depth)
+            lexical = found.result()
+        dense = pool[:depth]
         fused = convex_combination(lexical, dense, self.tuning.alpha)
         feedback = [key for key, _ in fused[: self.tuning.feedback_docs]]
         if feedback and self.tuning.feedback_weight:
@@ -300,8 +306,10 @@ class Searcher:
         # filtered: look deeper, keep the papers the lexical index says pass the filters (the
         # graph's own candidates re-scored: 20 per paper wanted would be 40,000 for a pool)
         found = vectors.search(vector, k * FILTERED_DEPTH, candidates=k * FILTERED_DEPTH)
-        allowed = self.lexical.passing([key for key, _ in found], query, filters)
-        return [(key, score) for key, score in found if key in allowed][:k]
+        paper_ids = vectors.paper_ids([key for key, _ in found]).tolist()
+        allowed = self.lexical.passing(paper_ids, query, filters)
+        passed = (pair for pair, paper in zip(found, paper_ids, strict=True) if paper in allowed)
+        return list(islice(passed, k))
 
     def _cards(self, ranked: Ranked, query: ParsedQuery | None) -> list[Hit]:
         ids = [key for key, _ in ranked]

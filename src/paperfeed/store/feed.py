@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Select, String, and_, cast, func, or_, select, union
 
-from paperfeed.store.queries import UPVOTES, VISIBLE, cards
+from paperfeed.store.queries import UPVOTES, VISIBLE, cards, page_cards
 from paperfeed.store.schema import authors, organisations, paper_authors, papers, submissions
 
 BY_VOTES = (UPVOTES.desc(), papers.c.arxiv_id.desc())
@@ -68,7 +68,9 @@ def day_papers(
 ) -> list[dict[str, Any]]:
     """The papers announced on ``day`` or submitted by a user that day that match ``where``,
     in one of the :data:`DAY_ORDERS` (most upvoted first by default)."""
-    return cards(
+    if limit is None:
+        return cards(engine, _on_day(day), *where, order_by=DAY_ORDERS[order], offset=offset)
+    return page_cards(
         engine, _on_day(day), *where, order_by=DAY_ORDERS[order], limit=limit, offset=offset
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, func, select
+from sqlalchemy import ColumnElement, Engine, Select, func, select
 
 from paperfeed.store.schema import (
     authors,
@@ -94,17 +94,35 @@ def cards(
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Cards of the visible papers matching ``where``, in ``order_by`` order."""
-    query = (
-        select(*card_columns())
+    query = _matching(card_columns(), where).order_by(*order_by).limit(limit).offset(offset or None)
+    with engine.connect() as conn:
+        return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def page_cards(
+    engine: Engine,
+    *where: ColumnElement[bool],
+    order_by: Sequence[ColumnElement[Any]],
+    limit: int,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """:func:`cards` for a page of many matching papers: the page's papers found first, so
+    that only their cards are made (a card made for each of a day's 4,500 papers and sorted
+    took 30 ms of a 2.7M store's day page)."""
+    page = _matching([papers.c.id], where).order_by(*order_by).limit(limit).offset(offset or None)
+    with engine.connect() as conn:
+        place = {key: at for at, key in enumerate(conn.execute(page).scalars())}
+        found = conn.execute(_matching(card_columns(), [papers.c.id.in_(place)]))
+        return sorted((dict(row) for row in found.mappings()), key=lambda c: place[c["id"]])
+
+
+def _matching(columns: Sequence[Any], where: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    return (
+        select(*columns)
         .outerjoin(organisations, papers.c.organisation_id == organisations.c.id)
         .outerjoin(submissions, submissions.c.paper_id == papers.c.id)
         .where(*VISIBLE, *where)
-        .order_by(*order_by)
-        .limit(limit)
-        .offset(offset or None)
     )
-    with engine.connect() as conn:
-        return [dict(row) for row in conn.execute(query).mappings()]
 
 
 CARD = (
