@@ -23,6 +23,16 @@ keyword queries found papers with any of their words (every word before):
     --short 2    0.3723 / 0.4068  0.5448 / 0.7963  0.5207 / 0.7855  0.5602 / 0.8414  0.5276 / 0.8093
     --short 3    0.2657 / 0.2756  0.5422 / 0.8578  0.5409 / 0.8331  0.5975 / 0.9004  0.5789 / 0.8714
 
+Long queries as one flat union of (field, word) term clauses, a word the analyzer splits
+("mTOR-dependent") as its words rather than a phrase (so that tantivy can rank the union by
+block-max WAND), 2026-12-03, SciFact train claims, onnx-int8 (a rerun before the change gave
+hybrid 0.7271 / 0.9543 where the table above says 0.7306):
+
+    claims       lexical 0.6825 / 0.9233 -> 0.6895 / 0.9301   hybrid 0.7271 / 0.9543 -> 0.7283 / 0.9532
+
+Cutting long queries to their 8 rarest words as well gave lexical 0.6752 / 0.9165 and hybrid
+0.7233 / 0.9524 (12 words: no change): not adopted (~5 ms less at 2.7M papers).
+
 Tried and not adopted:
 - a fusion weight by query length: alpha 0.3 for keyword queries gave hybrid 0.5634 on
   --short 2 (+0.003) but 0.5761 on --short 3 (-0.021); 0.7 gave 0.5156 and 0.5848. One alpha

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from conftest import SAMPLE
 from memory_source import MemorySource, paper
@@ -383,11 +383,12 @@ def test_the_watermark_survives_reopening(engine: Engine, index: LexicalIndex) -
 
 
 def test_an_index_of_another_schema_version_is_started_again(
-    engine: Engine, index: LexicalIndex
+    engine: Engine, index: LexicalIndex, caplog: pytest.LogCaptureFixture
 ) -> None:
     (index.path / META).write_text(json.dumps({"schema": 0, "watermark": None}))
     reopened = LexicalIndex.open(index.path)
     assert (reopened.count(), reopened.update(engine)) == (0, 3)
+    assert "older paperfeed" in caplog.text and "`paperfeed index`" in caplog.text
 
 
 def test_every_store_gives_the_same_index(index: LexicalIndex, papers_index: LexicalIndex) -> None:
@@ -409,3 +410,16 @@ def test_readers_see_the_old_index_until_a_rebuild_commits(
     during: list[int] = []
     index.rebuild(engine, on_progress=lambda *_: during.append(reader.count()))
     assert during == [3]
+
+
+def test_passing_gives_the_store_ids_of_the_papers_that_pass_the_filters(
+    engine: Engine, index: LexicalIndex
+) -> None:
+    with engine.connect() as conn:
+        ids = dict(conn.execute(select(papers.c.arxiv_id, papers.c.id)).all())
+    every = list(ids)
+    assert index.passing(every, parse_query("")) == set(ids.values())
+    assert index.passing(every, parse_query("cat:cs")) == {ids[A], ids[B]}
+    assert index.passing(every, parse_query("year:2024"), Filters(categories=["cs.LG"])) == {ids[B]}
+    assert index.passing([C, "2401.99999"], parse_query("au:turing")) == {ids[C]}
+    assert index.passing([], parse_query("cat:cs")) == set()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import math
 import os
 import re
@@ -76,6 +77,8 @@ FOOTER_MAGIC = 1337  # the last 4 bytes of every tantivy file, after the footer'
 ENVIRONMENT = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
 _OS_ERROR = re.compile(r"\(os error (\d+)\)")
 
+log = logging.getLogger("paperfeed.index")
+
 
 def _analyzer(*filters: Filter) -> TextAnalyzer:
     builder = TextAnalyzerBuilder(Tokenizer.simple())
@@ -130,8 +133,7 @@ def _schema() -> tantivy.Schema:
     builder.add_integer_field("day", indexed=True, fast=True)  # date.toordinal(); 0: unknown
     builder.add_integer_field("upvotes", fast=True)
     builder.add_integer_field("changed", fast=True)  # changed_at, microseconds since 1970
-    # the store's paper id: filters check papers by it, read from a column rather than from
-    # each paper's stored (compressed) document
+    # the store's paper id, read from a column where a stored document is not needed
     builder.add_integer_field("key", indexed=True, fast=True)
     return builder.build()
 
@@ -152,6 +154,12 @@ class LexicalIndex:
         path = Path(path)
         if path.is_dir() and _read_meta(path).get("schema", SCHEMA_VERSION) != SCHEMA_VERSION:
             shutil.rmtree(path)
+            log.warning(
+                "the words index in %s was made by an older paperfeed: it is started again, "
+                "and searches find papers by meaning only until `paperfeed index` (or "
+                "`paperfeed worker`) has indexed every paper again",
+                path,
+            )
         try:
             return cls(path, _open_checked(path))
         except BrokenIndex as exc:
@@ -320,18 +328,18 @@ class LexicalIndex:
         return date.fromordinal(int(value)) if value else None
 
     def passing(
-        self, paper_ids: Sequence[int], query: ParsedQuery, filters: Filters = NO_FILTERS
+        self, arxiv_ids: Sequence[str], query: ParsedQuery, filters: Filters = NO_FILTERS
     ) -> set[int]:
-        """Which of these papers (the store's ids) pass the query's and the given filters (its
-        text aside)."""
-        if not len(paper_ids):
+        """The store's ids of those of ``arxiv_ids`` that pass the query's and the given
+        filters (its text aside)."""
+        if not arxiv_ids:
             return set()
-        among = Query.term_set_query(self._schema, "key", [int(key) for key in paper_ids])
-        clauses = [(Occur.Must, among)]
+        clauses = [(Occur.Must, self.among(arxiv_ids))]
         clauses += [(Occur.Must, f) for f in self._filters(query, filters)]
         searcher = self._index.searcher()
-        found = searcher.search(Query.boolean_query(clauses), len(paper_ids), count=False)
-        # "key" is an integer field: tantivy's stub types its values for any field
+        found = searcher.search(Query.boolean_query(clauses), len(arxiv_ids), count=False)
+        # read from a column, not from each paper's stored document (2,000 dense hits: 16 ms
+        # at 2.7M papers); "key" is an integer field, tantivy's stub types values for any
         keys = searcher.fast_field_values("key", [address for _, address in found.hits])
         return set(cast(list[int], keys))
 

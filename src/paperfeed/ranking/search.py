@@ -231,7 +231,8 @@ class Searcher:
         keep[[window.rows[key] for key, _ in lexical if key in window.rows]] = True
         rows = np.flatnonzero(keep)
         if filters.restrict(query) and len(rows):
-            allowed = self.lexical.passing(window.paper_ids[rows].tolist(), query, filters)
+            found = [window.found[row] for row in rows]
+            allowed = self.lexical.passing(found, query, filters)
             rows = rows[np.isin(window.paper_ids[rows], list(allowed))]
         close = [(window.found[row], float(cosines[row])) for row in rows]
         dense = sorted(close, key=lambda pair: (-pair[1], pair[0]))
@@ -306,8 +307,9 @@ class Searcher:
         # filtered: look deeper, keep the papers the lexical index says pass the filters (the
         # graph's own candidates re-scored: 20 per paper wanted would be 40,000 for a pool)
         found = vectors.search(vector, k * FILTERED_DEPTH, candidates=k * FILTERED_DEPTH)
-        paper_ids = vectors.paper_ids([key for key, _ in found]).tolist()
-        allowed = self.lexical.passing(paper_ids, query, filters)
+        ids = [key for key, _ in found]
+        allowed = self.lexical.passing(ids, query, filters)
+        paper_ids = vectors.paper_ids(ids).tolist()
         passed = (pair for pair, paper in zip(found, paper_ids, strict=True) if paper in allowed)
         return list(islice(passed, k))
 
