@@ -28,7 +28,7 @@ Long queries as one flat union of (field, word) term clauses, a word the analyze
 block-max WAND), 2026-12-03, SciFact train claims, onnx-int8 (a rerun before the change gave
 hybrid 0.7271 / 0.9543 where the table above says 0.7306):
 
-    claims       lexical 0.6825 / 0.9233 -> 0.6895 / 0.9301   hybrid 0.7271 / 0.9543 -> 0.7283 / 0.9532
+    claims    lexical 0.6825 / 0.9233 -> 0.6895 / 0.9301, hybrid 0.7271 / 0.9543 -> 0.7283 / 0.9532
 
 Cutting long queries to their 8 rarest words as well gave lexical 0.6752 / 0.9165 and hybrid
 0.7233 / 0.9524 (12 words: no change): not adopted (~5 ms less at 2.7M papers).
