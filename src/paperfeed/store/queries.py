@@ -112,7 +112,7 @@ def page_cards(
     page = _matching([papers.c.id], where).order_by(*order_by).limit(limit).offset(offset or None)
     with engine.connect() as conn:
         place = {key: at for at, key in enumerate(conn.execute(page).scalars())}
-        found = conn.execute(_matching(card_columns(), [papers.c.id.in_(place)]))
+        found = conn.execute(_matching(card_columns(), [papers.c.id.in_(list(place))]))
         return sorted((dict(row) for row in found.mappings()), key=lambda c: place[c["id"]])
 
 
