@@ -68,8 +68,6 @@ def day_papers(
 ) -> list[dict[str, Any]]:
     """The papers announced on ``day`` or submitted by a user that day that match ``where``,
     in one of the :data:`DAY_ORDERS` (most upvoted first by default)."""
-    if limit is None:
-        return cards(engine, _on_day(day), *where, order_by=DAY_ORDERS[order], offset=offset)
     return page_cards(
         engine, _on_day(day), *where, order_by=DAY_ORDERS[order], limit=limit, offset=offset
     )

@@ -103,7 +103,7 @@ def page_cards(
     engine: Engine,
     *where: ColumnElement[bool],
     order_by: Sequence[ColumnElement[Any]],
-    limit: int,
+    limit: int | None,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """:func:`cards` for a page of many matching papers: the page's papers found first, so
