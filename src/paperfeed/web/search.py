@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -31,11 +32,15 @@ api_router = APIRouter(prefix="/api", tags=["papers"])
 def search_page(
     request: Request, services: ServicesDep, form: Annotated[SearchForm, Query()]
 ) -> HTMLResponse:
-    results, notes = run_search(services.searcher, form, PER_PAGE)
+    # the trend is counted beside the search (tantivy lets go of the GIL), used if it finds any
+    with ThreadPoolExecutor(1) as counting:
+        first = form.page == 1 and form.active
+        trending = counting.submit(search_trends, services, form, [form.q]) if first else None
+        results, notes = run_search(services.searcher, form, PER_PAGE)
+        found = trending.result() if trending and results else None
     user = current_user(request)
     hits = with_marks(services, user, [dict(vars(hit)) for hit in results])
     wanted = form.follow_target()
-    found = search_trends(services, form, [form.q]) if hits and form.page == 1 else None
     # a search found by meaning alone has no papers with its words to count
     trend = trend_charts(found, "search") if found and found.series[0].total else []
     return page(
