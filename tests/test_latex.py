@@ -12,7 +12,7 @@ import re
 import pytest
 
 from conftest import ARXIV
-from paperfeed.latex import DOLLAR, SUBSCRIPTS, SUPERSCRIPTS, Piece, pieces, to_text
+from paperfeed.latex import DOLLAR, SIGNS, SUBSCRIPTS, SUPERSCRIPTS, Piece, pieces, to_text
 
 WEEK = ARXIV / "arxiv_week_sample.jsonl"
 MATHS = re.compile(r"(?<!\\)\$[^$]*(?<!\\)\$|\\\(.*?\\\)")
@@ -119,6 +119,17 @@ def leftovers(text: str) -> list[str]:
                 if after in ("", "{", "\\", " ") or (after != "(" and after in small):
                     found.append(f"{maths} -> {to_text(maths)}")
     return found
+
+
+def test_text_whose_only_latex_is_dashes_reads_as_the_parser_reads_it() -> None:
+    texts = [*_week(1283), "a---b -- c----d", "x -- y\n  z", "a-b and --- at the end ---"]
+    dashed = [t for t in texts if {s.group() for s in SIGNS.finditer(t)} == {"--"}]
+    assert len(dashed) > 20
+    for text in dashed:
+        found = pieces(text)
+        assert found is not None
+        assert to_text(text) == " ".join("".join(p.text for p in found).split())
+    assert to_text("a--b} c") == "a–b c"  # a stray brace: the parser drops it
 
 
 def test_500_real_titles_and_abstracts_read_as_text() -> None:

@@ -87,8 +87,18 @@ def to_text(text: str) -> str:
     folded; as it is where it has no LaTeX or where its LaTeX does not parse."""
     if not SIGNS.search(text):
         return text
+    if "}" not in text and all(sign.group() == "--" for sign in SIGNS.finditer(text)):
+        return _dashes(text)
     found = pieces(text)
     return text if found is None else " ".join("".join(p.text for p in found).split())
+
+
+def _dashes(text: str) -> str:
+    """A text whose only LaTeX is dashes as :func:`pieces` reads it (``--`` an en dash,
+    ``---`` an em dash), white space folded, without the parser: 29 of the 80 abstract
+    openings with LaTeX on the cards of a week have only dashes, and the parser takes ~1.5 ms
+    for each."""
+    return " ".join(text.replace("---", "\u2014").replace("--", "\u2013").split())
 
 
 def pieces(text: str) -> list[Piece] | None:
