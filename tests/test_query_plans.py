@@ -17,7 +17,7 @@ from paperfeed.ranking.following import followed_papers
 from paperfeed.ranking.trending import trending_cards
 from paperfeed.records import Organisation
 from paperfeed.store import feed, lookup, related
-from paperfeed.store.changes import shown_version
+from paperfeed.store.changes import changed_keys, shown_version
 from paperfeed.store.similar import SimilarRow, due_similar, stored_similar, write_similar
 
 DAY = date(2025, 3, 4)
@@ -176,3 +176,23 @@ def test_the_newest_papers_are_read_in_index_order_not_sorted(store: Engine) -> 
         or line.strip().removeprefix("->").strip().startswith("Sort  (")
     ]
     assert whole_sorts == []
+
+
+def test_the_changed_papers_are_read_page_by_page_from_where_the_last_page_ended(
+    store: Engine,
+) -> None:
+    """Indexing every paper reads them in pages in change order: each page after the first
+    starts the changed-time index at the last page's end (PostgreSQL read it from the start
+    for each page, 1.4 s a page half-way through 2.7M papers, when asked for "later, or as
+    late with a higher id")."""
+    pages = [[key["arxiv_id"] for key in keys] for keys in changed_keys(store, None, 2)]
+    assert [len(keys) for keys in pages] == [2, 2, 1]  # each paper once, ties by id
+    assert sorted(sum(pages, [])) == [f"2503.{n:05d}" for n in range(1, 6)]
+    lines = plan_lines(store, lambda: list(changed_keys(store, None, 2)))
+    started = [
+        line
+        for line in lines
+        if "ix_papers_changed_at (changed_at>" in line  # SQLite: a search of the index
+        or ("Index Cond" in line and "changed_at >" in line)  # PostgreSQL
+    ]
+    assert len(started) == 3  # the pages after the first (and the empty read at the end)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Engine, RowMapping, and_, func, or_, select
+from sqlalchemy import ColumnElement, Engine, RowMapping, func, literal, select, tuple_
 
 from paperfeed.store.schema import organisations, papers
 
@@ -53,10 +53,12 @@ def changed_keys(engine: Engine, since: datetime | None, page: int) -> Iterator[
         if not rows:
             return
         yield list(rows)
+        # a row comparison, which PostgreSQL starts its index scan at; for "later, or as
+        # late with a higher id" it read the index from the start for each page (1.4 s a
+        # page half-way through 2.7M papers)
         stamp, last = rows[-1]["changed_at"], rows[-1]["id"]
-        after = query.where(
-            or_(papers.c.changed_at > stamp, and_(papers.c.changed_at == stamp, papers.c.id > last))
-        )
+        bound = literal(stamp, papers.c.changed_at.type)  # written as the column is
+        after = query.where(tuple_(papers.c.changed_at, papers.c.id) > tuple_(bound, last))
 
 
 def paper_rows(engine: Engine, paper_ids: list[int], columns: Sequence[str]) -> list[RowMapping]:
