@@ -154,16 +154,21 @@ def _any_of(follows: Sequence[Mapping[str, Any]]) -> ColumnElement[bool]:
     handles = [f["target"] for f in follows if f["kind"] == FollowKind.ORGANISATION]
     categories = [f["target"] for f in follows if f["kind"] == FollowKind.CATEGORY]
     found = in_categories(categories)
+    # asked of each paper of the period (EXISTS): "id IN (the author's papers)" within the OR
+    # had PostgreSQL read all 2.7M papers rather than look up the period's (3 s a feed)
     if names:
         written = (
             select(paper_authors.c.paper_id)
             .join(authors, authors.c.id == paper_authors.c.author_id)
-            .where(authors.c.name.in_(names))
+            .where(paper_authors.c.paper_id == papers.c.id, authors.c.name.in_(names))
         )
-        found.append(papers.c.id.in_(written))
+        found.append(written.exists())
     if handles:
-        claimed = select(organisations.c.id).where(organisations.c.handle.in_(handles))
-        found.append(papers.c.organisation_id.in_(claimed))
+        claimant = organisations.alias()  # not the cards' own join of organisations
+        claimed = select(claimant.c.id).where(
+            claimant.c.id == papers.c.organisation_id, claimant.c.handle.in_(handles)
+        )
+        found.append(claimed.exists())
     return or_(*found)
 
 
