@@ -187,7 +187,7 @@ def test_the_changed_papers_are_read_page_by_page_from_where_the_last_page_ended
     late with a higher id")."""
     pages = [[key["arxiv_id"] for key in keys] for keys in changed_keys(store, None, 2)]
     assert [len(keys) for keys in pages] == [2, 2, 1]  # each paper once, ties by id
-    assert sorted(sum(pages, [])) == [f"2503.{n:05d}" for n in range(1, 6)]
+    assert sorted(key for keys in pages for key in keys) == [f"2503.{n:05d}" for n in range(1, 6)]
     lines = plan_lines(store, lambda: list(changed_keys(store, None, 2)))
     started = [
         line
