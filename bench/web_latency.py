@@ -149,7 +149,8 @@ def _pages(engine: Engine, count: int) -> dict[str, list[str]]:
         days = list(conn.execute(announced.distinct().order_by(papers.c.announced)).scalars())
         listed = select(papers.c.arxiv_id).where(~papers.c.withdrawn).order_by(papers.c.id)
         ids = list(conn.execute(listed).scalars())
-        orgs = list(conn.execute(select(organisations.c.handle).order_by("handle")).scalars())
+        handles = select(organisations.c.handle).order_by(organisations.c.handle)
+        orgs = list(conn.execute(handles).scalars())
         # authors of random papers (an author page lists what one name wrote)
         names = list(conn.execute(text(_AUTHORS), {"n": count}).scalars())
     queries = [query for query, *_ in sample_queries(engine, count)]

@@ -16,14 +16,14 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from sqlalchemy import ColumnElement, Engine, or_, select
+from sqlalchemy import ColumnElement, Engine
 
 from paperfeed.index.query import Filters, read_categories
 from paperfeed.ranking.recommend import Recommender
 from paperfeed.ranking.search import Searcher, Window
 from paperfeed.ranking.trending import arrival, trending_score
-from paperfeed.store.feed import in_categories, period_papers
-from paperfeed.store.schema import FollowKind, authors, organisations, paper_authors, papers
+from paperfeed.store.feed import by_any, period_papers
+from paperfeed.store.schema import FollowKind
 
 
 @dataclass(frozen=True)
@@ -149,27 +149,13 @@ def followed_papers(
 
 def _any_of(follows: Sequence[Mapping[str, Any]]) -> ColumnElement[bool]:
     """Papers by any followed author, of any followed organisation or in any followed
-    category; each an index look-up but the categories, read only of the days' papers."""
-    names = [f["target"] for f in follows if f["kind"] == FollowKind.AUTHOR]
-    handles = [f["target"] for f in follows if f["kind"] == FollowKind.ORGANISATION]
-    categories = [f["target"] for f in follows if f["kind"] == FollowKind.CATEGORY]
-    found = in_categories(categories)
-    # asked of each paper of the period (EXISTS, its authors by paper id): "id IN (the
-    # author's papers)" within the OR had PostgreSQL read all 2.7M papers rather than look up
-    # the period's (3 s a feed)
-    if names:
-        named = select(authors.c.id).where(authors.c.name.in_(names))
-        written = select(paper_authors.c.paper_id).where(
-            paper_authors.c.paper_id == papers.c.id, paper_authors.c.author_id.in_(named)
-        )
-        found.append(written.exists())
-    if handles:
-        claimant = organisations.alias()  # not the cards' own join of organisations
-        claimed = select(claimant.c.id).where(
-            claimant.c.id == papers.c.organisation_id, claimant.c.handle.in_(handles)
-        )
-        found.append(claimed.exists())
-    return or_(*found)
+    category."""
+
+    def targets(kind: FollowKind) -> list[str]:
+        return [f["target"] for f in follows if f["kind"] == kind]
+
+    kinds = (FollowKind.AUTHOR, FollowKind.ORGANISATION, FollowKind.CATEGORY)
+    return by_any(*(targets(kind) for kind in kinds))
 
 
 def _matches(follow: Mapping[str, Any], card: Mapping[str, Any]) -> bool:

@@ -37,6 +37,29 @@ def in_categories(names: Sequence[str]) -> list[ColumnElement[bool]]:
     return [or_(*found)]
 
 
+def by_any(
+    names: Sequence[str], handles: Sequence[str], categories: Sequence[str]
+) -> ColumnElement[bool]:
+    """The condition that a paper is by any of the authors ``names``, of any of the
+    organisations ``handles`` or in any of ``categories``: asked of each paper another
+    condition found by index (a period), the authors through the paper's own links. As "id IN
+    (the author's papers)" within the OR, PostgreSQL read all 2.7M papers instead (3 s)."""
+    found = in_categories(categories)
+    if names:
+        named = select(authors.c.id).where(authors.c.name.in_(names))
+        written = select(paper_authors.c.paper_id).where(
+            paper_authors.c.paper_id == papers.c.id, paper_authors.c.author_id.in_(named)
+        )
+        found.append(written.exists())
+    if handles:
+        claimant = organisations.alias()  # not the cards' own join of organisations
+        claimed = select(claimant.c.id).where(
+            claimant.c.id == papers.c.organisation_id, claimant.c.handle.in_(handles)
+        )
+        found.append(claimed.exists())
+    return or_(*found)
+
+
 def latest_day(engine: Engine, today: date | None = None) -> date | None:
     """The newest announcement day (not after ``today``), or ``None`` for an empty store."""
     query = select(func.max(papers.c.announced)).where(*VISIBLE)
